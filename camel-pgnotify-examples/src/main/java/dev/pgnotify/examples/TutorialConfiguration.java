@@ -1,0 +1,43 @@
+package dev.pgnotify.examples;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * Applies the tutorial's schema and binds the DataSource the notifier inserts through.
+ */
+public class TutorialConfiguration implements CamelConfiguration {
+
+    public static final String DATA_SOURCE = "tutorialDataSource";
+
+    @Override
+    public void configure(CamelContext camelContext) throws Exception {
+        PropertiesComponent properties = camelContext.getPropertiesComponent();
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(properties.resolveProperty(ExampleDatabase.JDBC_URL).orElseThrow(
+                () -> new IllegalStateException("Set " + ExampleDatabase.JDBC_URL)));
+        properties.resolveProperty(ExampleDatabase.USERNAME).ifPresent(dataSource::setUser);
+        properties.resolveProperty(ExampleDatabase.PASSWORD).ifPresent(dataSource::setPassword);
+        applySchema(dataSource);
+        camelContext.getRegistry().bind(DATA_SOURCE, dataSource);
+    }
+
+    private static void applySchema(PGSimpleDataSource dataSource) throws IOException, SQLException {
+        String schema;
+        try (InputStream in = TutorialConfiguration.class.getResourceAsStream("/tutorial/schema.sql")) {
+            schema = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            statement.execute(schema);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package dev.pgnotify.camel;
+
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+
+/**
+ * Validation and quoting of the names pgnotify writes into SQL text (channels cannot be bound as parameters in
+ * {@code LISTEN}). Quoting keeps the name exactly as written, mixed case included; validation rejects anything a
+ * channel name has no business containing before any SQL is run.
+ */
+public final class PgIdentifiers {
+
+    /** PostgreSQL's identifier limit (NAMEDATALEN - 1): longer names are silently truncated by LISTEN. */
+    public static final int MAX_IDENTIFIER_BYTES = 63;
+
+    private static final Pattern CHANNEL = Pattern.compile("[\\p{L}\\p{N}_.:$/-]+");
+
+    private PgIdentifiers() {
+    }
+
+    /**
+     * Returns the channel name if PostgreSQL would use it exactly as written, otherwise throws a
+     * {@link PgNotifyInvalidChannelException} that says why.
+     */
+    public static String requireValidChannel(String channel) {
+        if (channel == null || channel.isEmpty()) {
+            throw new PgNotifyInvalidChannelException(
+                    "The channel name is empty: write pgnotify:<channel>, for example pgnotify:orders");
+        }
+        int bytes = channel.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_IDENTIFIER_BYTES) {
+            throw new PgNotifyInvalidChannelException(
+                    "The channel name '" + channel + "' is " + bytes + " bytes long; PostgreSQL channel names are"
+                                                      + " identifiers of at most " + MAX_IDENTIFIER_BYTES + " bytes");
+        }
+        if (!CHANNEL.matcher(channel).matches()) {
+            throw new PgNotifyInvalidChannelException(
+                    "The channel name '" + channel + "' may only contain letters, digits and the characters _ . : $ / -");
+        }
+        return channel;
+    }
+
+    /**
+     * Quotes an identifier for SQL text: the result names exactly the given string, whatever it contains.
+     */
+    public static String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+}

@@ -1,0 +1,70 @@
+package dev.pgnotify.camel;
+
+import java.util.Map;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Endpoint;
+import org.apache.camel.spi.Metadata;
+import org.apache.camel.spi.annotations.Component;
+import org.apache.camel.support.DefaultComponent;
+
+/**
+ * The pgnotify component: PostgreSQL as a message queue for Camel routes.
+ */
+@Component("pgnotify")
+public class PgNotifyComponent extends DefaultComponent {
+
+    @Metadata
+    private PgNotifyConfiguration configuration = new PgNotifyConfiguration();
+
+    private PgNotifyDataSources sharedPools;
+
+    public PgNotifyComponent() {
+    }
+
+    public PgNotifyComponent(CamelContext context) {
+        super(context);
+    }
+
+    @Override
+    protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
+        PgNotifyConfiguration endpointConfiguration = configuration.copy();
+        if (parameters.containsKey("jdbcUrl") && !parameters.containsKey("dataSource")) {
+            // a URL written on the endpoint wins over a DataSource set on the component
+            endpointConfiguration.setDataSource(null);
+        }
+        PgNotifyEndpoint endpoint = new PgNotifyEndpoint(uri, this, remaining, endpointConfiguration);
+        setProperties(endpoint, parameters);
+        return endpoint;
+    }
+
+    synchronized PgNotifyDataSources getSharedPools() {
+        if (sharedPools == null) {
+            sharedPools = new PgNotifyDataSources(getCamelContext());
+        }
+        return sharedPools;
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        PgNotifyDataSources pools;
+        synchronized (this) {
+            pools = sharedPools;
+        }
+        if (pools != null) {
+            pools.closeAll();
+        }
+        super.doStop();
+    }
+
+    public PgNotifyConfiguration getConfiguration() {
+        return configuration;
+    }
+
+    /**
+     * The options shared by every endpoint of this component; an endpoint may override each of them.
+     */
+    public void setConfiguration(PgNotifyConfiguration configuration) {
+        this.configuration = configuration;
+    }
+}

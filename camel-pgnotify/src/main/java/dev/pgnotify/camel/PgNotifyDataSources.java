@@ -1,0 +1,116 @@
+package dev.pgnotify.camel;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.pool.HikariPool;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.ExecutorServiceManager;
+import org.apache.camel.util.concurrent.CamelThreadFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HikariCP pools a component builds from JDBC URLs: one per distinct URL, user and password, shared by the
+ * endpoints that use it and closed when the last of them stops.
+ */
+final class PgNotifyDataSources {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyDataSources.class);
+    private static final AtomicInteger POOL_COUNTER = new AtomicInteger();
+
+    private final CamelContext camelContext;
+    private final Map<Key, SharedPool> pools = new HashMap<>();
+
+    PgNotifyDataSources(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    /**
+     * Returns the shared pool for these settings, creating it (and connecting once, so that a wrong URL or password
+     * fails here) if it does not exist yet. Every call must be matched by a {@link #release(DataSource)}.
+     */
+    synchronized DataSource acquire(String jdbcUrl, String username, String password, int maxPoolSize)
+            throws PgNotifyConnectionException {
+        Key key = new Key(jdbcUrl, username, password);
+        SharedPool pool = pools.get(key);
+        if (pool == null) {
+            pool = open(jdbcUrl, username, password, maxPoolSize);
+            pools.put(key, pool);
+        }
+        pool.users++;
+        return pool.dataSource;
+    }
+
+    synchronized void release(DataSource dataSource) {
+        pools.entrySet().removeIf(entry -> {
+            SharedPool pool = entry.getValue();
+            if (pool.dataSource != dataSource || --pool.users > 0) {
+                return false;
+            }
+            pool.close();
+            return true;
+        });
+    }
+
+    synchronized void closeAll() {
+        pools.values().forEach(SharedPool::close);
+        pools.clear();
+    }
+
+    private SharedPool open(String jdbcUrl, String username, String password, int maxPoolSize)
+            throws PgNotifyConnectionException {
+        ExecutorServiceManager executors = camelContext.getExecutorServiceManager();
+        String poolName = "pgnotify-pool-" + POOL_COUNTER.incrementAndGet();
+        ScheduledExecutorService housekeeper = executors.newSingleThreadScheduledExecutor(this, poolName + "-housekeeper");
+
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(poolName);
+        config.setDriverClassName(org.postgresql.Driver.class.getName());
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(username);
+        config.setPassword(password);
+        config.setMaximumPoolSize(maxPoolSize);
+        config.setMinimumIdle(Math.min(2, maxPoolSize));
+        config.addDataSourceProperty("ApplicationName", PgNotifyConnections.APPLICATION_NAME);
+        config.setScheduledExecutor(housekeeper);
+        config.setThreadFactory(new CamelThreadFactory(executors.getThreadNamePattern(), poolName, true));
+        try {
+            HikariDataSource dataSource = new HikariDataSource(config);
+            LOG.debug("Opened connection pool {} for {}", poolName, PgNotifyConnections.describe(jdbcUrl, username));
+            return new SharedPool(dataSource, housekeeper);
+        } catch (HikariPool.PoolInitializationException e) {
+            executors.shutdown(housekeeper);
+            throw PgNotifyConnections.connectionFailed(jdbcUrl, username, e.getCause() != null ? e.getCause() : e);
+        }
+    }
+
+    private final class SharedPool {
+        final HikariDataSource dataSource;
+        final ScheduledExecutorService housekeeper;
+        int users;
+
+        SharedPool(HikariDataSource dataSource, ScheduledExecutorService housekeeper) {
+            this.dataSource = dataSource;
+            this.housekeeper = housekeeper;
+        }
+
+        void close() {
+            dataSource.close();
+            camelContext.getExecutorServiceManager().shutdown(housekeeper);
+        }
+    }
+
+    private record Key(String jdbcUrl, String username, String password) {
+        @Override
+        public String toString() {
+            return PgNotifyConnections.describe(jdbcUrl, username);
+        }
+    }
+}

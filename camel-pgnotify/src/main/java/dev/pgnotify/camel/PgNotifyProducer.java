@@ -1,0 +1,67 @@
+package dev.pgnotify.camel;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+
+import javax.sql.DataSource;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.support.DefaultProducer;
+
+/**
+ * mode=notify: sends the body as the payload of a NOTIFY on the channel, with {@code pg_notify(channel, payload)}.
+ */
+public class PgNotifyProducer extends DefaultProducer {
+
+    /** PostgreSQL rejects payloads of 8000 bytes or more (in the server encoding; pgnotify assumes UTF-8). */
+    public static final int MAX_PAYLOAD_BYTES = 7999;
+
+    private DataSource dataSource;
+
+    public PgNotifyProducer(PgNotifyEndpoint endpoint) {
+        super(endpoint);
+    }
+
+    @Override
+    public PgNotifyEndpoint getEndpoint() {
+        return (PgNotifyEndpoint) super.getEndpoint();
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        dataSource = getEndpoint().getConnections().acquirePooled();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        if (dataSource != null) {
+            dataSource = null;
+            getEndpoint().getConnections().releasePooled();
+        }
+        super.doStop();
+    }
+
+    @Override
+    public void process(Exchange exchange) throws Exception {
+        String payload = exchange.getMessage().getBody(String.class);
+        if (payload == null) {
+            payload = "";
+        }
+        int size = payload.getBytes(StandardCharsets.UTF_8).length;
+        if (size > MAX_PAYLOAD_BYTES) {
+            throw new PgNotifyPayloadTooLargeException(
+                    "The body is " + size + " bytes, over PostgreSQL's NOTIFY payload limit of " + MAX_PAYLOAD_BYTES
+                                                       + " bytes (mode=notify); nothing was sent. Use mode=queue for"
+                                                       + " bodies of any size.",
+                    exchange, size, MAX_PAYLOAD_BYTES);
+        }
+        try (Connection connection = dataSource.getConnection();
+             PreparedStatement notify = connection.prepareStatement(PgNotifySql.NOTIFY)) {
+            notify.setString(1, getEndpoint().getChannel());
+            notify.setString(2, payload);
+            notify.execute();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.pgnotify.camel;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.camel.util.json.JsonObject;
+import org.apache.camel.util.json.Jsoner;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The options and headers tables of the README and the component's AsciiDoc are written by hand from the JSON the
+ * build generates: every pgnotify option and header must be in them.
+ */
+class DocumentationTest {
+
+    /** Camel's own options, documented by Camel. */
+    private static final Set<String> CAMEL_STANDARD_OPTIONS = Set.of("configuration", "bridgeErrorHandler",
+            "exceptionHandler", "exchangePattern", "lazyStartProducer", "autowiredEnabled");
+
+    @ParameterizedTest
+    @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
+    void everyOptionAndHeaderIsDocumented(String document) throws Exception {
+        String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
+        JsonObject catalog = catalog();
+        for (String section : new String[] { "componentProperties", "properties", "headers" }) {
+            Map<String, Object> entries = catalog.getMap(section);
+            for (String name : entries.keySet()) {
+                if (CAMEL_STANDARD_OPTIONS.contains(name) || "channel".equals(name)) {
+                    continue;
+                }
+                boolean inTable = text.contains("| `" + name + "`") || text.contains("| *" + name + "*");
+                assertTrue(inTable, document + " has no table row for " + section + " entry " + name);
+            }
+        }
+    }
+
+    private static JsonObject catalog() throws Exception {
+        try (InputStream in = DocumentationTest.class.getResourceAsStream("/META-INF/dev/pgnotify/camel/pgnotify.json")) {
+            assertNotNull(in, "the generated catalog is on the classpath");
+            return (JsonObject) Jsoner.deserialize(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+}

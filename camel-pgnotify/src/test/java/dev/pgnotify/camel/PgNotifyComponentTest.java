@@ -1,0 +1,165 @@
+package dev.pgnotify.camel;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.FailedToCreateProducerException;
+import org.apache.camel.ResolveEndpointFailedException;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.spi.PropertyConfigurer;
+import org.apache.camel.support.PluginHelper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Endpoint creation and option handling: everything that is decided before a database is contacted.
+ */
+class PgNotifyComponentTest {
+
+    private CamelContext context;
+
+    @BeforeEach
+    void startContext() {
+        context = new DefaultCamelContext();
+        context.start();
+    }
+
+    @AfterEach
+    void stopContext() {
+        context.stop();
+    }
+
+    @Test
+    void generatedConfigurersAreFoundSoCamelDoesNotFallBackToReflection() {
+        PropertyConfigurer endpointConfigurer
+                = PluginHelper.getConfigurerResolver(context).resolvePropertyConfigurer("pgnotify-endpoint", context);
+        PropertyConfigurer componentConfigurer
+                = PluginHelper.getConfigurerResolver(context).resolvePropertyConfigurer("pgnotify-component", context);
+        assertInstanceOf(PgNotifyEndpointConfigurer.class, endpointConfigurer);
+        assertInstanceOf(PgNotifyComponentConfigurer.class, componentConfigurer);
+        assertNotNull(context.getCamelContextExtension().getEndpointUriFactory("pgnotify"));
+    }
+
+    @Test
+    void componentIsFoundByItsScheme() {
+        assertInstanceOf(PgNotifyComponent.class, context.getComponent("pgnotify"));
+    }
+
+    @Test
+    void endpointOptionsAreParsed() {
+        PgNotifyEndpoint endpoint = context.getEndpoint(
+                "pgnotify:Orders?mode=notify&jdbcUrl=jdbc:postgresql://db:5432/app&username=app&reconnectDelay=2s"
+                                                        + "&maxReconnectDelay=1m&connectionCheckInterval=500",
+                PgNotifyEndpoint.class);
+        PgNotifyConfiguration configuration = endpoint.getConfiguration();
+        assertEquals("Orders", endpoint.getChannel());
+        assertEquals(PgNotifyMode.NOTIFY, configuration.getMode());
+        assertEquals("jdbc:postgresql://db:5432/app", configuration.getJdbcUrl());
+        assertEquals("app", configuration.getUsername());
+        assertEquals(2000, configuration.getReconnectDelay());
+        assertEquals(60000, configuration.getMaxReconnectDelay());
+        assertEquals(500, configuration.getConnectionCheckInterval());
+    }
+
+    @Test
+    void componentOptionsApplyToEndpointsThatDoNotOverrideThem() {
+        PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setJdbcUrl("jdbc:postgresql://shared/app");
+        component.getConfiguration().setMode(PgNotifyMode.NOTIFY);
+
+        PgNotifyEndpoint plain = context.getEndpoint("pgnotify:a", PgNotifyEndpoint.class);
+        PgNotifyEndpoint overriding = context.getEndpoint("pgnotify:b?jdbcUrl=jdbc:postgresql://other/app",
+                PgNotifyEndpoint.class);
+
+        assertEquals("jdbc:postgresql://shared/app", plain.getConfiguration().getJdbcUrl());
+        assertEquals(PgNotifyMode.NOTIFY, plain.getConfiguration().getMode());
+        assertEquals("jdbc:postgresql://other/app", overriding.getConfiguration().getJdbcUrl());
+        // the endpoint's configuration is a copy: changing it leaves the component's alone
+        assertEquals("jdbc:postgresql://shared/app", component.getConfiguration().getJdbcUrl());
+    }
+
+    @Test
+    void queueIsTheDefaultMode() {
+        assertEquals(PgNotifyMode.QUEUE, context.getEndpoint("pgnotify:a", PgNotifyEndpoint.class)
+                .getConfiguration().getMode());
+    }
+
+    @Test
+    void unknownOptionIsRejectedByName() {
+        var e = assertThrows(ResolveEndpointFailedException.class,
+                () -> context.getEndpoint("pgnotify:orders?mode=notify&reconectDelay=5"));
+        assertTrue(e.getMessage().contains("reconectDelay"), e.getMessage());
+    }
+
+    @Test
+    void invalidModeIsRejected() {
+        var e = assertThrows(ResolveEndpointFailedException.class,
+                () -> context.getEndpoint("pgnotify:orders?mode=fanout"));
+        assertTrue(e.getMessage().contains("fanout"), e.getMessage());
+    }
+
+    @Test
+    void invalidChannelIsRejectedWhenTheEndpointIsCreated() {
+        var e = assertThrows(ResolveEndpointFailedException.class,
+                () -> context.getEndpoint("pgnotify:" + "c".repeat(64) + "?mode=notify"));
+        assertInstanceOf(PgNotifyInvalidChannelException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("at most 63 bytes"), e.getCause().getMessage());
+    }
+
+    @Test
+    void passwordNeverShowsInTheEndpointUriCamelLogs() {
+        PgNotifyEndpoint endpoint = context.getEndpoint(
+                "pgnotify:orders?mode=notify&jdbcUrl=jdbc:postgresql://db/app&username=app&password=s3cr3t-Pa55",
+                PgNotifyEndpoint.class);
+        assertEquals("s3cr3t-Pa55", endpoint.getConfiguration().getPassword());
+        assertFalse(endpoint.toString().contains("s3cr3t-Pa55"), endpoint.toString());
+    }
+
+    @Test
+    void passwordWrittenIntoTheJdbcUrlDoesNotShowInMessages() {
+        String description = PgNotifyConnections.describe("jdbc:postgresql://db/app?user=app&password=s3cr3t-Pa55",
+                "app");
+        assertFalse(description.contains("s3cr3t-Pa55"), description);
+        assertTrue(description.contains("jdbc:postgresql://db/app"), description);
+    }
+
+    @Test
+    void queueModeFailsFastUntilItIsSupported() {
+        context.getComponent("pgnotify", PgNotifyComponent.class).getConfiguration()
+                .setJdbcUrl("jdbc:postgresql://db/app");
+        var e = assertThrows(FailedToCreateProducerException.class,
+                () -> context.createProducerTemplate().sendBody("pgnotify:orders", "x"));
+        Throwable cause = e.getCause();
+        assertInstanceOf(UnsupportedOperationException.class, cause);
+        assertTrue(cause.getMessage().contains("mode=queue"), cause.getMessage());
+        assertTrue(cause.getMessage().contains("not yet supported"), cause.getMessage());
+    }
+
+    @Test
+    void missingDatabaseIsReportedWithTheOptionsToSet() {
+        var e = assertThrows(Exception.class,
+                () -> context.createProducerTemplate().sendBody("pgnotify:orders?mode=notify", "x"));
+        Throwable cause = e;
+        while (cause.getCause() != null && !(cause instanceof IllegalStateException)) {
+            cause = cause.getCause();
+        }
+        assertInstanceOf(IllegalStateException.class, cause);
+        assertTrue(cause.getMessage().contains("camel.component.pgnotify.jdbc-url"), cause.getMessage());
+    }
+
+    @Test
+    void urlOnTheEndpointWinsOverTheComponentsDataSource() {
+        PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setDataSource(new org.postgresql.ds.PGSimpleDataSource());
+        PgNotifyEndpoint endpoint = context.getEndpoint("pgnotify:a?jdbcUrl=jdbc:postgresql://other/app",
+                PgNotifyEndpoint.class);
+        assertNull(endpoint.getConfiguration().getDataSource());
+    }
+}

@@ -1,0 +1,61 @@
+package dev.pgnotify.camel;
+
+import java.sql.SQLException;
+import java.time.Duration;
+
+import dev.pgnotify.camel.test.PgTestServer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.test.junit5.CamelTestSupport;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionFactory;
+
+/**
+ * Base of the integration tests: a Camel context whose pgnotify component points at the test server.
+ */
+public abstract class PgNotifyITSupport extends CamelTestSupport {
+
+    protected static PgTestServer server() {
+        return PgTestServer.get();
+    }
+
+    @Override
+    protected CamelContext createCamelContext() throws Exception {
+        CamelContext context = super.createCamelContext();
+        PgNotifyComponent component = new PgNotifyComponent();
+        component.getConfiguration().setJdbcUrl(server().jdbcUrl());
+        component.getConfiguration().setUsername(server().username());
+        component.getConfiguration().setPassword(server().password());
+        context.addComponent("pgnotify", component);
+        return context;
+    }
+
+    /** A bounded wait for a condition. */
+    protected static ConditionFactory await(Duration atMost) {
+        return Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(20));
+    }
+
+    /** Connections that pgnotify opened (pooled and LISTEN), as PostgreSQL sees them. */
+    protected static long ourConnections() throws SQLException {
+        return ((Number) server().queryValue(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'camel-pgnotify%'")).longValue();
+    }
+
+    /** LISTEN connections that pgnotify opened for this channel. */
+    protected static long ourListenerConnections(String channel) throws SQLException {
+        return ((Number) server().queryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+                                             + PgNotifyConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'"))
+                .longValue();
+    }
+
+    /** The backend process of the LISTEN connection for this channel, or null. */
+    protected static Integer listenerBackendPid(String channel) throws SQLException {
+        return (Integer) server().queryValue("SELECT pid FROM pg_stat_activity WHERE application_name = '"
+                                             + PgNotifyConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'");
+    }
+
+    /** Threads whose name contains this text. */
+    protected static long threadsNamed(String part) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().contains(part)).count();
+    }
+}
