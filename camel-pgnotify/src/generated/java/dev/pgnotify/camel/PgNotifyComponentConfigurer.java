@@ -32,27 +32,59 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         switch (ignoreCase ? name.toLowerCase() : name) {
         case "autowiredenabled":
         case "autowiredEnabled": target.setAutowiredEnabled(property(camelContext, boolean.class, value)); return true;
+        case "batch": getOrCreateConfiguration(target).setBatch(property(camelContext, boolean.class, value)); return true;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": target.setBridgeErrorHandler(property(camelContext, boolean.class, value)); return true;
+        case "concurrentconsumers":
+        case "concurrentConsumers": getOrCreateConfiguration(target).setConcurrentConsumers(property(camelContext, int.class, value)); return true;
         case "configuration": target.setConfiguration(property(camelContext, dev.pgnotify.camel.PgNotifyConfiguration.class, value)); return true;
         case "connectioncheckinterval":
         case "connectionCheckInterval": getOrCreateConfiguration(target).setConnectionCheckInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "createschema":
+        case "createSchema": getOrCreateConfiguration(target).setCreateSchema(property(camelContext, boolean.class, value)); return true;
         case "datasource":
         case "dataSource": getOrCreateConfiguration(target).setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
+        case "deadlettertable":
+        case "deadLetterTable": getOrCreateConfiguration(target).setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "headerfilterstrategy":
+        case "headerFilterStrategy": getOrCreateConfiguration(target).setHeaderFilterStrategy(property(camelContext, org.apache.camel.spi.HeaderFilterStrategy.class, value)); return true;
+        case "healthcheckconsumerenabled":
+        case "healthCheckConsumerEnabled": target.setHealthCheckConsumerEnabled(property(camelContext, boolean.class, value)); return true;
+        case "healthcheckproducerenabled":
+        case "healthCheckProducerEnabled": target.setHealthCheckProducerEnabled(property(camelContext, boolean.class, value)); return true;
         case "jdbcurl":
         case "jdbcUrl": getOrCreateConfiguration(target).setJdbcUrl(property(camelContext, java.lang.String.class, value)); return true;
         case "lazystartproducer":
         case "lazyStartProducer": target.setLazyStartProducer(property(camelContext, boolean.class, value)); return true;
+        case "leasetime":
+        case "leaseTime": getOrCreateConfiguration(target).setLeaseTime(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "lowlatencylistener":
         case "lowLatencyListener": getOrCreateConfiguration(target).setLowLatencyListener(property(camelContext, boolean.class, value)); return true;
+        case "maxattempts":
+        case "maxAttempts": getOrCreateConfiguration(target).setMaxAttempts(property(camelContext, int.class, value)); return true;
+        case "maxbytesperpoll":
+        case "maxBytesPerPoll": getOrCreateConfiguration(target).setMaxBytesPerPoll(property(camelContext, long.class, value)); return true;
+        case "maxmessagesperpoll":
+        case "maxMessagesPerPoll": getOrCreateConfiguration(target).setMaxMessagesPerPoll(property(camelContext, int.class, value)); return true;
         case "maxpoolsize":
         case "maxPoolSize": getOrCreateConfiguration(target).setMaxPoolSize(property(camelContext, int.class, value)); return true;
         case "maxreconnectdelay":
         case "maxReconnectDelay": getOrCreateConfiguration(target).setMaxReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "maxretrydelay":
+        case "maxRetryDelay": getOrCreateConfiguration(target).setMaxRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "mode": getOrCreateConfiguration(target).setMode(property(camelContext, dev.pgnotify.camel.PgNotifyMode.class, value)); return true;
         case "password": getOrCreateConfiguration(target).setPassword(property(camelContext, java.lang.String.class, value)); return true;
+        case "pollinterval":
+        case "pollInterval": getOrCreateConfiguration(target).setPollInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "reconnectdelay":
         case "reconnectDelay": getOrCreateConfiguration(target).setReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "retrydelay":
+        case "retryDelay": getOrCreateConfiguration(target).setRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "retrymultiplier":
+        case "retryMultiplier": getOrCreateConfiguration(target).setRetryMultiplier(property(camelContext, double.class, value)); return true;
+        case "storejsonasjsonb":
+        case "storeJsonAsJsonb": getOrCreateConfiguration(target).setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
+        case "table": getOrCreateConfiguration(target).setTable(property(camelContext, java.lang.String.class, value)); return true;
         case "username": getOrCreateConfiguration(target).setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
         }
@@ -63,27 +95,59 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         switch (ignoreCase ? name.toLowerCase() : name) {
         case "autowiredenabled":
         case "autowiredEnabled": return boolean.class;
+        case "batch": return boolean.class;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return boolean.class;
+        case "concurrentconsumers":
+        case "concurrentConsumers": return int.class;
         case "configuration": return dev.pgnotify.camel.PgNotifyConfiguration.class;
         case "connectioncheckinterval":
         case "connectionCheckInterval": return long.class;
+        case "createschema":
+        case "createSchema": return boolean.class;
         case "datasource":
         case "dataSource": return javax.sql.DataSource.class;
+        case "deadlettertable":
+        case "deadLetterTable": return java.lang.String.class;
+        case "headerfilterstrategy":
+        case "headerFilterStrategy": return org.apache.camel.spi.HeaderFilterStrategy.class;
+        case "healthcheckconsumerenabled":
+        case "healthCheckConsumerEnabled": return boolean.class;
+        case "healthcheckproducerenabled":
+        case "healthCheckProducerEnabled": return boolean.class;
         case "jdbcurl":
         case "jdbcUrl": return java.lang.String.class;
         case "lazystartproducer":
         case "lazyStartProducer": return boolean.class;
+        case "leasetime":
+        case "leaseTime": return long.class;
         case "lowlatencylistener":
         case "lowLatencyListener": return boolean.class;
+        case "maxattempts":
+        case "maxAttempts": return int.class;
+        case "maxbytesperpoll":
+        case "maxBytesPerPoll": return long.class;
+        case "maxmessagesperpoll":
+        case "maxMessagesPerPoll": return int.class;
         case "maxpoolsize":
         case "maxPoolSize": return int.class;
         case "maxreconnectdelay":
         case "maxReconnectDelay": return long.class;
+        case "maxretrydelay":
+        case "maxRetryDelay": return long.class;
         case "mode": return dev.pgnotify.camel.PgNotifyMode.class;
         case "password": return java.lang.String.class;
+        case "pollinterval":
+        case "pollInterval": return long.class;
         case "reconnectdelay":
         case "reconnectDelay": return long.class;
+        case "retrydelay":
+        case "retryDelay": return long.class;
+        case "retrymultiplier":
+        case "retryMultiplier": return double.class;
+        case "storejsonasjsonb":
+        case "storeJsonAsJsonb": return boolean.class;
+        case "table": return java.lang.String.class;
         case "username": return java.lang.String.class;
         default: return null;
         }
@@ -95,27 +159,59 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         switch (ignoreCase ? name.toLowerCase() : name) {
         case "autowiredenabled":
         case "autowiredEnabled": return target.isAutowiredEnabled();
+        case "batch": return getOrCreateConfiguration(target).isBatch();
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return target.isBridgeErrorHandler();
+        case "concurrentconsumers":
+        case "concurrentConsumers": return getOrCreateConfiguration(target).getConcurrentConsumers();
         case "configuration": return target.getConfiguration();
         case "connectioncheckinterval":
         case "connectionCheckInterval": return getOrCreateConfiguration(target).getConnectionCheckInterval();
+        case "createschema":
+        case "createSchema": return getOrCreateConfiguration(target).isCreateSchema();
         case "datasource":
         case "dataSource": return getOrCreateConfiguration(target).getDataSource();
+        case "deadlettertable":
+        case "deadLetterTable": return getOrCreateConfiguration(target).getDeadLetterTable();
+        case "headerfilterstrategy":
+        case "headerFilterStrategy": return getOrCreateConfiguration(target).getHeaderFilterStrategy();
+        case "healthcheckconsumerenabled":
+        case "healthCheckConsumerEnabled": return target.isHealthCheckConsumerEnabled();
+        case "healthcheckproducerenabled":
+        case "healthCheckProducerEnabled": return target.isHealthCheckProducerEnabled();
         case "jdbcurl":
         case "jdbcUrl": return getOrCreateConfiguration(target).getJdbcUrl();
         case "lazystartproducer":
         case "lazyStartProducer": return target.isLazyStartProducer();
+        case "leasetime":
+        case "leaseTime": return getOrCreateConfiguration(target).getLeaseTime();
         case "lowlatencylistener":
         case "lowLatencyListener": return getOrCreateConfiguration(target).isLowLatencyListener();
+        case "maxattempts":
+        case "maxAttempts": return getOrCreateConfiguration(target).getMaxAttempts();
+        case "maxbytesperpoll":
+        case "maxBytesPerPoll": return getOrCreateConfiguration(target).getMaxBytesPerPoll();
+        case "maxmessagesperpoll":
+        case "maxMessagesPerPoll": return getOrCreateConfiguration(target).getMaxMessagesPerPoll();
         case "maxpoolsize":
         case "maxPoolSize": return getOrCreateConfiguration(target).getMaxPoolSize();
         case "maxreconnectdelay":
         case "maxReconnectDelay": return getOrCreateConfiguration(target).getMaxReconnectDelay();
+        case "maxretrydelay":
+        case "maxRetryDelay": return getOrCreateConfiguration(target).getMaxRetryDelay();
         case "mode": return getOrCreateConfiguration(target).getMode();
         case "password": return getOrCreateConfiguration(target).getPassword();
+        case "pollinterval":
+        case "pollInterval": return getOrCreateConfiguration(target).getPollInterval();
         case "reconnectdelay":
         case "reconnectDelay": return getOrCreateConfiguration(target).getReconnectDelay();
+        case "retrydelay":
+        case "retryDelay": return getOrCreateConfiguration(target).getRetryDelay();
+        case "retrymultiplier":
+        case "retryMultiplier": return getOrCreateConfiguration(target).getRetryMultiplier();
+        case "storejsonasjsonb":
+        case "storeJsonAsJsonb": return getOrCreateConfiguration(target).isStoreJsonAsJsonb();
+        case "table": return getOrCreateConfiguration(target).getTable();
         case "username": return getOrCreateConfiguration(target).getUsername();
         default: return null;
         }

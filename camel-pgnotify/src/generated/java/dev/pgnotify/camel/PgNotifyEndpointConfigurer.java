@@ -23,30 +23,58 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
     public boolean configure(CamelContext camelContext, Object obj, String name, Object value, boolean ignoreCase) {
         PgNotifyEndpoint target = (PgNotifyEndpoint) obj;
         switch (ignoreCase ? name.toLowerCase() : name) {
+        case "batch": target.getConfiguration().setBatch(property(camelContext, boolean.class, value)); return true;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": target.setBridgeErrorHandler(property(camelContext, boolean.class, value)); return true;
+        case "concurrentconsumers":
+        case "concurrentConsumers": target.getConfiguration().setConcurrentConsumers(property(camelContext, int.class, value)); return true;
         case "connectioncheckinterval":
         case "connectionCheckInterval": target.getConfiguration().setConnectionCheckInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "createschema":
+        case "createSchema": target.getConfiguration().setCreateSchema(property(camelContext, boolean.class, value)); return true;
         case "datasource":
         case "dataSource": target.getConfiguration().setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
+        case "deadlettertable":
+        case "deadLetterTable": target.getConfiguration().setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
         case "exceptionhandler":
         case "exceptionHandler": target.setExceptionHandler(property(camelContext, org.apache.camel.spi.ExceptionHandler.class, value)); return true;
         case "exchangepattern":
         case "exchangePattern": target.setExchangePattern(property(camelContext, org.apache.camel.ExchangePattern.class, value)); return true;
+        case "headerfilterstrategy":
+        case "headerFilterStrategy": target.getConfiguration().setHeaderFilterStrategy(property(camelContext, org.apache.camel.spi.HeaderFilterStrategy.class, value)); return true;
         case "jdbcurl":
         case "jdbcUrl": target.getConfiguration().setJdbcUrl(property(camelContext, java.lang.String.class, value)); return true;
         case "lazystartproducer":
         case "lazyStartProducer": target.setLazyStartProducer(property(camelContext, boolean.class, value)); return true;
+        case "leasetime":
+        case "leaseTime": target.getConfiguration().setLeaseTime(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "lowlatencylistener":
         case "lowLatencyListener": target.getConfiguration().setLowLatencyListener(property(camelContext, boolean.class, value)); return true;
+        case "maxattempts":
+        case "maxAttempts": target.getConfiguration().setMaxAttempts(property(camelContext, int.class, value)); return true;
+        case "maxbytesperpoll":
+        case "maxBytesPerPoll": target.getConfiguration().setMaxBytesPerPoll(property(camelContext, long.class, value)); return true;
+        case "maxmessagesperpoll":
+        case "maxMessagesPerPoll": target.getConfiguration().setMaxMessagesPerPoll(property(camelContext, int.class, value)); return true;
         case "maxpoolsize":
         case "maxPoolSize": target.getConfiguration().setMaxPoolSize(property(camelContext, int.class, value)); return true;
         case "maxreconnectdelay":
         case "maxReconnectDelay": target.getConfiguration().setMaxReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "maxretrydelay":
+        case "maxRetryDelay": target.getConfiguration().setMaxRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "mode": target.getConfiguration().setMode(property(camelContext, dev.pgnotify.camel.PgNotifyMode.class, value)); return true;
         case "password": target.getConfiguration().setPassword(property(camelContext, java.lang.String.class, value)); return true;
+        case "pollinterval":
+        case "pollInterval": target.getConfiguration().setPollInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "reconnectdelay":
         case "reconnectDelay": target.getConfiguration().setReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "retrydelay":
+        case "retryDelay": target.getConfiguration().setRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "retrymultiplier":
+        case "retryMultiplier": target.getConfiguration().setRetryMultiplier(property(camelContext, double.class, value)); return true;
+        case "storejsonasjsonb":
+        case "storeJsonAsJsonb": target.getConfiguration().setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
+        case "table": target.getConfiguration().setTable(property(camelContext, java.lang.String.class, value)); return true;
         case "username": target.getConfiguration().setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
         }
@@ -55,30 +83,58 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
     @Override
     public Class<?> getOptionType(String name, boolean ignoreCase) {
         switch (ignoreCase ? name.toLowerCase() : name) {
+        case "batch": return boolean.class;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return boolean.class;
+        case "concurrentconsumers":
+        case "concurrentConsumers": return int.class;
         case "connectioncheckinterval":
         case "connectionCheckInterval": return long.class;
+        case "createschema":
+        case "createSchema": return boolean.class;
         case "datasource":
         case "dataSource": return javax.sql.DataSource.class;
+        case "deadlettertable":
+        case "deadLetterTable": return java.lang.String.class;
         case "exceptionhandler":
         case "exceptionHandler": return org.apache.camel.spi.ExceptionHandler.class;
         case "exchangepattern":
         case "exchangePattern": return org.apache.camel.ExchangePattern.class;
+        case "headerfilterstrategy":
+        case "headerFilterStrategy": return org.apache.camel.spi.HeaderFilterStrategy.class;
         case "jdbcurl":
         case "jdbcUrl": return java.lang.String.class;
         case "lazystartproducer":
         case "lazyStartProducer": return boolean.class;
+        case "leasetime":
+        case "leaseTime": return long.class;
         case "lowlatencylistener":
         case "lowLatencyListener": return boolean.class;
+        case "maxattempts":
+        case "maxAttempts": return int.class;
+        case "maxbytesperpoll":
+        case "maxBytesPerPoll": return long.class;
+        case "maxmessagesperpoll":
+        case "maxMessagesPerPoll": return int.class;
         case "maxpoolsize":
         case "maxPoolSize": return int.class;
         case "maxreconnectdelay":
         case "maxReconnectDelay": return long.class;
+        case "maxretrydelay":
+        case "maxRetryDelay": return long.class;
         case "mode": return dev.pgnotify.camel.PgNotifyMode.class;
         case "password": return java.lang.String.class;
+        case "pollinterval":
+        case "pollInterval": return long.class;
         case "reconnectdelay":
         case "reconnectDelay": return long.class;
+        case "retrydelay":
+        case "retryDelay": return long.class;
+        case "retrymultiplier":
+        case "retryMultiplier": return double.class;
+        case "storejsonasjsonb":
+        case "storeJsonAsJsonb": return boolean.class;
+        case "table": return java.lang.String.class;
         case "username": return java.lang.String.class;
         default: return null;
         }
@@ -88,30 +144,58 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
     public Object getOptionValue(Object obj, String name, boolean ignoreCase) {
         PgNotifyEndpoint target = (PgNotifyEndpoint) obj;
         switch (ignoreCase ? name.toLowerCase() : name) {
+        case "batch": return target.getConfiguration().isBatch();
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return target.isBridgeErrorHandler();
+        case "concurrentconsumers":
+        case "concurrentConsumers": return target.getConfiguration().getConcurrentConsumers();
         case "connectioncheckinterval":
         case "connectionCheckInterval": return target.getConfiguration().getConnectionCheckInterval();
+        case "createschema":
+        case "createSchema": return target.getConfiguration().isCreateSchema();
         case "datasource":
         case "dataSource": return target.getConfiguration().getDataSource();
+        case "deadlettertable":
+        case "deadLetterTable": return target.getConfiguration().getDeadLetterTable();
         case "exceptionhandler":
         case "exceptionHandler": return target.getExceptionHandler();
         case "exchangepattern":
         case "exchangePattern": return target.getExchangePattern();
+        case "headerfilterstrategy":
+        case "headerFilterStrategy": return target.getConfiguration().getHeaderFilterStrategy();
         case "jdbcurl":
         case "jdbcUrl": return target.getConfiguration().getJdbcUrl();
         case "lazystartproducer":
         case "lazyStartProducer": return target.isLazyStartProducer();
+        case "leasetime":
+        case "leaseTime": return target.getConfiguration().getLeaseTime();
         case "lowlatencylistener":
         case "lowLatencyListener": return target.getConfiguration().isLowLatencyListener();
+        case "maxattempts":
+        case "maxAttempts": return target.getConfiguration().getMaxAttempts();
+        case "maxbytesperpoll":
+        case "maxBytesPerPoll": return target.getConfiguration().getMaxBytesPerPoll();
+        case "maxmessagesperpoll":
+        case "maxMessagesPerPoll": return target.getConfiguration().getMaxMessagesPerPoll();
         case "maxpoolsize":
         case "maxPoolSize": return target.getConfiguration().getMaxPoolSize();
         case "maxreconnectdelay":
         case "maxReconnectDelay": return target.getConfiguration().getMaxReconnectDelay();
+        case "maxretrydelay":
+        case "maxRetryDelay": return target.getConfiguration().getMaxRetryDelay();
         case "mode": return target.getConfiguration().getMode();
         case "password": return target.getConfiguration().getPassword();
+        case "pollinterval":
+        case "pollInterval": return target.getConfiguration().getPollInterval();
         case "reconnectdelay":
         case "reconnectDelay": return target.getConfiguration().getReconnectDelay();
+        case "retrydelay":
+        case "retryDelay": return target.getConfiguration().getRetryDelay();
+        case "retrymultiplier":
+        case "retryMultiplier": return target.getConfiguration().getRetryMultiplier();
+        case "storejsonasjsonb":
+        case "storeJsonAsJsonb": return target.getConfiguration().isStoreJsonAsJsonb();
+        case "table": return target.getConfiguration().getTable();
         case "username": return target.getConfiguration().getUsername();
         default: return null;
         }

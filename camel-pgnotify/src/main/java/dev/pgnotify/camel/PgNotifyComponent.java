@@ -6,18 +6,19 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
 import org.apache.camel.spi.Metadata;
 import org.apache.camel.spi.annotations.Component;
-import org.apache.camel.support.DefaultComponent;
+import org.apache.camel.support.HealthCheckComponent;
 
 /**
  * The pgnotify component: PostgreSQL as a message queue for Camel routes.
  */
 @Component("pgnotify")
-public class PgNotifyComponent extends DefaultComponent {
+public class PgNotifyComponent extends HealthCheckComponent {
 
     @Metadata
     private PgNotifyConfiguration configuration = new PgNotifyConfiguration();
 
     private PgNotifyDataSources sharedPools;
+    private PgNotifyWakeUps wakeUps;
 
     public PgNotifyComponent() {
     }
@@ -45,11 +46,23 @@ public class PgNotifyComponent extends DefaultComponent {
         return sharedPools;
     }
 
+    synchronized PgNotifyWakeUps getWakeUps() {
+        if (wakeUps == null) {
+            wakeUps = new PgNotifyWakeUps(getCamelContext());
+        }
+        return wakeUps;
+    }
+
     @Override
     protected void doStop() throws Exception {
         PgNotifyDataSources pools;
+        PgNotifyWakeUps senders;
         synchronized (this) {
             pools = sharedPools;
+            senders = wakeUps;
+        }
+        if (senders != null) {
+            senders.stopAll();
         }
         if (pools != null) {
             pools.closeAll();

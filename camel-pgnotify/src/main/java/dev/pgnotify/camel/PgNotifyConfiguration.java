@@ -3,6 +3,7 @@ package dev.pgnotify.camel;
 import javax.sql.DataSource;
 
 import org.apache.camel.RuntimeCamelException;
+import org.apache.camel.spi.HeaderFilterStrategy;
 import org.apache.camel.spi.UriParam;
 import org.apache.camel.spi.UriParams;
 
@@ -25,6 +26,39 @@ public class PgNotifyConfiguration implements Cloneable {
     private PgNotifyMode mode = PgNotifyMode.QUEUE;
     @UriParam(label = "advanced", defaultValue = "10")
     private int maxPoolSize = 10;
+
+    @UriParam(label = "common", defaultValue = "message_queue")
+    private String table = PgNotifyQueueTable.DEFAULT_TABLE;
+    @UriParam(label = "common,advanced")
+    private String deadLetterTable;
+    @UriParam(label = "common,advanced", defaultValue = "true")
+    private boolean createSchema = true;
+    @UriParam(label = "common,advanced", defaultValue = "true")
+    private boolean storeJsonAsJsonb = true;
+    @UriParam(label = "common,advanced")
+    private HeaderFilterStrategy headerFilterStrategy;
+
+    @UriParam(label = "producer", defaultValue = "false")
+    private boolean batch;
+
+    @UriParam(label = "consumer", defaultValue = "1")
+    private int concurrentConsumers = 1;
+    @UriParam(label = "consumer", defaultValue = "100")
+    private int maxMessagesPerPoll = 100;
+    @UriParam(label = "consumer,advanced", defaultValue = "16777216")
+    private long maxBytesPerPoll = 16L * 1024 * 1024;
+    @UriParam(label = "consumer", defaultValue = "1000", javaType = "java.time.Duration")
+    private long pollInterval = 1000;
+    @UriParam(label = "consumer", defaultValue = "30000", javaType = "java.time.Duration")
+    private long leaseTime = 30000;
+    @UriParam(label = "consumer", defaultValue = "10")
+    private int maxAttempts = 10;
+    @UriParam(label = "consumer", defaultValue = "1000", javaType = "java.time.Duration")
+    private long retryDelay = 1000;
+    @UriParam(label = "consumer", defaultValue = "2.0")
+    private double retryMultiplier = 2.0;
+    @UriParam(label = "consumer", defaultValue = "300000", javaType = "java.time.Duration")
+    private long maxRetryDelay = 300000;
 
     @UriParam(label = "consumer,advanced", defaultValue = "2000", javaType = "java.time.Duration")
     private long connectionCheckInterval = 2000;
@@ -114,6 +148,190 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setMaxPoolSize(int maxPoolSize) {
         this.maxPoolSize = maxPoolSize;
+    }
+
+    public String getTable() {
+        return table;
+    }
+
+    /**
+     * mode=queue: the queue table, optionally schema-qualified (schema.table); names are used exactly as written, case
+     * included. Several channels share a table. Created on start unless createSchema=false.
+     */
+    public void setTable(String table) {
+        this.table = table;
+    }
+
+    public String getDeadLetterTable() {
+        return deadLetterTable;
+    }
+
+    /**
+     * mode=queue: the table that keeps messages whose attempts are exhausted, with their last error. Defaults to the
+     * queue table's name followed by _dead, in the same schema.
+     */
+    public void setDeadLetterTable(String deadLetterTable) {
+        this.deadLetterTable = deadLetterTable;
+    }
+
+    public boolean isCreateSchema() {
+        return createSchema;
+    }
+
+    /**
+     * mode=queue: create the queue table, its dead-letter table, index and wake-up trigger on start when they are
+     * missing (safe when several applications start at once). With false, start-up only verifies them and fails
+     * naming what is missing. Either way an existing table of another shape is never changed.
+     */
+    public void setCreateSchema(boolean createSchema) {
+        this.createSchema = createSchema;
+    }
+
+    public boolean isStoreJsonAsJsonb() {
+        return storeJsonAsJsonb;
+    }
+
+    /**
+     * mode=queue: store String bodies that are JSON objects or arrays in the jsonb column, where SQL can query them.
+     * They come back as the same JSON value in PostgreSQL's normal form (key order and spacing may differ). Set false
+     * to store every String byte for byte. Binary bodies are always stored byte for byte.
+     */
+    public void setStoreJsonAsJsonb(boolean storeJsonAsJsonb) {
+        this.storeJsonAsJsonb = storeJsonAsJsonb;
+    }
+
+    public HeaderFilterStrategy getHeaderFilterStrategy() {
+        return headerFilterStrategy;
+    }
+
+    /**
+     * mode=queue: which headers travel with a message. By default every header whose value is a String, number,
+     * boolean, character, enum, UUID, date or time is stored, except Camel's own (Camel*), and the same filter applies
+     * to the headers of rows inserted by other clients.
+     */
+    public void setHeaderFilterStrategy(HeaderFilterStrategy headerFilterStrategy) {
+        this.headerFilterStrategy = headerFilterStrategy;
+    }
+
+    public boolean isBatch() {
+        return batch;
+    }
+
+    /**
+     * mode=queue: a List or other Collection body is sent as one message per element, all in one transaction (with
+     * the exchange's headers). The header CamelPgNotifyMessageId then holds the list of their ids.
+     */
+    public void setBatch(boolean batch) {
+        this.batch = batch;
+    }
+
+    public int getConcurrentConsumers() {
+        return concurrentConsumers;
+    }
+
+    /**
+     * mode=queue: the number of threads that claim and process messages. They share the channel's messages with each
+     * other and with every other consumer of the channel, in this application or another; each message goes to one
+     * of them at a time. With one thread, messages are processed in insert order.
+     */
+    public void setConcurrentConsumers(int concurrentConsumers) {
+        this.concurrentConsumers = concurrentConsumers;
+    }
+
+    public int getMaxMessagesPerPoll() {
+        return maxMessagesPerPoll;
+    }
+
+    /**
+     * mode=queue: the most messages a consumer thread claims at once. Larger batches cost fewer round trips; each
+     * claimed message is held by that thread until it has been processed.
+     */
+    public void setMaxMessagesPerPoll(int maxMessagesPerPoll) {
+        this.maxMessagesPerPoll = maxMessagesPerPoll;
+    }
+
+    public long getMaxBytesPerPoll() {
+        return maxBytesPerPoll;
+    }
+
+    /**
+     * mode=queue: the most body bytes a consumer thread claims at once, which bounds its memory. A claim always takes
+     * at least one message, whatever its size.
+     */
+    public void setMaxBytesPerPoll(long maxBytesPerPoll) {
+        this.maxBytesPerPoll = maxBytesPerPoll;
+    }
+
+    public long getPollInterval() {
+        return pollInterval;
+    }
+
+    /**
+     * mode=queue: how often an idle consumer looks for due messages although no wake-up came. A safety net: new
+     * messages wake consumers at once, but a retry that falls due or a lease that expires elsewhere is found by polling.
+     */
+    public void setPollInterval(long pollInterval) {
+        this.pollInterval = pollInterval;
+    }
+
+    public long getLeaseTime() {
+        return leaseTime;
+    }
+
+    /**
+     * mode=queue: how long a claimed message stays reserved for its consumer. The consumer renews the lease while the
+     * exchange runs, so long exchanges are never taken away; if the consumer's process dies, its messages are
+     * delivered again, to another consumer, once the lease has run out (plus at most pollInterval).
+     */
+    public void setLeaseTime(long leaseTime) {
+        this.leaseTime = leaseTime;
+    }
+
+    public int getMaxAttempts() {
+        return maxAttempts;
+    }
+
+    /**
+     * mode=queue: how many times a message is delivered before it is moved to the dead-letter table with its last
+     * error. A delivery that never completed (the consumer died) counts as an attempt.
+     */
+    public void setMaxAttempts(int maxAttempts) {
+        this.maxAttempts = maxAttempts;
+    }
+
+    public long getRetryDelay() {
+        return retryDelay;
+    }
+
+    /**
+     * mode=queue: how long a message whose exchange failed waits before it is delivered again, after its first
+     * failure. Each further failure multiplies the delay by retryMultiplier, up to maxRetryDelay. Messages behind a
+     * failing one are not held up.
+     */
+    public void setRetryDelay(long retryDelay) {
+        this.retryDelay = retryDelay;
+    }
+
+    public double getRetryMultiplier() {
+        return retryMultiplier;
+    }
+
+    /**
+     * mode=queue: the factor by which the retry delay grows after each failure.
+     */
+    public void setRetryMultiplier(double retryMultiplier) {
+        this.retryMultiplier = retryMultiplier;
+    }
+
+    public long getMaxRetryDelay() {
+        return maxRetryDelay;
+    }
+
+    /**
+     * mode=queue: the longest delay between two deliveries of a failing message.
+     */
+    public void setMaxRetryDelay(long maxRetryDelay) {
+        this.maxRetryDelay = maxRetryDelay;
     }
 
     public long getConnectionCheckInterval() {

@@ -43,6 +43,7 @@ public class PgNotifyConsumer extends DefaultConsumer implements PgNotifyListene
         executor = endpoint.getCamelContext().getExecutorServiceManager()
                 .newSingleThreadExecutor(this, "PgNotifyConsumer[" + channel + "]");
         executor.execute(listener);
+        endpoint.installHealthCheck(this, listener);
     }
 
     @Override

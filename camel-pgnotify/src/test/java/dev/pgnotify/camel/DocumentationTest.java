@@ -16,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The options and headers tables of the README and the component's AsciiDoc are written by hand from the JSON the
- * build generates: every pgnotify option and header must be in them.
+ * The README and the component's AsciiDoc are written by hand: every option and header of the JSON the build
+ * generates must be in their tables, and the schema SQL they show must be what the component creates.
  */
 class DocumentationTest {
 
@@ -40,6 +40,14 @@ class DocumentationTest {
                 assertTrue(inTable, document + " has no table row for " + section + " entry " + name);
             }
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
+    void schemaSqlIsWhatTheComponentCreates(String document) throws Exception {
+        String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
+        String ddl = String.join(";\n\n", PgNotifySchema.ddl(PgNotifyQueueTable.of(null, null).inSchema("public"))) + ";";
+        assertTrue(text.contains(ddl), document + " does not show the schema the component creates:\n" + ddl);
     }
 
     private static JsonObject catalog() throws Exception {

@@ -1,7 +1,6 @@
 package dev.pgnotify.camel;
 
 import org.apache.camel.CamelContext;
-import org.apache.camel.FailedToCreateProducerException;
 import org.apache.camel.ResolveEndpointFailedException;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.spi.PropertyConfigurer;
@@ -131,15 +130,44 @@ class PgNotifyComponentTest {
     }
 
     @Test
-    void queueModeFailsFastUntilItIsSupported() {
-        context.getComponent("pgnotify", PgNotifyComponent.class).getConfiguration()
-                .setJdbcUrl("jdbc:postgresql://db/app");
-        var e = assertThrows(FailedToCreateProducerException.class,
-                () -> context.createProducerTemplate().sendBody("pgnotify:orders", "x"));
-        Throwable cause = e.getCause();
-        assertInstanceOf(UnsupportedOperationException.class, cause);
-        assertTrue(cause.getMessage().contains("mode=queue"), cause.getMessage());
-        assertTrue(cause.getMessage().contains("not yet supported"), cause.getMessage());
+    void queueOptionsAreParsed() {
+        PgNotifyEndpoint endpoint = context.getEndpoint(
+                "pgnotify:orders?table=app.orders_queue&deadLetterTable=app.orders_failed&concurrentConsumers=4"
+                                                        + "&maxMessagesPerPoll=50&pollInterval=5s&leaseTime=1m&maxAttempts=3"
+                                                        + "&retryDelay=200&retryMultiplier=3&maxRetryDelay=10s&batch=true"
+                                                        + "&createSchema=false&storeJsonAsJsonb=false",
+                PgNotifyEndpoint.class);
+        PgNotifyConfiguration configuration = endpoint.getConfiguration();
+        assertEquals("app.orders_queue", configuration.getTable());
+        assertEquals("app.orders_failed", configuration.getDeadLetterTable());
+        assertEquals(4, configuration.getConcurrentConsumers());
+        assertEquals(50, configuration.getMaxMessagesPerPoll());
+        assertEquals(5000, configuration.getPollInterval());
+        assertEquals(60000, configuration.getLeaseTime());
+        assertEquals(3, configuration.getMaxAttempts());
+        assertEquals(200, configuration.getRetryDelay());
+        assertEquals(3.0, configuration.getRetryMultiplier());
+        assertEquals(10000, configuration.getMaxRetryDelay());
+        assertTrue(configuration.isBatch());
+        assertFalse(configuration.isCreateSchema());
+        assertFalse(configuration.isStoreJsonAsJsonb());
+    }
+
+    @Test
+    void optionValuesThatCannotWorkAreRejectedByName() {
+        for (String uri : new String[] {
+                "pgnotify:orders?concurrentConsumers=0", "pgnotify:orders?maxAttempts=0",
+                "pgnotify:orders?retryMultiplier=0.5", "pgnotify:orders?table=a.b.c",
+                "pgnotify:orders?table=bad-name", "pgnotify:orders?maxMessagesPerPoll=-1" }) {
+            String option = uri.substring(uri.indexOf('?') + 1, uri.indexOf('='));
+            var e = assertThrows(Exception.class, () -> context.getEndpoint(uri).start(), uri);
+            Throwable cause = e;
+            while (cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            assertInstanceOf(IllegalArgumentException.class, cause, uri);
+            assertTrue(cause.getMessage().contains(option), cause.getMessage());
+        }
     }
 
     @Test

@@ -1,0 +1,128 @@
+package dev.pgnotify.camel;
+
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+
+/**
+ * The queue table of mode=queue and the objects that go with it: its dead-letter table, claim index and wake-up
+ * trigger. Names are validated and always quoted, so they are used exactly as written.
+ */
+final class PgNotifyQueueTable {
+
+    static final String DEFAULT_TABLE = "message_queue";
+
+    /** Leaves room for the suffixes of the table's index, trigger and function within 63 bytes. */
+    static final int MAX_NAME_BYTES = 48;
+
+    private static final Pattern NAME = Pattern.compile("[\\p{L}_][\\p{L}\\p{N}_$]*");
+
+    private final String schema;
+    private final String name;
+    private final String deadSchema;
+    private final String deadName;
+
+    private PgNotifyQueueTable(String schema, String name, String deadSchema, String deadName) {
+        this.schema = schema;
+        this.name = name;
+        this.deadSchema = deadSchema;
+        this.deadName = deadName;
+    }
+
+    /**
+     * Validates the table options. An unqualified name lives in the connection's current schema, which
+     * {@link #inSchema(String)} fills in once connected.
+     */
+    static PgNotifyQueueTable of(String table, String deadLetterTable) {
+        String[] queue = split("table", table == null ? DEFAULT_TABLE : table);
+        String[] dead = deadLetterTable != null ? split("deadLetterTable", deadLetterTable)
+                : new String[] { queue[0], queue[1] + "_dead" };
+        return new PgNotifyQueueTable(queue[0], queue[1], dead[0], dead[1]);
+    }
+
+    /** The same tables, with the current schema where none was named. */
+    PgNotifyQueueTable inSchema(String currentSchema) {
+        PgNotifyQueueTable resolved = new PgNotifyQueueTable(schema != null ? schema : currentSchema, name,
+                deadSchema != null ? deadSchema : currentSchema, deadName);
+        int bytes = resolved.wakeUpChannel().getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > PgIdentifiers.MAX_IDENTIFIER_BYTES) {
+            throw new IllegalArgumentException("The queue table " + resolved.display() + " names a wake-up channel of "
+                                               + bytes + " bytes (schema.table); PostgreSQL allows "
+                                               + PgIdentifiers.MAX_IDENTIFIER_BYTES + ": choose shorter names");
+        }
+        return resolved;
+    }
+
+    private static String[] split(String option, String qualifiedName) {
+        String[] parts = qualifiedName.split("\\.", -1);
+        if (parts.length > 2) {
+            throw new IllegalArgumentException(option + " '" + qualifiedName + "' must be table or schema.table");
+        }
+        for (String part : parts) {
+            if (!NAME.matcher(part).matches()) {
+                throw new IllegalArgumentException(option + " '" + qualifiedName + "': '" + part
+                                                   + "' must start with a letter or _ and contain only letters, digits, _ and $");
+            }
+            if (part.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                throw new IllegalArgumentException(option + " '" + qualifiedName + "': '" + part + "' is longer than "
+                                                   + MAX_NAME_BYTES + " bytes");
+            }
+        }
+        return parts.length == 2 ? parts : new String[] { null, parts[0] };
+    }
+
+    String schema() {
+        return schema;
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** The quoted, qualified name for SQL text. */
+    String sql() {
+        return qualified(schema, name);
+    }
+
+    String deadLetterSql() {
+        return qualified(deadSchema, deadName);
+    }
+
+    /** As users write it, for messages. */
+    String display() {
+        return schema + "." + name;
+    }
+
+    String deadLetterDisplay() {
+        return deadSchema + "." + deadName;
+    }
+
+    String claimIndexName() {
+        return name + "_claim";
+    }
+
+    String wakeUpTriggerName() {
+        return name + "_wake_up";
+    }
+
+    /** The quoted, qualified name of the trigger function. */
+    String wakeUpFunctionSql() {
+        return qualified(schema, name + "_wake_up");
+    }
+
+    /**
+     * The NOTIFY channel on which inserts into this table wake consumers (with the queue channel as payload). The
+     * trigger derives it from TG_TABLE_SCHEMA and TG_TABLE_NAME, so it must stay in step with this.
+     */
+    String wakeUpChannel() {
+        return schema + "." + name;
+    }
+
+    private static String qualified(String schema, String name) {
+        return schema != null ? PgIdentifiers.quote(schema) + "." + PgIdentifiers.quote(name) : PgIdentifiers.quote(name);
+    }
+
+    @Override
+    public String toString() {
+        return display();
+    }
+}

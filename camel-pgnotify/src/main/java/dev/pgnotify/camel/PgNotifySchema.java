@@ -1,0 +1,237 @@
+package dev.pgnotify.camel;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates or verifies the tables, index and trigger of a queue, in one transaction under an advisory lock so that
+ * applications starting at the same time create them once. A table of the same name but another shape is never
+ * changed.
+ */
+final class PgNotifySchema {
+
+    /** The columns a queue table must have, with their types as format_type writes them. */
+    static final Map<String, String> QUEUE_COLUMNS = columns(
+            "id", "bigint",
+            "channel", "text",
+            "body_json", "jsonb",
+            "body_text", "text",
+            "body_bytes", "bytea",
+            "headers", "jsonb",
+            "created_at", "timestamp with time zone",
+            "attempts", "integer",
+            "available_at", "timestamp with time zone",
+            "last_error", "text");
+
+    static final Map<String, String> DEAD_LETTER_COLUMNS = columns(
+            "id", "bigint",
+            "channel", "text",
+            "body_json", "jsonb",
+            "body_text", "text",
+            "body_bytes", "bytea",
+            "headers", "jsonb",
+            "created_at", "timestamp with time zone",
+            "attempts", "integer",
+            "last_error", "text",
+            "failed_at", "timestamp with time zone");
+
+    private static final Logger LOG = LoggerFactory.getLogger(PgNotifySchema.class);
+
+    private PgNotifySchema() {
+    }
+
+    /**
+     * Makes sure the queue's objects exist with the expected shape: creates what is missing when {@code create} is
+     * true, otherwise fails naming it. Commits only when everything is in place.
+     */
+    static void ensure(Connection connection, PgNotifyQueueTable table, boolean create) throws SQLException {
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try {
+            try (PreparedStatement lock = connection.prepareStatement(PgNotifySql.LOCK_SCHEMA_CHANGES)) {
+                lock.setString(1, table.display());
+                lock.execute();
+            }
+            List<String> missing = new ArrayList<>();
+            boolean queueExists = tableExists(connection, table.sql());
+            if (queueExists) {
+                requireShape(connection, table.sql(), table.display(), QUEUE_COLUMNS,
+                        " It may be another application's table (the LISTEN/NOTIFY tutorial's is also called message_queue):"
+                                                                                                     + " choose another name with the option table.");
+            } else {
+                missing.add("table " + table.display());
+            }
+            boolean deadExists = tableExists(connection, table.deadLetterSql());
+            if (deadExists) {
+                requireShape(connection, table.deadLetterSql(), table.deadLetterDisplay(), DEAD_LETTER_COLUMNS,
+                        " Choose another name with the option deadLetterTable.");
+            } else {
+                missing.add("dead-letter table " + table.deadLetterDisplay());
+            }
+            boolean indexExists = tableExists(connection,
+                    PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.claimIndexName()));
+            if (!indexExists) {
+                missing.add("index " + table.schema() + "." + table.claimIndexName());
+            }
+            boolean functionExists = exists(connection, PgNotifySql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()");
+            if (!functionExists) {
+                missing.add("function " + table.schema() + "." + table.wakeUpTriggerName() + "()");
+            }
+            boolean triggerExists = queueExists && exists(connection, PgNotifySql.TRIGGER_EXISTS, table.sql(),
+                    table.wakeUpTriggerName());
+            if (!triggerExists) {
+                missing.add("trigger " + table.wakeUpTriggerName() + " on " + table.display());
+            }
+            if (missing.isEmpty()) {
+                connection.commit();
+                return;
+            }
+            if (!create) {
+                throw new IllegalStateException("The queue schema of " + table.display() + " is incomplete and"
+                                                + " createSchema=false: missing " + String.join(", ", missing)
+                                                + ". Create them (see the component documentation for the SQL) or set"
+                                                + " createSchema=true.");
+            }
+            try (Statement statement = connection.createStatement()) {
+                for (String ddl : ddl(table, queueExists, deadExists, indexExists, functionExists, triggerExists)) {
+                    statement.execute(ddl);
+                }
+            }
+            connection.commit();
+            LOG.info("Created {} for the queue table {}", String.join(", ", missing), table.display());
+        } catch (SQLException | RuntimeException e) {
+            connection.rollback();
+            throw e;
+        } finally {
+            connection.setAutoCommit(autoCommit);
+        }
+    }
+
+    /** Every statement that creates a queue from nothing, as the documentation shows it. */
+    static List<String> ddl(PgNotifyQueueTable table) {
+        return ddl(table, false, false, false, false, false);
+    }
+
+    private static List<String> ddl(
+            PgNotifyQueueTable table, boolean queueExists, boolean deadExists, boolean indexExists,
+            boolean functionExists, boolean triggerExists) {
+        String t = table.sql();
+        List<String> ddl = new ArrayList<>();
+        if (!queueExists) {
+            ddl.add("CREATE TABLE " + t + " (\n"
+                    + "    id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n"
+                    + "    channel      text        NOT NULL,\n"
+                    + "    body_json    jsonb,\n"
+                    + "    body_text    text,\n"
+                    + "    body_bytes   bytea,\n"
+                    + "    headers      jsonb       NOT NULL DEFAULT '{}',\n"
+                    + "    created_at   timestamptz NOT NULL DEFAULT now(),\n"
+                    + "    attempts     integer     NOT NULL DEFAULT 0,\n"
+                    + "    available_at timestamptz NOT NULL DEFAULT now(),\n"
+                    + "    last_error   text,\n"
+                    + "    CHECK (num_nonnulls(body_json, body_text, body_bytes) <= 1)\n"
+                    + ") WITH (fillfactor = 90, autovacuum_vacuum_scale_factor = 0.01,"
+                    + " autovacuum_vacuum_insert_scale_factor = 0.01)");
+        }
+        if (!indexExists) {
+            // claims walk a channel in id order; available_at stays out of the index so that claims are HOT updates
+            ddl.add("CREATE INDEX " + PgIdentifiers.quote(table.claimIndexName()) + " ON " + t + " (channel, id)");
+        }
+        if (!deadExists) {
+            ddl.add("CREATE TABLE " + table.deadLetterSql() + " (\n"
+                    + "    id         bigint      PRIMARY KEY,\n"
+                    + "    channel    text        NOT NULL,\n"
+                    + "    body_json  jsonb,\n"
+                    + "    body_text  text,\n"
+                    + "    body_bytes bytea,\n"
+                    + "    headers    jsonb       NOT NULL,\n"
+                    + "    created_at timestamptz NOT NULL,\n"
+                    + "    attempts   integer     NOT NULL,\n"
+                    + "    last_error text,\n"
+                    + "    failed_at  timestamptz NOT NULL DEFAULT now()\n"
+                    + ")");
+        }
+        if (!functionExists) {
+            // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit)
+            ddl.add("CREATE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                    + "BEGIN\n"
+                    + "    IF current_setting('" + PgNotifySql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
+                    + PgNotifySql.WAKE_UP_DEFERRED + "' THEN\n"
+                    + "        PERFORM pg_notify(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, c.channel)\n"
+                    + "        FROM (SELECT DISTINCT channel FROM inserted) AS c;\n"
+                    + "    END IF;\n"
+                    + "    RETURN NULL;\n"
+                    + "END $$");
+        }
+        if (!triggerExists) {
+            ddl.add("CREATE TRIGGER " + PgIdentifiers.quote(table.wakeUpTriggerName()) + " AFTER INSERT ON " + t
+                    + " REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION "
+                    + table.wakeUpFunctionSql() + "()");
+        }
+        return ddl;
+    }
+
+    private static void requireShape(
+            Connection connection, String quotedName, String displayName, Map<String, String> expected, String hint)
+            throws SQLException {
+        Map<String, String> actual = new LinkedHashMap<>();
+        try (PreparedStatement columns = connection.prepareStatement(PgNotifySql.TABLE_COLUMNS)) {
+            columns.setString(1, quotedName);
+            try (ResultSet rs = columns.executeQuery()) {
+                while (rs.next()) {
+                    actual.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        List<String> missingColumns = new ArrayList<>();
+        expected.forEach((column, type) -> {
+            String actualType = actual.get(column);
+            if (actualType == null) {
+                missingColumns.add(column + " " + type);
+            } else if (!actualType.equals(type)) {
+                problems.add("column " + column + " is " + actualType + ", not " + type);
+            }
+        });
+        if (!missingColumns.isEmpty()) {
+            problems.add("missing columns " + String.join(", ", missingColumns));
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException("The table " + displayName + " exists but is not a pgnotify queue table: "
+                                            + String.join("; ", problems) + ". Nothing was changed." + hint);
+        }
+    }
+
+    private static boolean tableExists(Connection connection, String quotedName) throws SQLException {
+        return exists(connection, PgNotifySql.TABLE_EXISTS, quotedName);
+    }
+
+    private static boolean exists(Connection connection, String sql, String... parameters) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                statement.setString(i + 1, parameters[i]);
+            }
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    private static Map<String, String> columns(String... nameAndType) {
+        Map<String, String> columns = new LinkedHashMap<>();
+        for (int i = 0; i < nameAndType.length; i += 2) {
+            columns.put(nameAndType[i], nameAndType[i + 1]);
+        }
+        return columns;
+    }
+}

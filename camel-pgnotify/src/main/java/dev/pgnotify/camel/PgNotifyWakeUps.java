@@ -1,0 +1,184 @@
+package dev.pgnotify.camel;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import javax.sql.DataSource;
+
+import org.apache.camel.CamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Wakes queue consumers after pgnotify producers have committed: one sender thread per database, which sends every
+ * wake-up requested since its last round trip in one statement. A NOTIFY takes a cluster-wide lock at commit; sent
+ * from the producers' own INSERT transactions it would make concurrent producers wait for each other's disk flush,
+ * sent from here it is a short transaction that waits for nothing. Under load many producer commits share one
+ * wake-up. Wake-ups are hints: a lost one only delays delivery until the consumers' next poll.
+ */
+final class PgNotifyWakeUps {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyWakeUps.class);
+
+    private final CamelContext camelContext;
+    private final Map<DataSource, Sender> senders = new IdentityHashMap<>();
+
+    PgNotifyWakeUps(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    /** The sender for this database; every call must be matched by {@link #release(DataSource)}. */
+    synchronized Sender acquire(DataSource dataSource) {
+        Sender sender = senders.computeIfAbsent(dataSource, Sender::new);
+        sender.users++;
+        return sender;
+    }
+
+    synchronized void release(DataSource dataSource) {
+        Sender sender = senders.get(dataSource);
+        if (sender != null && --sender.users == 0) {
+            senders.remove(dataSource);
+            sender.stop();
+        }
+    }
+
+    synchronized void stopAll() {
+        senders.values().forEach(Sender::stop);
+        senders.clear();
+    }
+
+    /** A NOTIFY to send: the table's wake-up channel, with the queue channel as payload. */
+    private record WakeUp(String notifyChannel, String queueChannel) {
+    }
+
+    final class Sender implements Runnable {
+
+        private static final long IDLE_WAIT_MILLIS = 1000;
+        private static final long FAILURE_PAUSE_MILLIS = 1000;
+
+        private final DataSource dataSource;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final Condition requested = lock.newCondition();
+        private final CountDownLatch stopped = new CountDownLatch(1);
+        private Set<WakeUp> pending = new LinkedHashSet<>();
+        private volatile boolean running = true;
+        private ExecutorService executor;
+        private int users;
+
+        private Sender(DataSource dataSource) {
+            this.dataSource = dataSource;
+        }
+
+        /** Asks for consumers of this queue channel to be woken (soon, and once for many requests). */
+        void request(String notifyChannel, String queueChannel) {
+            lock.lock();
+            try {
+                if (executor == null) {
+                    executor = camelContext.getExecutorServiceManager().newSingleThreadExecutor(PgNotifyWakeUps.this,
+                            "PgNotifyWakeUp");
+                    executor.execute(this);
+                }
+                if (pending.add(new WakeUp(notifyChannel, queueChannel)) && pending.size() == 1) {
+                    requested.signal();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void run() {
+            while (running) {
+                sendOrDrop(awaitRequests());
+            }
+            // what the last producers asked for before they stopped
+            sendOrDrop(takePending());
+        }
+
+        private void sendOrDrop(Set<WakeUp> batch) {
+            if (batch.isEmpty()) {
+                return;
+            }
+            try {
+                send(batch);
+            } catch (Exception e) {
+                LOG.debug("Sending {} wake-up(s) failed; consumers will find the messages when they next poll",
+                        batch.size(), e);
+                pause();
+            }
+        }
+
+        private Set<WakeUp> takePending() {
+            lock.lock();
+            try {
+                Set<WakeUp> batch = pending;
+                pending = new LinkedHashSet<>();
+                return batch;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private Set<WakeUp> awaitRequests() {
+            lock.lock();
+            try {
+                if (pending.isEmpty()) {
+                    requested.await(IDLE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                }
+                Set<WakeUp> batch = pending;
+                pending = new LinkedHashSet<>();
+                return batch;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
+                return Set.of();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        private void send(Set<WakeUp> batch) throws Exception {
+            String[] channels = batch.stream().map(WakeUp::notifyChannel).toArray(String[]::new);
+            String[] payloads = batch.stream().map(WakeUp::queueChannel).toArray(String[]::new);
+            try (Connection connection = dataSource.getConnection();
+                 PreparedStatement notify = connection.prepareStatement(PgNotifySql.NOTIFY_ALL)) {
+                notify.setArray(1, connection.createArrayOf("text", channels));
+                notify.setArray(2, connection.createArrayOf("text", payloads));
+                notify.execute();
+            }
+        }
+
+        /** After a failure: the database may be down, and wake-ups are only hints. */
+        private void pause() {
+            try {
+                stopped.await(FAILURE_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
+            }
+        }
+
+        private void stop() {
+            running = false;
+            stopped.countDown();
+            lock.lock();
+            try {
+                requested.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            if (executor != null) {
+                camelContext.getExecutorServiceManager().shutdownGraceful(executor);
+            }
+        }
+    }
+}
