@@ -5,10 +5,15 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Properties;
 
+import javax.sql.DataSource;
+
 import dev.pgnotify.camel.test.PgTestServer;
+import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.spi.PropertiesComponent;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +39,7 @@ public final class ExampleDatabase {
         if (isConfigured()) {
             return;
         }
-        PgTestServer server = PgTestServer.configuredOrEmbedded();
+        PgTestServer server = PgTestServer.configuredOrNewEmbedded();
         // stopped with the application, not by a JVM shutdown hook: under mvn exec:java the classes it needs are
         // gone by the time the hooks run
         main.addMainListener(new MainListenerSupport() {
@@ -51,6 +56,20 @@ public final class ExampleDatabase {
         if (server.password() != null) {
             main.addInitialProperty(PASSWORD, server.password());
         }
+    }
+
+    /**
+     * An unpooled DataSource on the database pgnotify uses, for the examples' own SQL (their schema, the outbox
+     * writer, the status line). An application would use a pool.
+     */
+    public static DataSource dataSource(CamelContext camelContext) {
+        PropertiesComponent properties = camelContext.getPropertiesComponent();
+        PGSimpleDataSource dataSource = new PGSimpleDataSource();
+        dataSource.setURL(properties.resolveProperty(JDBC_URL)
+                .orElseThrow(() -> new IllegalStateException("Set " + JDBC_URL)));
+        properties.resolveProperty(USERNAME).ifPresent(dataSource::setUser);
+        properties.resolveProperty(PASSWORD).ifPresent(dataSource::setPassword);
+        return dataSource;
     }
 
     private static boolean isConfigured() {

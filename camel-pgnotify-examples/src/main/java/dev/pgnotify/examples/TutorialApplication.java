@@ -20,6 +20,8 @@ public final class TutorialApplication {
     public static Main newMain() {
         Main main = new Main();
         ExampleDatabase.configuredOrEmbedded(main);
+        // the tutorial needs no HTTP server
+        main.addOverrideProperty("camel.server.enabled", "false");
         main.configure().addConfiguration(TutorialConfiguration.class);
         main.configure().addRoutesBuilder(TutorialRoutes.class);
         return main;

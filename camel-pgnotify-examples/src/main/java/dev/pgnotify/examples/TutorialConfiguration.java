@@ -7,10 +7,10 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 
+import javax.sql.DataSource;
+
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
-import org.apache.camel.spi.PropertiesComponent;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Applies the tutorial's schema and binds the DataSource the notifier inserts through.
@@ -21,17 +21,12 @@ public class TutorialConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext camelContext) throws Exception {
-        PropertiesComponent properties = camelContext.getPropertiesComponent();
-        PGSimpleDataSource dataSource = new PGSimpleDataSource();
-        dataSource.setURL(properties.resolveProperty(ExampleDatabase.JDBC_URL).orElseThrow(
-                () -> new IllegalStateException("Set " + ExampleDatabase.JDBC_URL)));
-        properties.resolveProperty(ExampleDatabase.USERNAME).ifPresent(dataSource::setUser);
-        properties.resolveProperty(ExampleDatabase.PASSWORD).ifPresent(dataSource::setPassword);
+        DataSource dataSource = ExampleDatabase.dataSource(camelContext);
         applySchema(dataSource);
         camelContext.getRegistry().bind(DATA_SOURCE, dataSource);
     }
 
-    private static void applySchema(PGSimpleDataSource dataSource) throws IOException, SQLException {
+    private static void applySchema(DataSource dataSource) throws IOException, SQLException {
         String schema;
         try (InputStream in = TutorialConfiguration.class.getResourceAsStream("/tutorial/schema.sql")) {
             schema = new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -206,8 +206,9 @@ public class PgNotifyConfiguration implements Cloneable {
 
     /**
      * mode=queue: which headers travel with a message. By default every header whose value is a String, number,
-     * boolean, character, enum, UUID, date or time is stored, except Camel's own (Camel*), and the same filter applies
-     * to the headers of rows inserted by other clients.
+     * boolean, character, enum, UUID, date or time is stored, except Camel's own (Camel*) other than CamelFileName,
+     * CamelFileNameOnly and CamelFileLastModified (so a file keeps its name); the same filter applies to the headers
+     * of rows inserted by other clients.
      */
     public void setHeaderFilterStrategy(HeaderFilterStrategy headerFilterStrategy) {
         this.headerFilterStrategy = headerFilterStrategy;

@@ -55,7 +55,7 @@ public class PgNotifyProducer extends DefaultProducer {
                     "The body is " + size + " bytes, over PostgreSQL's NOTIFY payload limit of " + MAX_PAYLOAD_BYTES
                                                        + " bytes (mode=notify); nothing was sent. Use mode=queue for"
                                                        + " bodies of any size.",
-                    exchange, size, MAX_PAYLOAD_BYTES);
+                    size, MAX_PAYLOAD_BYTES);
         }
         try (Connection connection = dataSource.getConnection();
              PreparedStatement notify = connection.prepareStatement(PgNotifySql.NOTIFY)) {

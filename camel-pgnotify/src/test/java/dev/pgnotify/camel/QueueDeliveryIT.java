@@ -149,7 +149,8 @@ class QueueDeliveryIT extends PgNotifyITSupport {
             exchange.getMessage().setBody("with headers");
             exchange.getMessage().setHeaders(new java.util.HashMap<>(Map.of(
                     "text", "value", "count", 42, "big", 1L << 40, "flag", true,
-                    "price", new java.math.BigDecimal("19.99"), "CamelHttpUri", "http://elsewhere")));
+                    "price", new java.math.BigDecimal("19.99"), "CamelHttpUri", "http://elsewhere",
+                    Exchange.FILE_NAME, "reports/2026.csv")));
         });
         mock.assertIsSatisfied();
 
@@ -160,6 +161,7 @@ class QueueDeliveryIT extends PgNotifyITSupport {
         assertEquals(true, received.getHeader("flag"));
         assertEquals(new java.math.BigDecimal("19.99"), received.getHeader("price"));
         assertEquals(null, received.getHeader("CamelHttpUri"), "Camel's own headers do not travel");
+        assertEquals("reports/2026.csv", received.getHeader(Exchange.FILE_NAME), "but a file keeps its name");
         assertEquals(sent.getMessage().getHeader(PgNotifyConstants.MESSAGE_ID),
                 received.getHeader(PgNotifyConstants.MESSAGE_ID));
         assertEquals("headers", received.getHeader(PgNotifyConstants.CHANNEL));

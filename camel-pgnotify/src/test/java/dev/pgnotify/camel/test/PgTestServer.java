@@ -88,15 +88,13 @@ public final class PgTestServer implements AutoCloseable {
         return shared;
     }
 
-    /** The server for the examples: the configured one, else embedded (never a container). */
-    public static synchronized PgTestServer configuredOrEmbedded() {
-        if (shared == null) {
-            shared = configured();
-            if (shared == null) {
-                shared = embedded(Map.of());
-            }
-        }
-        return shared;
+    /**
+     * The server for an application such as the examples: the configured one, else a new embedded server (never a
+     * container), which the caller stops with {@link #close()}.
+     */
+    public static PgTestServer configuredOrNewEmbedded() {
+        PgTestServer configured = configured();
+        return configured != null ? configured : embedded(Map.of());
     }
 
     /**
@@ -214,8 +212,9 @@ public final class PgTestServer implements AutoCloseable {
         closed = true;
         try {
             server.close();
-        } catch (Exception e) {
-            LOG.warn("Stopping {} failed", this, e);
+        } catch (Exception | LinkageError e) {
+            // a LinkageError: a shutdown hook ran after the application's class loader was closed (mvn exec:java)
+            LOG.warn("Stopping {} failed: {}", this, e.toString());
         }
     }
 
