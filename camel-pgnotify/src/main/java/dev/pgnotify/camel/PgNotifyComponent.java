@@ -19,6 +19,7 @@ public class PgNotifyComponent extends HealthCheckComponent {
 
     private PgNotifyDataSources sharedPools;
     private PgNotifyWakeUps wakeUps;
+    private final PgNotifyLocalWakeUps localWakeUps = new PgNotifyLocalWakeUps();
 
     public PgNotifyComponent() {
     }
@@ -48,9 +49,13 @@ public class PgNotifyComponent extends HealthCheckComponent {
 
     synchronized PgNotifyWakeUps getWakeUps() {
         if (wakeUps == null) {
-            wakeUps = new PgNotifyWakeUps(getCamelContext());
+            wakeUps = new PgNotifyWakeUps(getCamelContext(), localWakeUps.id());
         }
         return wakeUps;
+    }
+
+    PgNotifyLocalWakeUps getLocalWakeUps() {
+        return localWakeUps;
     }
 
     @Override

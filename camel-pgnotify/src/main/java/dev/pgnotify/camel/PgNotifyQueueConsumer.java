@@ -23,6 +23,7 @@ import org.apache.camel.Processor;
 import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.support.DefaultConsumer;
 import org.postgresql.PGNotification;
+import org.postgresql.PGStatement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,8 +42,14 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
     private static final Logger LOG = LoggerFactory.getLogger(PgNotifyQueueConsumer.class);
     private static final int MAX_ERROR_TEXT = 4000;
     private static final Long[] NO_IDS = new Long[0];
+    /**
+     * The least time between two claims of a thread while messages trickle in: what arrives meanwhile shares the next
+     * claim. Each claim is a transaction; one per message cost half of a streaming producer's throughput on two
+     * cores. A backlog (a full claim) is claimed again at once.
+     */
+    private static final long MIN_CLAIM_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-    private final PgNotifyWakeUpSignal signal = new PgNotifyWakeUpSignal();
+    private PgNotifyWakeUpSignal signal;
     /** Claimed and not yet acknowledged, retried or released: id to the attempt it was claimed as. */
     private final Map<Long, Integer> inFlight = new ConcurrentHashMap<>();
 
@@ -86,6 +93,7 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
         PgNotifyConfiguration configuration = configuration();
         ExecutorServiceManager executors = endpoint.getCamelContext().getExecutorServiceManager();
 
+        signal = new PgNotifyWakeUpSignal(configuration.getConcurrentConsumers());
         dataSource = endpoint.getConnections().acquirePooled();
         try {
             queue = endpoint.queue(dataSource);
@@ -105,6 +113,7 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
         scheduler = executors.newSingleThreadScheduledExecutor(this, "PgNotifyQueueLeases[" + channel + "]");
         long renewEvery = Math.max(50, configuration.getLeaseTime() / 3);
         scheduler.scheduleWithFixedDelay(this::renewLeases, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
+        endpoint.getComponent().getLocalWakeUps().register(queue.table().wakeUpChannel(), channel, signal);
         int threads = configuration.getConcurrentConsumers();
         workers = executors.newFixedThreadPool(this, "PgNotifyQueueConsumer[" + channel + "]", threads);
         for (int i = 0; i < threads; i++) {
@@ -116,10 +125,16 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
     @Override
     protected void doStop() throws Exception {
         running = false;
+        if (queue != null) {
+            getEndpoint().getComponent().getLocalWakeUps().unregister(queue.table().wakeUpChannel(),
+                    getEndpoint().getChannel(), signal);
+        }
         if (stopped != null) {
             stopped.countDown();
         }
-        signal.wakeAll();
+        if (signal != null) {
+            signal.wakeAll();
+        }
         if (listener != null) {
             listener.stop();
         }
@@ -151,10 +166,18 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
         signal.wakeAll();
     }
 
+    /**
+     * A wake-up's payload is the queue channel, followed by a space and the id of the sending component when a pgnotify
+     * producer sent it; a wake-up from this consumer's own component has already been delivered directly.
+     */
     @Override
     public void onNotification(PGNotification notification) {
-        if (getEndpoint().getChannel().equals(notification.getParameter())) {
-            signal.wakeAll();
+        String payload = notification.getParameter();
+        int space = payload.indexOf(' ');
+        String channel = space < 0 ? payload : payload.substring(0, space);
+        if (getEndpoint().getChannel().equals(channel)
+                && (space < 0 || !payload.substring(space + 1).equals(getEndpoint().getComponent().getLocalWakeUps().id()))) {
+            signal.wakeOne();
         }
     }
 
@@ -166,22 +189,34 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
 
         private final List<Long> acknowledgements = new ArrayList<>();
         private int failedClaims;
+        private long lastClaim = System.nanoTime() - MIN_CLAIM_INTERVAL_NANOS;
+        private boolean lastClaimFull;
 
         @Override
         public void run() {
             while (running) {
-                long seen = signal.generation();
+                if (!lastClaimFull) {
+                    lingerAfterLastClaim();
+                }
                 List<Claimed> claimed;
                 try {
+                    lastClaim = System.nanoTime();
                     claimed = acknowledgeAndClaim();
+                    lastClaimFull = claimed.size() >= configuration().getMaxMessagesPerPoll();
                     failedClaims = 0;
-                } catch (Exception e) {
+                } catch (Exception | Error e) {
+                    // an Error too (a body too large for the heap, say): the thread must live on, and the message
+                    // ends in the dead-letter table after its attempts, claimed without its body
                     claimFailed(e);
                     continue;
                 }
                 if (claimed.isEmpty()) {
-                    awaitWakeUp(seen);
+                    awaitWakeUp();
                     continue;
+                }
+                if (lastClaimFull) {
+                    // there is probably more: a second thread helps
+                    signal.wakeOne();
                 }
                 processAll(claimed);
             }
@@ -197,7 +232,8 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
                 Claimed message = claimed.get(i);
                 if (message.attempt() > configuration().getMaxAttempts()) {
                     moveToDeadLetter(message, "Gave up after " + configuration().getMaxAttempts()
-                                              + " deliveries that never completed (the consumer stopped or died)");
+                                              + " deliveries that never completed (its consumer died, or could not"
+                                              + " even read it)");
                     continue;
                 }
                 Exception failure = process(message);
@@ -216,6 +252,9 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
             List<Claimed> claimed = new ArrayList<>();
             try (Connection connection = dataSource.getConnection();
                  PreparedStatement claim = connection.prepareStatement(queue.sql().acknowledgeAndClaim)) {
+                // binary results from the first execution: a bytea body arrives as its bytes, not as hex text twice
+                // its size
+                claim.unwrap(PGStatement.class).setPrepareThreshold(-1);
                 Array acknowledged = connection.createArrayOf("bigint", acknowledgements.toArray(NO_IDS));
                 claim.setArray(1, acknowledged);
                 claim.setString(2, getEndpoint().getChannel());
@@ -223,6 +262,9 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
                 claim.setInt(4, configuration.getMaxMessagesPerPoll());
                 claim.setLong(5, configuration.getMaxBytesPerPoll());
                 claim.setLong(6, configuration.getLeaseTime());
+                for (int i = 7; i <= 9; i++) {
+                    claim.setInt(i, configuration.getMaxAttempts());
+                }
                 try (ResultSet rs = claim.executeQuery()) {
                     while (rs.next()) {
                         Object body = rs.getString(2);
@@ -259,6 +301,8 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
                 getProcessor().process(exchange);
             } catch (Exception e) {
                 exchange.setException(e);
+            } catch (Error e) {
+                exchange.setException(new org.apache.camel.CamelExchangeException("The route threw " + e, exchange, e));
             }
             Exception failure = exchange.getException();
             releaseExchange(exchange, false);
@@ -279,7 +323,7 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
                 retry.executeUpdate();
                 inFlight.remove(message.id());
                 // its wake-up: nothing notifies when a retry falls due
-                scheduler.schedule(signal::wakeAll, delay, TimeUnit.MILLISECONDS);
+                scheduler.schedule(signal::wakeOne, delay, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
                 LOG.warn("Could not schedule the retry of message {} of channel {}; it is delivered again when its"
                          + " lease runs out: {}", message.id(), getEndpoint().getChannel(), e.toString());
@@ -335,7 +379,7 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
             acknowledgements.clear();
         }
 
-        private void claimFailed(Exception e) {
+        private void claimFailed(Throwable e) {
             failedClaims++;
             long delay = Math.min(configuration().getMaxReconnectDelay(),
                     configuration().getReconnectDelay() << Math.min(failedClaims - 1, 20));
@@ -354,9 +398,21 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
             }
         }
 
-        private void awaitWakeUp(long seen) {
+        private void lingerAfterLastClaim() {
+            long wait = lastClaim + MIN_CLAIM_INTERVAL_NANOS - System.nanoTime();
+            if (wait > 0) {
+                try {
+                    stopped.await(wait, TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    running = false;
+                }
+            }
+        }
+
+        private void awaitWakeUp() {
             try {
-                signal.await(seen, configuration().getPollInterval());
+                signal.await(configuration().getPollInterval());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 running = false;

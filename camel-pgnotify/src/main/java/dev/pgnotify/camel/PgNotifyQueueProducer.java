@@ -75,7 +75,9 @@ public class PgNotifyQueueProducer extends DefaultProducer {
         } else {
             message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, exchange));
         }
-        wakeUps.request(queue.table().wakeUpChannel(), getEndpoint().getChannel());
+        String wakeUpChannel = queue.table().wakeUpChannel();
+        getEndpoint().getComponent().getLocalWakeUps().wake(wakeUpChannel, getEndpoint().getChannel());
+        wakeUps.request(wakeUpChannel, getEndpoint().getChannel());
     }
 
     private long insertOne(Object body, String headers, Exchange exchange) throws Exception {

@@ -63,8 +63,10 @@ final class PgNotifySql {
         final String insertMany;
 
         /**
-         * Deletes the acknowledged messages and claims the next due ones of a channel, in one round trip. Parameters:
-         * acknowledged ids, channel, acknowledged ids again, batch size, byte budget, lease in milliseconds.
+         * Deletes the acknowledged messages and claims the next due ones of a channel, in one round trip. A message
+         * past its last attempt comes back without its body, so that it can be dead-lettered even when the body is
+         * what kills the consumer. Parameters: acknowledged ids, channel, acknowledged ids again, batch size, byte
+         * budget, lease in milliseconds, attempts allowed (three times).
          */
         final String acknowledgeAndClaim;
 
@@ -109,7 +111,9 @@ final class PgNotifySql {
                                   + " UPDATE " + t + " q SET attempts = q.attempts + 1,"
                                   + " available_at = now() + ? * interval '1 millisecond'"
                                   + " FROM within_budget w WHERE q.id = w.id"
-                                  + " RETURNING q.id, q.body_json::text, q.body_text, q.body_bytes, q.headers::text,"
+                                  + " RETURNING q.id, CASE WHEN q.attempts <= ? THEN q.body_json::text END,"
+                                  + " CASE WHEN q.attempts <= ? THEN q.body_text END,"
+                                  + " CASE WHEN q.attempts <= ? THEN q.body_bytes END, q.headers::text,"
                                   + " q.attempts, q.created_at";
             acknowledge = "DELETE FROM " + t + " WHERE id = ANY(?) AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
             retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"

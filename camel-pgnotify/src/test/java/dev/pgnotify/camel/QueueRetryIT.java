@@ -59,6 +59,8 @@ class QueueRetryIT extends PgNotifyITSupport {
                             throw new IllegalStateException("handled by Camel's own dead letter channel");
                         });
 
+                from("pgnotify:crashed?table=" + TABLE + "&maxAttempts=3").to("mock:crashed");
+
                 from("pgnotify:long?table=" + TABLE + "&leaseTime=500&pollInterval=50&concurrentConsumers=3")
                         .process(exchange -> {
                             deliveries.merge(exchange.getMessage().getBody(String.class), 1, Integer::sum);
@@ -137,6 +139,26 @@ class QueueRetryIT extends PgNotifyITSupport {
         mock.assertIsSatisfied();
         assertEquals(1, deliveries.get("long"), "no other consumer thread took it over");
         assertEquals(1, mock.getReceivedExchanges().get(0).getMessage().getHeader(PgNotifyConstants.ATTEMPT));
+    }
+
+    @Test
+    void messageWhoseDeliveriesNeverCompletedIsDeadLetteredWithoutBeingDeliveredAgain() throws Exception {
+        // three earlier deliveries claimed it and never completed (say, the body made the consumer run out of memory)
+        server().execute("INSERT INTO " + TABLE + " (channel, body_text, attempts) VALUES ('crashed', 'killer', 3)");
+        MockEndpoint mock = getMockEndpoint("mock:crashed");
+        mock.expectedBodiesReceived("after");
+        template.sendBody("pgnotify:crashed?table=" + TABLE, "after");
+
+        mock.assertIsSatisfied();
+        await(Duration.ofSeconds(10)).until(() -> deadLetters("crashed") == 1);
+        try (Connection connection = server().connect(); Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT body_text, attempts, last_error FROM " + TABLE + "_dead"
+                                                   + " WHERE channel = 'crashed'")) {
+            assertTrue(rs.next());
+            assertEquals("killer", rs.getString(1), "the body is kept in the dead-letter table");
+            assertEquals(4, rs.getInt(2));
+            assertTrue(rs.getString(3).contains("never completed"), rs.getString(3));
+        }
     }
 
     private static long deadLetters(String channel) throws Exception {

