@@ -1,0 +1,146 @@
+package dev.pgnotify.bench;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+import dev.pgnotify.camel.PgNotifyComponent;
+import dev.pgnotify.camel.test.PgTestServer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every workload shares: the server, the options, the measurements so far, and the load generators.
+ */
+final class Bench {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Bench.class);
+
+    /** How long an end-to-end workload waits for its last messages before it counts the missing ones as lost. */
+    static final long DELIVERY_TIMEOUT_MILLIS = 120_000;
+
+    final BenchOptions options;
+    final PgTestServer server;
+    final List<Measurement> measurements = new ArrayList<>();
+
+    Bench(BenchOptions options, PgTestServer server) {
+        this.options = options;
+        this.server = server;
+    }
+
+    /** Runs a workload options.runs times and keeps the measurement. */
+    Measurement measure(String group, String name, String description, Callable<Run> run) throws Exception {
+        Measurement measurement = new Measurement(group, name, description);
+        if (options.only() != null && !name.contains(options.only())) {
+            return measurement;
+        }
+        for (int i = 0; i < options.runs(); i++) {
+            Run result = run.call();
+            measurement.runs.add(result);
+            LOG.info("{} / {} run {}: {} msg/s{}{}", group, name, i + 1, Math.round(result.throughput()),
+                    result.latencies() != null ? String.format(" p50 %.2f ms p99 %.2f ms", result.latencies().p50(),
+                            result.latencies().p99()) : "",
+                    result.lost() > 0 || result.duplicates() > 0
+                            ? " lost " + result.lost() + " duplicates " + result.duplicates() : "");
+        }
+        measurements.add(measurement);
+        return measurement;
+    }
+
+    Measurement find(String name) {
+        return measurements.stream().filter(m -> m.name.equals(name)).findFirst().orElse(null);
+    }
+
+    Connection connect() throws SQLException {
+        return server.connect();
+    }
+
+    void sql(String... statements) throws SQLException {
+        server.execute(statements);
+    }
+
+    long count(String sql) throws SQLException {
+        try (Connection connection = connect(); Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    String value(String sql) throws SQLException {
+        return String.valueOf(server.queryValue(sql));
+    }
+
+    /** A Camel context whose pgnotify component points at the server. */
+    CamelContext camel() {
+        CamelContext context = new DefaultCamelContext();
+        PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setJdbcUrl(server.jdbcUrl());
+        component.getConfiguration().setUsername(server.username());
+        component.getConfiguration().setPassword(server.password());
+        return context;
+    }
+
+    /** What a load generator does for each message. */
+    @FunctionalInterface
+    interface Send {
+        void send(int seq) throws Exception;
+    }
+
+    /**
+     * Sends messages 0..count-1 as fast as {@code threads} threads can, each taking the next number; returns the
+     * System.nanoTime() of the first send and the send duration.
+     */
+    static long[] sendAsFastAsPossible(int threads, int count, Send send) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        ExecutorService senders = Executors.newFixedThreadPool(threads);
+        long start = System.nanoTime();
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                running.add(senders.submit((Callable<Void>) () -> {
+                    for (int seq = next.getAndIncrement(); seq < count; seq = next.getAndIncrement()) {
+                        send.send(seq);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : running) {
+                f.get(DELIVERY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            senders.shutdownNow();
+        }
+        return new long[] { start, System.nanoTime() - start };
+    }
+
+    /**
+     * Sends {@code count} messages at a fixed rate from one thread (an open model: each message at its own time,
+     * whatever happened to the previous one); returns the System.nanoTime() of the first send and the send duration.
+     */
+    static long[] sendAtRate(double perSecond, int count, Send send) throws Exception {
+        long interval = (long) (1e9 / perSecond);
+        long start = System.nanoTime();
+        for (int seq = 0; seq < count; seq++) {
+            long due = start + seq * interval;
+            long wait;
+            while ((wait = due - System.nanoTime()) > 0) {
+                LockSupport.parkNanos(wait);
+            }
+            send.send(seq);
+        }
+        return new long[] { start, System.nanoTime() - start };
+    }
+}

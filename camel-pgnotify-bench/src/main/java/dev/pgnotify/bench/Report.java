@@ -1,0 +1,223 @@
+package dev.pgnotify.bench;
+
+import java.awt.Color;
+import java.awt.Font;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.CategoryAxis;
+import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberTickUnit;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.renderer.category.BarRenderer;
+import org.jfree.chart.renderer.category.StandardBarPainter;
+import org.jfree.data.category.DefaultCategoryDataset;
+
+/**
+ * The report: targets first (each a ratio of two medians of this run), then every workload, the wake-up and heap
+ * figures, the machine and the server settings, and two charts.
+ */
+final class Report {
+
+    private final Bench bench;
+    private final List<String[]> facts;
+    private final double seconds;
+
+    Report(Bench bench, List<String[]> facts, double seconds) {
+        this.bench = bench;
+        this.facts = facts;
+        this.seconds = seconds;
+    }
+
+    Path write(Path dir) throws Exception {
+        Files.createDirectories(dir);
+        throughputChart(dir.resolve("throughput.png"));
+        latencyChart(dir.resolve("latency.png"));
+        Path report = dir.resolve("report.md");
+        Files.writeString(report, markdown());
+        return report;
+    }
+
+    private String markdown() throws Exception {
+        StringBuilder md = new StringBuilder("# camel-pgnotify benchmark\n\n");
+        md.append(String.format(Locale.ROOT, "Run on %s in %.0f s, %d run%s a workload%s; every figure is the median of the runs."
+                                             + " Baselines and pgnotify ran in the same run, on the same server.\n\n",
+                ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")), seconds,
+                bench.options.runs(), bench.options.runs() > 1 ? "s" : "", bench.options.smoke() ? " (smoke run: tiny counts)" : ""));
+        environment(md);
+        targets(md);
+        md.append("## Throughput\n\n![Throughput](throughput.png)\n\n");
+        md.append("| Group | Workload | Median msg/s | Runs (msg/s) | Latency p50 / p95 / p99 (ms) | Lost | Twice | Notes |\n");
+        md.append("|---|---|---:|---|---|---:|---:|---|\n");
+        for (Measurement m : measured()) {
+            Run.Latencies l = m.medianLatencies();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %s | %d | %d | %s |\n", m.group, m.name,
+                    Math.round(m.medianThroughput()),
+                    Arrays.stream(m.throughputs()).mapToObj(t -> String.format("%,d", Math.round(t))).collect(Collectors.joining(", ")),
+                    l == null ? "" : String.format(Locale.ROOT, "%.2f / %.2f / %.2f", l.p50(), l.p95(), l.p99()),
+                    m.lost(), m.duplicates(), join(m.description, m.details())));
+        }
+        md.append("\n## Latency\n\n![Latency](latency.png)\n\n");
+        md.append("## Wake-ups and heap\n\n| What | Measured |\n|---|---|\n");
+        facts.forEach(f -> md.append("| ").append(f[0]).append(" | ").append(f[1]).append(" |\n"));
+        md.append("\n## How it was measured\n\n");
+        md.append("- End-to-end workloads send through a Camel producer and receive in a Camel route of the same JVM;"
+                  + " each body carries its sequence number and its System.nanoTime() at sending, so the receiver counts"
+                  + " what was lost or delivered twice and measures the latency from the start of the send.\n");
+        md.append("- Each end-to-end run starts with a second's worth of unmeasured messages (warm-up), for every contender.\n");
+        md.append("- Fixed-rate workloads are an open model: message n leaves at start + n / rate whatever happened to the"
+                  + " others. Their throughput is the delivery rate, which should equal the offered rate.\n");
+        md.append("- Queue workloads with producers report the sending rate; the consumer drains at the same time and"
+                  + " its delivery rate is in the notes. Drain workloads start a consumer on a backlog written with SQL.\n");
+        md.append("- Baselines are written plainly with pgjdbc in this module, on a table of the same shape as pgnotify's"
+                  + " queue (and with its indexes), with the same 100-byte bodies.\n");
+        md.append("- Heap figures come from child JVMs with a capped heap (-Xmx): completing at all shows the bound;"
+                  + " the peak is the JVM's own peak heap use.\n");
+        return md.toString();
+    }
+
+    private void environment(StringBuilder md) throws Exception {
+        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        md.append("## Machine and server\n\n| | |\n|---|---|\n");
+        md.append(String.format(Locale.ROOT, "| Machine | %d cores, %.0f GiB, %s %s (%s) |\n", os.getAvailableProcessors(),
+                os.getTotalMemorySize() / 1024.0 / 1024 / 1024, System.getProperty("os.name"), System.getProperty("os.version"),
+                System.getProperty("os.arch")));
+        md.append(String.format("| JVM | %s %s |\n", System.getProperty("java.vm.name"), System.getProperty("java.version")));
+        md.append(String.format("| PostgreSQL | %s (%s) |\n", bench.value("SHOW server_version"), bench.server.kind().name().toLowerCase()));
+        for (String setting : new String[] { "synchronous_commit", "fsync", "wal_sync_method", "shared_buffers",
+                "max_connections" }) {
+            md.append("| ").append(setting).append(" | ").append(bench.value("SHOW " + setting)).append(" |\n");
+        }
+        md.append("\n");
+    }
+
+    private void targets(StringBuilder md) {
+        md.append("## Targets\n\n| Target | pgnotify | Baseline | Achieved | Met |\n|---|---|---|---|:-:|\n");
+        ratio(md, "notify mode end to end: ≥ 1.5× camel-pgevent's throughput", PgNotifyWorkloads.NOTIFY_E2E,
+                PgNotifyWorkloads.PGEVENT_E2E, 1.5);
+        latency(md, "notify mode: p99 ≤ 2 ms at 1,000 msg/s", PgNotifyWorkloads.NOTIFY_1000, 2.0, null);
+        latency(md, "notify mode: p99 ≤ 2 ms at camel-pgevent's top rate", PgNotifyWorkloads.NOTIFY_AT_PGEVENT_MAX, 2.0, null);
+        ratio(md, "queue, 1 producer thread: ≥ 0.9× the single-client INSERT + trigger ceiling", PgNotifyWorkloads.QUEUE_1,
+                Baselines.CEILING_TRIGGER_1, 0.9);
+        latency(md, "queue: p99 ≤ 5 ms end to end at 1,000 msg/s", PgNotifyWorkloads.QUEUE_1000, 5.0,
+                Baselines.TRIGGER_LISTEN_1000);
+        ratio(md, "queue, 4 producer threads: ≥ 1.5× the single-client INSERT + trigger ceiling", PgNotifyWorkloads.QUEUE_4,
+                Baselines.CEILING_TRIGGER_1, 1.5);
+        ratio(md, "queue, batch=true: ≥ 0.9× the raw batch INSERT", PgNotifyWorkloads.QUEUE_BATCH, Baselines.BATCH_INSERT, 0.9);
+        for (int consumers : new int[] { 1, 2, 4 }) {
+            String drain = bench.measurements.stream().map(m -> m.name)
+                    .filter(n -> n.startsWith("pgnotify queue, drain") && n.endsWith(consumers + " consumer(s)"))
+                    .findFirst().orElse("-");
+            ratio(md, "backlog drain, " + consumers + " consumer(s): ≥ 0.8× the raw claim-and-delete loop", drain,
+                    String.format(Baselines.CLAIM_DELETE, consumers), 0.8);
+        }
+        md.append("\n");
+    }
+
+    private void ratio(StringBuilder md, String target, String name, String baselineName, double wanted) {
+        Measurement m = bench.find(name);
+        Measurement baseline = bench.find(baselineName);
+        if (m == null || baseline == null || m.runs.isEmpty() || baseline.runs.isEmpty()) {
+            return;
+        }
+        double ratio = m.medianThroughput() / baseline.medianThroughput();
+        md.append(String.format(Locale.ROOT, "| %s | %,d msg/s | %s: %,d msg/s | %.2f× | %s |\n", target,
+                Math.round(m.medianThroughput()), baselineName, Math.round(baseline.medianThroughput()), ratio,
+                ratio >= wanted ? "yes" : "**no**"));
+    }
+
+    private void latency(StringBuilder md, String target, String name, double wantedMillis, String floorName) {
+        Measurement m = bench.find(name);
+        if (m == null || m.runs.isEmpty() || m.medianLatencies() == null) {
+            return;
+        }
+        double p99 = m.medianLatencies().p99();
+        Measurement floor = floorName != null ? bench.find(floorName) : null;
+        String baseline = floor != null && !floor.runs.isEmpty() && floor.medianLatencies() != null
+                ? String.format(Locale.ROOT, "%s: p99 %.2f ms", floorName, floor.medianLatencies().p99()) : "";
+        md.append(String.format(Locale.ROOT, "| %s | p99 %.2f ms (p50 %.2f) | %s | %.2f ms | %s |\n", target, p99,
+                m.medianLatencies().p50(), baseline, p99, p99 <= wantedMillis ? "yes" : "**no**"));
+    }
+
+    private List<Measurement> measured() {
+        return bench.measurements.stream().filter(m -> !m.runs.isEmpty()).toList();
+    }
+
+    private void throughputChart(Path file) throws IOException {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (Measurement m : measured()) {
+            if (!m.name.contains(" at ")) {
+                data.addValue(m.medianThroughput(), m.group, m.name);
+            }
+        }
+        JFreeChart chart = ChartFactory.createBarChart("Throughput (median msg/s, higher is better)", null, "msg/s", data,
+                PlotOrientation.HORIZONTAL, true, false, false);
+        style(chart);
+        ChartUtils.saveChartAsPNG(file.toFile(), chart, 1100, 60 + 26 * data.getColumnCount());
+    }
+
+    private void latencyChart(Path file) throws IOException {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        for (Measurement m : measured()) {
+            Run.Latencies l = m.medianLatencies();
+            if (l != null && m.name.contains(" at ")) {
+                data.addValue(Math.max(0.01, l.p50()), "p50", m.name);
+                data.addValue(Math.max(0.01, l.p95()), "p95", m.name);
+                data.addValue(Math.max(0.01, l.p99()), "p99", m.name);
+            }
+        }
+        JFreeChart chart = ChartFactory.createBarChart("End-to-end latency at a fixed rate (ms, log scale, lower is better)",
+                null, "ms", data, PlotOrientation.HORIZONTAL, true, false, false);
+        CategoryPlot plot = chart.getCategoryPlot();
+        LogAxis axis = new LogAxis("ms");
+        axis.setSmallestValue(0.01);
+        // a tick at each power of ten, written as a plain number of milliseconds
+        axis.setTickUnit(new NumberTickUnit(1));
+        axis.setNumberFormatOverride(new DecimalFormat("0.##"));
+        plot.setRangeAxis(axis);
+        style(chart);
+        ChartUtils.saveChartAsPNG(file.toFile(), chart, 1100, 80 + 60 * data.getColumnCount());
+    }
+
+    private static void style(JFreeChart chart) {
+        chart.setBackgroundPaint(Color.WHITE);
+        CategoryPlot plot = chart.getCategoryPlot();
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        CategoryAxis categories = plot.getDomainAxis();
+        categories.setTickLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        categories.setMaximumCategoryLabelWidthRatio(0.5f);
+        BarRenderer renderer = (BarRenderer) plot.getRenderer();
+        renderer.setBarPainter(new StandardBarPainter());
+        renderer.setShadowVisible(false);
+        renderer.setItemMargin(0.02);
+        Color[] colors = { new Color(0x4E79A7), new Color(0xF28E2B), new Color(0xE15759), new Color(0x76B7B2) };
+        for (int i = 0; i < colors.length; i++) {
+            renderer.setSeriesPaint(i, colors[i]);
+        }
+    }
+
+    private static String join(String... parts) {
+        List<String> nonEmpty = new ArrayList<>();
+        for (String part : parts) {
+            if (part != null && !part.isBlank()) {
+                nonEmpty.add(part);
+            }
+        }
+        return String.join("; ", nonEmpty);
+    }
+}
