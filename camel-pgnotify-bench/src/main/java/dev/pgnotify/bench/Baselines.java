@@ -107,22 +107,7 @@ final class Baselines {
             try (Statement statement = listener.createStatement()) {
                 statement.execute("LISTEN bench_raw");
             }
-            Thread loop = new Thread(() -> {
-                try {
-                    PGConnection pg = listener.unwrap(PGConnection.class);
-                    while (listening.get()) {
-                        PGNotification[] notifications = pg.getNotifications(100);
-                        if (notifications != null) {
-                            for (PGNotification n : notifications) {
-                                receiver.onMessage(n.getParameter());
-                            }
-                        }
-                    }
-                } catch (Exception e) {
-                    listening.set(false);
-                }
-            }, "bench-raw-listener");
-            loop.start();
+            Thread loop = listenLoop(listener, receiver, listening);
             Bench.Send send = seq -> {
                 notify.setString(1, Receiver.body(seq, 100));
                 notify.execute();
@@ -156,22 +141,7 @@ final class Baselines {
             try (Statement statement = listener.createStatement()) {
                 statement.execute("LISTEN bench_ceiling_body");
             }
-            Thread loop = new Thread(() -> {
-                try {
-                    PGConnection pg = listener.unwrap(PGConnection.class);
-                    while (listening.get()) {
-                        PGNotification[] notifications = pg.getNotifications(100);
-                        if (notifications != null) {
-                            for (PGNotification n : notifications) {
-                                receiver.onMessage(n.getParameter());
-                            }
-                        }
-                    }
-                } catch (Exception e) {
-                    listening.set(false);
-                }
-            }, "bench-trigger-listener");
-            loop.start();
+            Thread loop = listenLoop(listener, receiver, listening);
             long[] sent = Bench.sendAtRate(1000, count, seq -> {
                 insert.setString(1, Receiver.body(seq, 100));
                 insert.executeUpdate();
@@ -183,6 +153,27 @@ final class Baselines {
         } finally {
             bench.sql("DROP TRIGGER IF EXISTS bench_ceiling_body ON bench_ceiling");
         }
+    }
+
+    /** A plain getNotifications(100) loop on its own thread, handing each payload to the receiver. */
+    private static Thread listenLoop(Connection listener, Receiver receiver, AtomicBoolean listening) {
+        Thread loop = new Thread(() -> {
+            try {
+                PGConnection pg = listener.unwrap(PGConnection.class);
+                while (listening.get()) {
+                    PGNotification[] notifications = pg.getNotifications(100);
+                    if (notifications != null) {
+                        for (PGNotification n : notifications) {
+                            receiver.onMessage(n.getParameter());
+                        }
+                    }
+                }
+            } catch (Exception e) {
+                listening.set(false);
+            }
+        }, "bench-listener");
+        loop.start();
+        return loop;
     }
 
     /** A plain pgjdbc connection on the socket pgnotify's listener uses ({@code PgNotifySocketFactory}). */

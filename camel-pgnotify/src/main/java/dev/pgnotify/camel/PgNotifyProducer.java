@@ -4,43 +4,18 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 
-import javax.sql.DataSource;
-
 import org.apache.camel.Exchange;
-import org.apache.camel.support.DefaultProducer;
 
 /**
  * mode=notify: sends the body as the payload of a NOTIFY on the channel, with {@code pg_notify(channel, payload)}.
  */
-public class PgNotifyProducer extends DefaultProducer {
+public class PgNotifyProducer extends PgNotifyProducerSupport {
 
     /** PostgreSQL rejects payloads of 8000 bytes or more (in the server encoding; pgnotify assumes UTF-8). */
     public static final int MAX_PAYLOAD_BYTES = 7999;
 
-    private DataSource dataSource;
-
     public PgNotifyProducer(PgNotifyEndpoint endpoint) {
         super(endpoint);
-    }
-
-    @Override
-    public PgNotifyEndpoint getEndpoint() {
-        return (PgNotifyEndpoint) super.getEndpoint();
-    }
-
-    @Override
-    protected void doStart() throws Exception {
-        super.doStart();
-        dataSource = getEndpoint().getConnections().acquirePooled();
-    }
-
-    @Override
-    protected void doStop() throws Exception {
-        if (dataSource != null) {
-            dataSource = null;
-            getEndpoint().getConnections().releasePooled();
-        }
-        super.doStop();
     }
 
     @Override
@@ -57,7 +32,7 @@ public class PgNotifyProducer extends DefaultProducer {
                                                        + " bodies of any size.",
                     size, MAX_PAYLOAD_BYTES);
         }
-        try (Connection connection = dataSource.getConnection();
+        try (Connection connection = dataSource().getConnection();
              PreparedStatement notify = connection.prepareStatement(PgNotifySql.NOTIFY)) {
             notify.setString(1, getEndpoint().getChannel());
             notify.setString(2, payload);

@@ -390,23 +390,23 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
             } else {
                 LOG.debug("Claim attempt {} of channel {} failed", failedClaims, getEndpoint().getChannel(), e);
             }
-            try {
-                stopped.await(delay, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                running = false;
-            }
+            pause(TimeUnit.MILLISECONDS.toNanos(delay));
         }
 
         private void lingerAfterLastClaim() {
             long wait = lastClaim + MIN_CLAIM_INTERVAL_NANOS - System.nanoTime();
             if (wait > 0) {
-                try {
-                    stopped.await(wait, TimeUnit.NANOSECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    running = false;
-                }
+                pause(wait);
+            }
+        }
+
+        /** Waits that long, or until the consumer stops. */
+        private void pause(long nanos) {
+            try {
+                stopped.await(nanos, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
             }
         }
 

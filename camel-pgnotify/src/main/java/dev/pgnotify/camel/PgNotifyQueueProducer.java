@@ -8,20 +8,16 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
-import javax.sql.DataSource;
-
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.apache.camel.support.DefaultProducer;
 
 /**
  * mode=queue: inserts the body and headers as one message (or, with batch=true, each element of a collection as
  * its own message, in one transaction), then asks for the channel's consumers to be woken. When the exchange
  * completes, the message is committed: it is delivered even if no consumer runs yet.
  */
-public class PgNotifyQueueProducer extends DefaultProducer {
+public class PgNotifyQueueProducer extends PgNotifyProducerSupport {
 
-    private DataSource dataSource;
     private PgNotifyEndpoint.Queue queue;
     private PgNotifyWakeUps.Sender wakeUps;
 
@@ -30,39 +26,25 @@ public class PgNotifyQueueProducer extends DefaultProducer {
     }
 
     @Override
-    public PgNotifyEndpoint getEndpoint() {
-        return (PgNotifyEndpoint) super.getEndpoint();
-    }
-
-    @Override
     protected void doStart() throws Exception {
         super.doStart();
         PgNotifyEndpoint endpoint = getEndpoint();
-        dataSource = endpoint.getConnections().acquirePooled();
         try {
-            queue = endpoint.queue(dataSource);
+            queue = endpoint.queue(dataSource());
         } catch (Exception e) {
-            releaseDataSource();
+            super.doStop();
             throw e;
         }
-        wakeUps = endpoint.getComponent().getWakeUps().acquire(dataSource);
+        wakeUps = endpoint.getComponent().getWakeUps().acquire(dataSource());
     }
 
     @Override
     protected void doStop() throws Exception {
         if (wakeUps != null) {
             wakeUps = null;
-            getEndpoint().getComponent().getWakeUps().release(dataSource);
+            getEndpoint().getComponent().getWakeUps().release(dataSource());
         }
-        releaseDataSource();
         super.doStop();
-    }
-
-    private void releaseDataSource() {
-        if (dataSource != null) {
-            dataSource = null;
-            getEndpoint().getConnections().releasePooled();
-        }
     }
 
     @Override
@@ -82,7 +64,7 @@ public class PgNotifyQueueProducer extends DefaultProducer {
 
     private long insertOne(Object body, String headers, Exchange exchange) throws Exception {
         PgNotifyMessageCodec.StoredBody stored = queue.codec().encodeBody(body, exchange);
-        try (Connection connection = dataSource.getConnection();
+        try (Connection connection = dataSource().getConnection();
              PreparedStatement insert = connection.prepareStatement(queue.sql().insertOne)) {
             insert.setString(1, getEndpoint().getChannel());
             insert.setString(2, stored.json());
@@ -114,7 +96,7 @@ public class PgNotifyQueueProducer extends DefaultProducer {
             i++;
         }
         List<Long> ids = new ArrayList<>(size);
-        try (Connection connection = dataSource.getConnection();
+        try (Connection connection = dataSource().getConnection();
              PreparedStatement insert = connection.prepareStatement(queue.sql().insertMany)) {
             insert.setString(1, getEndpoint().getChannel());
             insert.setString(2, headers);
