@@ -71,7 +71,7 @@ class ConnectionLifecycleIT extends PgNotifyITSupport {
     @Test
     void wrongPasswordGivesAClearErrorWithoutThePassword() throws Exception {
         server().createPasswordRole(ROLE_PASSWORD);
-        try (CapturedLogs logs = new CapturedLogs()) {
+        try (CapturedLogs logs = CapturedLogs.everything()) {
             try (CamelContext camel = contextLoggingInAs(WRONG_PASSWORD)) {
                 camel.addRoutes(new RouteBuilder() {
                     @Override

@@ -17,7 +17,8 @@ import org.apache.logging.log4j.core.config.LoggerConfig;
 import org.apache.logging.log4j.core.config.Property;
 
 /**
- * Everything logged (at DEBUG and above, with stack traces) while open, to check what must never be logged.
+ * What is logged while open, with stack traces: at the configured levels, or with {@link #everything()} at DEBUG and
+ * above, to check what must never be logged whatever the level.
  */
 public final class CapturedLogs implements AutoCloseable {
 
@@ -25,7 +26,17 @@ public final class CapturedLogs implements AutoCloseable {
     private final AbstractAppender appender;
     private final Map<LoggerConfig, Level> previousLevels = new HashMap<>();
 
+    /** Captures at the configured levels. */
     public CapturedLogs() {
+        this(null);
+    }
+
+    /** Captures everything from DEBUG up, whatever the configured levels (which it restores on close). */
+    public static CapturedLogs everything() {
+        return new CapturedLogs(Level.DEBUG);
+    }
+
+    private CapturedLogs(Level lowered) {
         appender = new AbstractAppender("captured-" + System.nanoTime(), null, null, true, Property.EMPTY_ARRAY) {
             @Override
             public void append(LogEvent event) {
@@ -45,7 +56,9 @@ public final class CapturedLogs implements AutoCloseable {
         for (LoggerConfig logger : loggers) {
             previousLevels.put(logger, logger.getLevel());
             logger.addAppender(appender, Level.DEBUG, null);
-            logger.setLevel(Level.DEBUG);
+            if (lowered != null) {
+                logger.setLevel(lowered);
+            }
         }
         context.updateLoggers();
     }
