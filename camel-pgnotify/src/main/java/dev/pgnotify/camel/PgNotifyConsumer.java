@@ -2,6 +2,7 @@ package dev.pgnotify.camel;
 
 import java.util.concurrent.ExecutorService;
 
+import org.apache.camel.CamelExchangeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -76,6 +77,9 @@ public class PgNotifyConsumer extends DefaultConsumer implements PgNotifyListene
             getProcessor().process(exchange);
         } catch (Exception e) {
             exchange.setException(e);
+        } catch (Error e) {
+            // the listener thread must outlive a route that throws an Error
+            exchange.setException(new CamelExchangeException("The route threw " + e, exchange, e));
         } finally {
             if (exchange.getException() != null) {
                 getExceptionHandler().handleException("Error processing a notification of channel "

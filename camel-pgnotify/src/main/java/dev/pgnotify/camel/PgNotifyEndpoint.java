@@ -158,7 +158,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     }
 
     /**
-     * Several routes may consume the same endpoint: in mode=notify each receives every notification.
+     * Several routes may consume the same endpoint: in mode=notify each receives every notification, in mode=queue
+     * they share the messages.
      */
     @Override
     public boolean isMultipleConsumersSupported() {

@@ -37,6 +37,11 @@ class NotifyModeIT extends PgNotifyITSupport {
                 from("pgnotify:ordered?mode=notify").to("mock:ordered");
                 from("pgnotify:MixedCase?mode=notify").to("mock:mixed");
                 from("pgnotify:sized?mode=notify").to("mock:sized");
+                from("pgnotify:erring?mode=notify").process(exchange -> {
+                    if ("error".equals(exchange.getMessage().getBody(String.class))) {
+                        throw new StackOverflowError("thrown by the route");
+                    }
+                }).to("mock:erring");
             }
         };
     }
@@ -154,6 +159,17 @@ class NotifyModeIT extends PgNotifyITSupport {
             assertTrue(cause.getMessage().contains("7999 bytes"), cause.getMessage());
             assertTrue(cause.getMessage().contains("mode=queue"), cause.getMessage());
         }
+    }
+
+    @Test
+    void listenerOutlivesARouteThatThrowsAnError() throws Exception {
+        MockEndpoint mock = getMockEndpoint("mock:erring");
+        mock.expectedBodiesReceived("after");
+
+        template.sendBody("pgnotify:erring?mode=notify", "error");
+        template.sendBody("pgnotify:erring?mode=notify", "after");
+
+        mock.assertIsSatisfied();
     }
 
     @Test
