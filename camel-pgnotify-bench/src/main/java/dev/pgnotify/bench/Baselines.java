@@ -176,7 +176,7 @@ final class Baselines {
         return loop;
     }
 
-    /** A plain pgjdbc connection on the socket pgnotify's listener uses ({@code PgNotifySocketFactory}). */
+    /** A plain pgjdbc connection on the socket pgnotify's listener uses ({@code LowLatencySocketFactory}). */
     private Connection promptListenerConnection() throws java.sql.SQLException {
         java.util.Properties properties = new java.util.Properties();
         if (bench.server.username() != null) {
@@ -185,7 +185,7 @@ final class Baselines {
         if (bench.server.password() != null) {
             properties.setProperty("password", bench.server.password());
         }
-        properties.setProperty("socketFactory", dev.pgnotify.camel.PgNotifySocketFactory.class.getName());
+        properties.setProperty("socketFactory", dev.pgnotify.camel.support.LowLatencySocketFactory.class.getName());
         return java.sql.DriverManager.getConnection(bench.server.jdbcUrl(), properties);
     }
 

@@ -2,6 +2,9 @@ package dev.pgnotify.camel;
 
 import java.util.Map;
 
+import dev.pgnotify.camel.queue.LocalWakeUps;
+import dev.pgnotify.camel.queue.WakeUpSenders;
+import dev.pgnotify.camel.support.SharedPools;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
 import org.apache.camel.spi.Metadata;
@@ -17,9 +20,9 @@ public class PgNotifyComponent extends HealthCheckComponent {
     @Metadata
     private PgNotifyConfiguration configuration = new PgNotifyConfiguration();
 
-    private PgNotifyDataSources sharedPools;
-    private PgNotifyWakeUps wakeUps;
-    private final PgNotifyLocalWakeUps localWakeUps = new PgNotifyLocalWakeUps();
+    private SharedPools sharedPools;
+    private WakeUpSenders wakeUps;
+    private final LocalWakeUps localWakeUps = new LocalWakeUps();
 
     public PgNotifyComponent() {
     }
@@ -40,28 +43,31 @@ public class PgNotifyComponent extends HealthCheckComponent {
         return endpoint;
     }
 
-    synchronized PgNotifyDataSources getSharedPools() {
+    /** The connection pools built from JDBC URLs, shared by the endpoints of this component. */
+    public synchronized SharedPools getSharedPools() {
         if (sharedPools == null) {
-            sharedPools = new PgNotifyDataSources(getCamelContext());
+            sharedPools = new SharedPools(getCamelContext());
         }
         return sharedPools;
     }
 
-    synchronized PgNotifyWakeUps getWakeUps() {
+    /** Sends the NOTIFY wake-ups of queue producers, one sender per database. */
+    public synchronized WakeUpSenders getWakeUps() {
         if (wakeUps == null) {
-            wakeUps = new PgNotifyWakeUps(getCamelContext(), localWakeUps.id());
+            wakeUps = new WakeUpSenders(getCamelContext(), localWakeUps.id());
         }
         return wakeUps;
     }
 
-    PgNotifyLocalWakeUps getLocalWakeUps() {
+    /** The queue consumers of this component, woken directly by its own producers. */
+    public LocalWakeUps getLocalWakeUps() {
         return localWakeUps;
     }
 
     @Override
     protected void doStop() throws Exception {
-        PgNotifyDataSources pools;
-        PgNotifyWakeUps senders;
+        SharedPools pools;
+        WakeUpSenders senders;
         synchronized (this) {
             pools = sharedPools;
             senders = wakeUps;

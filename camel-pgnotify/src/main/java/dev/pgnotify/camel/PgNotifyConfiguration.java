@@ -2,6 +2,7 @@ package dev.pgnotify.camel;
 
 import javax.sql.DataSource;
 
+import dev.pgnotify.camel.queue.QueueTable;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.spi.HeaderFilterStrategy;
 import org.apache.camel.spi.UriParam;
@@ -28,7 +29,7 @@ public class PgNotifyConfiguration implements Cloneable {
     private int maxPoolSize = 10;
 
     @UriParam(label = "common", defaultValue = "message_queue")
-    private String table = PgNotifyQueueTable.DEFAULT_TABLE;
+    private String table = QueueTable.DEFAULT_TABLE;
     @UriParam(label = "common,advanced")
     private String deadLetterTable;
     @UriParam(label = "common,advanced", defaultValue = "true")

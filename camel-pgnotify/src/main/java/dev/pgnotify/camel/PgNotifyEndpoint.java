@@ -1,13 +1,19 @@
 package dev.pgnotify.camel;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Map;
 
 import javax.sql.DataSource;
 
+import dev.pgnotify.camel.notify.NotifyConsumer;
+import dev.pgnotify.camel.notify.NotifyProducer;
+import dev.pgnotify.camel.queue.QueueConsumer;
+import dev.pgnotify.camel.queue.QueueProducer;
+import dev.pgnotify.camel.queue.QueueResources;
+import dev.pgnotify.camel.queue.QueueTable;
+import dev.pgnotify.camel.support.ConsumerHealthCheck;
+import dev.pgnotify.camel.support.EndpointConnections;
+import dev.pgnotify.camel.support.NotificationListener;
 import org.apache.camel.Category;
 import org.apache.camel.Consumer;
 import org.apache.camel.MultipleConsumersSupport;
@@ -16,7 +22,6 @@ import org.apache.camel.Producer;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.health.HealthCheckRepository;
 import org.apache.camel.spi.EndpointServiceLocation;
-import org.apache.camel.spi.HeaderFilterStrategy;
 import org.apache.camel.spi.Metadata;
 import org.apache.camel.spi.UriEndpoint;
 import org.apache.camel.spi.UriParam;
@@ -43,14 +48,14 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     @UriParam
     private final PgNotifyConfiguration configuration;
 
-    private final PgNotifyConnections connections;
-    private Queue queue;
+    private final EndpointConnections connections;
+    private QueueResources queue;
 
     public PgNotifyEndpoint(String uri, PgNotifyComponent component, String channel, PgNotifyConfiguration configuration) {
         super(uri, component);
         this.channel = PgIdentifiers.requireValidChannel(channel);
         this.configuration = configuration;
-        this.connections = new PgNotifyConnections(component.getSharedPools(), configuration,
+        this.connections = new EndpointConnections(component.getSharedPools(), configuration,
                 "pgnotify:" + channel);
     }
 
@@ -67,19 +72,20 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         return configuration;
     }
 
-    PgNotifyConnections getConnections() {
+    /** Where this endpoint's producers and consumers get their connections. */
+    public EndpointConnections getConnections() {
         return connections;
     }
 
     @Override
     public Producer createProducer() throws Exception {
-        return configuration.getMode() == PgNotifyMode.NOTIFY ? new PgNotifyProducer(this) : new PgNotifyQueueProducer(this);
+        return configuration.getMode() == PgNotifyMode.NOTIFY ? new NotifyProducer(this) : new QueueProducer(this);
     }
 
     @Override
     public Consumer createConsumer(Processor processor) throws Exception {
         DefaultConsumer consumer = configuration.getMode() == PgNotifyMode.NOTIFY
-                ? new PgNotifyConsumer(this, processor) : new PgNotifyQueueConsumer(this, processor);
+                ? new NotifyConsumer(this, processor) : new QueueConsumer(this, processor);
         configureConsumer(consumer);
         return consumer;
     }
@@ -89,7 +95,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     protected void doInit() throws Exception {
         super.doInit();
         if (configuration.getMode() == PgNotifyMode.QUEUE) {
-            PgNotifyQueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());
+            QueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());
             requireAtLeast("concurrentConsumers", configuration.getConcurrentConsumers(), 1);
             requireAtLeast("maxMessagesPerPoll", configuration.getMaxMessagesPerPoll(), 1);
             requireAtLeast("maxBytesPerPoll", configuration.getMaxBytesPerPoll(), 1);
@@ -120,39 +126,24 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * Gives a consumer the health check that Camel's consumers repository reports (when camel-health is present):
      * DOWN while its LISTEN connection is lost. Switched off with the component's healthCheckConsumerEnabled.
      */
-    void installHealthCheck(DefaultConsumer consumer, PgNotifyListener listener) {
+    public void installHealthCheck(DefaultConsumer consumer, NotificationListener listener) {
         if (HealthCheckHelper.getHealthCheckRepository(getCamelContext(), "consumers", HealthCheckRepository.class)
                 == null) {
             return;
         }
         String routeId = consumer.getRouteId() != null ? consumer.getRouteId() : channel;
-        PgNotifyConsumerHealthCheck check = new PgNotifyConsumerHealthCheck(routeId, channel, listener);
+        ConsumerHealthCheck check = new ConsumerHealthCheck(routeId, channel, listener);
         check.setEnabled(getComponent().isHealthCheckConsumerEnabled());
         consumer.setHealthCheck(check);
     }
 
-    /** What a producer or consumer in mode=queue works with, resolved once the database is reachable. */
-    record Queue(PgNotifyQueueTable table, PgNotifySql.Queue sql, PgNotifyMessageCodec codec) {
-    }
-
     /**
-     * The queue table, created or verified (once per endpoint) on this database.
+     * mode=queue: the queue table, created or verified (once per endpoint) on this database, with its statements and
+     * codec.
      */
-    synchronized Queue queue(DataSource dataSource) throws SQLException {
+    public synchronized QueueResources queue(DataSource dataSource) throws SQLException {
         if (queue == null) {
-            PgNotifyQueueTable table = PgNotifyQueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());
-            try (Connection connection = dataSource.getConnection()) {
-                try (Statement statement = connection.createStatement();
-                     ResultSet rs = statement.executeQuery(PgNotifySql.CURRENT_SCHEMA)) {
-                    rs.next();
-                    table = table.inSchema(rs.getString(1));
-                }
-                PgNotifySchema.ensure(connection, table, configuration.isCreateSchema());
-            }
-            HeaderFilterStrategy headerFilter = configuration.getHeaderFilterStrategy() != null
-                    ? configuration.getHeaderFilterStrategy() : new PgNotifyHeaderFilterStrategy();
-            queue = new Queue(table, new PgNotifySql.Queue(table),
-                    new PgNotifyMessageCodec(configuration.isStoreJsonAsJsonb(), headerFilter));
+            queue = QueueResources.resolve(dataSource, configuration);
         }
         return queue;
     }

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Optional;
 
+import dev.pgnotify.camel.support.EndpointConnections;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
@@ -45,7 +46,7 @@ class ConsumerHealthIT extends PgNotifyITSupport {
             // the listener loses its connection and may not log in again
             server().execute("ALTER ROLE " + PgTestServer.PASSWORD_ROLE + " NOLOGIN");
             server().queryValue("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '"
-                                + PgNotifyConnections.LISTENER_APPLICATION_NAME_PREFIX + "health_it'");
+                                + EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + "health_it'");
             // first the lost connection, then the failed reconnects, are reported
             await(Duration.ofSeconds(10)).until(() -> consumerResult(camel).getError().map(Throwable::getMessage)
                     .orElse("").contains("not permitted to log in"));

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.queue.QueueSchema;
+import dev.pgnotify.camel.queue.QueueTable;
 import org.apache.camel.util.json.JsonObject;
 import org.apache.camel.util.json.Jsoner;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,7 +48,7 @@ class DocumentationTest {
     @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
     void schemaSqlIsWhatTheComponentCreates(String document) throws Exception {
         String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
-        String ddl = String.join(";\n\n", PgNotifySchema.ddl(PgNotifyQueueTable.of(null, null).inSchema("public"))) + ";";
+        String ddl = String.join(";\n\n", QueueSchema.ddl(QueueTable.of(null, null).inSchema("public"))) + ";";
         assertTrue(text.contains(ddl), document + " does not show the schema the component creates:\n" + ddl);
     }
 

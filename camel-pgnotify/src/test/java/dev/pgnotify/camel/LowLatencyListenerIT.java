@@ -11,6 +11,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import dev.pgnotify.camel.support.LowLatencySocketFactory;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -19,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Guards the low-latency listener, which leans on a pgjdbc internal (see {@link PgNotifySocketFactory}). Under a
+ * Guards the low-latency listener, which leans on a pgjdbc internal (see {@link LowLatencySocketFactory}). Under a
  * steady stream of notifications a plain pgjdbc connection returns them from {@code getNotifications} in large, late
  * batches (measured here: medians of 108 to 1,737 notifications per call for a 20,000 stream); the listener's
  * connection must return each as it arrives (measured: median 1). No timing is asserted, only batch sizes.
@@ -38,7 +39,7 @@ class LowLatencyListenerIT extends PgNotifyITSupport {
         if (server().password() != null) {
             properties.setProperty("password", server().password());
         }
-        properties.setProperty("socketFactory", PgNotifySocketFactory.class.getName());
+        properties.setProperty("socketFactory", LowLatencySocketFactory.class.getName());
         try (Connection listener = DriverManager.getConnection(server().jdbcUrl(), properties)) {
             assertNotificationsComeOneByOne(listener, "latency_raw_it");
         }

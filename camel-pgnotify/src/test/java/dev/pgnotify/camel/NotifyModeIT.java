@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import dev.pgnotify.camel.notify.NotifyProducer;
+import dev.pgnotify.camel.support.SupportSql;
 import org.apache.camel.CamelExecutionException;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
@@ -137,7 +139,7 @@ class NotifyModeIT extends PgNotifyITSupport {
 
     @Test
     void bodyOverTheNotifyLimitFailsClearlyAndIsNotSent() throws Exception {
-        String largest = "x".repeat(PgNotifyProducer.MAX_PAYLOAD_BYTES);
+        String largest = "x".repeat(NotifyProducer.MAX_PAYLOAD_BYTES);
         MockEndpoint mock = getMockEndpoint("mock:sized");
         mock.expectedBodiesReceived(largest, "after");
 
@@ -178,7 +180,7 @@ class NotifyModeIT extends PgNotifyITSupport {
         String hostile = "x\"; DROP TABLE notify_it_victim; --";
         server().execute("CREATE TABLE IF NOT EXISTS notify_it_victim (id int)");
         try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
-            statement.execute(PgNotifySql.listen(hostile));
+            statement.execute(SupportSql.listen(hostile));
             try (PreparedStatement listening = connection.prepareStatement(
                     "SELECT count(*) FROM pg_listening_channels() c WHERE c = ?")) {
                 listening.setString(1, hostile);

@@ -1,5 +1,6 @@
 package dev.pgnotify.camel;
 
+import dev.pgnotify.camel.support.EndpointConnections;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ResolveEndpointFailedException;
 import org.apache.camel.impl.DefaultCamelContext;
@@ -123,7 +124,7 @@ class PgNotifyComponentTest {
 
     @Test
     void passwordWrittenIntoTheJdbcUrlDoesNotShowInMessages() {
-        String description = PgNotifyConnections.describe("jdbc:postgresql://db/app?user=app&password=s3cr3t-Pa55",
+        String description = EndpointConnections.describe("jdbc:postgresql://db/app?user=app&password=s3cr3t-Pa55",
                 "app");
         assertFalse(description.contains("s3cr3t-Pa55"), description);
         assertTrue(description.contains("jdbc:postgresql://db/app"), description);

@@ -3,6 +3,7 @@ package dev.pgnotify.camel;
 import java.sql.SQLException;
 import java.time.Duration;
 
+import dev.pgnotify.camel.support.EndpointConnections;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.test.junit5.CamelTestSupport;
@@ -43,14 +44,14 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
     /** LISTEN connections that pgnotify opened for this channel. */
     protected static long ourListenerConnections(String channel) throws SQLException {
         return ((Number) server().queryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
-                                             + PgNotifyConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'"))
+                                             + EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'"))
                 .longValue();
     }
 
     /** The backend process of the LISTEN connection for this channel, or null. */
     protected static Integer listenerBackendPid(String channel) throws SQLException {
         return (Integer) server().queryValue("SELECT pid FROM pg_stat_activity WHERE application_name = '"
-                                             + PgNotifyConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'");
+                                             + EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'");
     }
 
     /** Threads whose name contains this text. */

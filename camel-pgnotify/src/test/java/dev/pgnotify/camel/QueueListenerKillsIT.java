@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
+import dev.pgnotify.camel.support.EndpointConnections;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.Test;
@@ -59,7 +60,7 @@ class QueueListenerKillsIT extends PgNotifyITSupport {
         })).toList();
 
         int kills = 0;
-        String listenerName = PgNotifyConnections.LISTENER_APPLICATION_NAME_PREFIX + "stream";
+        String listenerName = EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + "stream";
         while (kills < KILLS) {
             int killAt = (kills + 1) * MESSAGES / (KILLS + 1);
             await(Duration.ofSeconds(120)).until(() -> sent.get() >= killAt);

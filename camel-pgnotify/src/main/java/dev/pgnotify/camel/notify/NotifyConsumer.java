@@ -1,7 +1,10 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.notify;
 
 import java.util.concurrent.ExecutorService;
 
+import dev.pgnotify.camel.PgNotifyConstants;
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.support.NotificationListener;
 import org.apache.camel.CamelExchangeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -14,12 +17,12 @@ import org.postgresql.PGNotification;
  * delivers them. Every consumer of a channel receives every notification; what is sent while the connection is
  * down is lost (mode=queue keeps it).
  */
-public class PgNotifyConsumer extends DefaultConsumer implements PgNotifyListener.Handler {
+public class NotifyConsumer extends DefaultConsumer implements NotificationListener.Handler {
 
-    private PgNotifyListener listener;
+    private NotificationListener listener;
     private ExecutorService executor;
 
-    public PgNotifyConsumer(PgNotifyEndpoint endpoint, Processor processor) {
+    public NotifyConsumer(PgNotifyEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
     }
 
@@ -38,7 +41,7 @@ public class PgNotifyConsumer extends DefaultConsumer implements PgNotifyListene
         super.doStart();
         PgNotifyEndpoint endpoint = getEndpoint();
         String channel = endpoint.getChannel();
-        listener = new PgNotifyListener(channel, () -> endpoint.getConnections().openListenerConnection(channel),
+        listener = new NotificationListener(channel, () -> endpoint.getConnections().openListenerConnection(channel),
                 endpoint.getConfiguration(), this);
         listener.connect();
         executor = endpoint.getCamelContext().getExecutorServiceManager()

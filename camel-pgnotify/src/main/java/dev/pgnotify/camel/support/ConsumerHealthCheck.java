@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.util.Map;
 
@@ -9,14 +9,14 @@ import org.apache.camel.health.HealthCheckResultBuilder;
  * Readiness and liveness of a pgnotify consumer: DOWN while its LISTEN connection is lost (it keeps reconnecting),
  * with the reason. Registered in Camel's "consumers" health-check repository when camel-health is present.
  */
-final class PgNotifyConsumerHealthCheck implements HealthCheck {
+public final class ConsumerHealthCheck implements HealthCheck {
 
     private final String id;
     private final String channel;
-    private final PgNotifyListener listener;
+    private final NotificationListener listener;
     private boolean enabled = true;
 
-    PgNotifyConsumerHealthCheck(String routeId, String channel, PgNotifyListener listener) {
+    public ConsumerHealthCheck(String routeId, String channel, NotificationListener listener) {
         this.id = "consumer:" + routeId;
         this.channel = channel;
         this.listener = listener;

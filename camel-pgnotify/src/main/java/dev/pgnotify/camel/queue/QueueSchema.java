@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.pgnotify.camel.PgIdentifiers;
+import dev.pgnotify.camel.support.SupportSql;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * applications starting at the same time create them once. A table of the same name but another shape is never
  * changed.
  */
-final class PgNotifySchema {
+public final class QueueSchema {
 
     /** The columns a queue table must have, with their types as format_type writes them. */
     static final Map<String, String> QUEUE_COLUMNS = columns(
@@ -45,20 +47,20 @@ final class PgNotifySchema {
             "last_error", "text",
             "failed_at", "timestamp with time zone");
 
-    private static final Logger LOG = LoggerFactory.getLogger(PgNotifySchema.class);
+    private static final Logger LOG = LoggerFactory.getLogger(QueueSchema.class);
 
-    private PgNotifySchema() {
+    private QueueSchema() {
     }
 
     /**
      * Makes sure the queue's objects exist with the expected shape: creates what is missing when {@code create} is
      * true, otherwise fails naming it. Commits only when everything is in place.
      */
-    static void ensure(Connection connection, PgNotifyQueueTable table, boolean create) throws SQLException {
+    static void ensure(Connection connection, QueueTable table, boolean create) throws SQLException {
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try {
-            try (PreparedStatement lock = connection.prepareStatement(PgNotifySql.LOCK_SCHEMA_CHANGES)) {
+            try (PreparedStatement lock = connection.prepareStatement(SupportSql.LOCK_SCHEMA_CHANGES)) {
                 lock.setString(1, table.display());
                 lock.execute();
             }
@@ -83,11 +85,11 @@ final class PgNotifySchema {
             if (!indexExists) {
                 missing.add("index " + table.schema() + "." + table.claimIndexName());
             }
-            boolean functionExists = exists(connection, PgNotifySql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()");
+            boolean functionExists = exists(connection, SupportSql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()");
             if (!functionExists) {
                 missing.add("function " + table.schema() + "." + table.wakeUpTriggerName() + "()");
             }
-            boolean triggerExists = queueExists && exists(connection, PgNotifySql.TRIGGER_EXISTS, table.sql(),
+            boolean triggerExists = queueExists && exists(connection, SupportSql.TRIGGER_EXISTS, table.sql(),
                     table.wakeUpTriggerName());
             if (!triggerExists) {
                 missing.add("trigger " + table.wakeUpTriggerName() + " on " + table.display());
@@ -118,12 +120,12 @@ final class PgNotifySchema {
     }
 
     /** Every statement that creates a queue from nothing, as the documentation shows it. */
-    static List<String> ddl(PgNotifyQueueTable table) {
+    public static List<String> ddl(QueueTable table) {
         return ddl(table, false, false, false, false, false);
     }
 
     private static List<String> ddl(
-            PgNotifyQueueTable table, boolean queueExists, boolean deadExists, boolean indexExists,
+            QueueTable table, boolean queueExists, boolean deadExists, boolean indexExists,
             boolean functionExists, boolean triggerExists) {
         String t = table.sql();
         List<String> ddl = new ArrayList<>();
@@ -167,8 +169,8 @@ final class PgNotifySchema {
             // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit)
             ddl.add("CREATE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                     + "BEGIN\n"
-                    + "    IF current_setting('" + PgNotifySql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
-                    + PgNotifySql.WAKE_UP_DEFERRED + "' THEN\n"
+                    + "    IF current_setting('" + QueueSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
+                    + QueueSql.WAKE_UP_DEFERRED + "' THEN\n"
                     + "        PERFORM pg_notify(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, c.channel)\n"
                     + "        FROM (SELECT DISTINCT channel FROM inserted) AS c;\n"
                     + "    END IF;\n"
@@ -187,7 +189,7 @@ final class PgNotifySchema {
             Connection connection, String quotedName, String displayName, Map<String, String> expected, String hint)
             throws SQLException {
         Map<String, String> actual = new LinkedHashMap<>();
-        try (PreparedStatement columns = connection.prepareStatement(PgNotifySql.TABLE_COLUMNS)) {
+        try (PreparedStatement columns = connection.prepareStatement(SupportSql.TABLE_COLUMNS)) {
             columns.setString(1, quotedName);
             try (ResultSet rs = columns.executeQuery()) {
                 while (rs.next()) {
@@ -215,7 +217,7 @@ final class PgNotifySchema {
     }
 
     private static boolean tableExists(Connection connection, String quotedName) throws SQLException {
-        return exists(connection, PgNotifySql.TABLE_EXISTS, quotedName);
+        return exists(connection, SupportSql.TABLE_EXISTS, quotedName);
     }
 
     private static boolean exists(Connection connection, String sql, String... parameters) throws SQLException {

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * wake-up (measured: without the millisecond, one NOTIFY transaction per insert cost a third of the producers'
  * throughput on two cores). Wake-ups are hints: a lost one only delays delivery until the consumers' next poll.
  */
-final class PgNotifyWakeUps {
+public final class WakeUpSenders {
 
-    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyWakeUps.class);
+    private static final Logger LOG = LoggerFactory.getLogger(WakeUpSenders.class);
 
     private final CamelContext camelContext;
     private final String origin;
@@ -39,7 +39,7 @@ final class PgNotifyWakeUps {
      * @param origin identifies the sending application in the payload, after the queue channel and a space (channel
      *               names have no spaces), so that its own consumers, already woken directly, skip the wake-up
      */
-    PgNotifyWakeUps(CamelContext camelContext, String origin) {
+    public WakeUpSenders(CamelContext camelContext, String origin) {
         this.camelContext = camelContext;
         this.origin = origin;
     }
@@ -59,7 +59,7 @@ final class PgNotifyWakeUps {
         }
     }
 
-    synchronized void stopAll() {
+    public synchronized void stopAll() {
         senders.values().forEach(Sender::stop);
         senders.clear();
     }
@@ -94,7 +94,7 @@ final class PgNotifyWakeUps {
             lock.lock();
             try {
                 if (executor == null) {
-                    executor = camelContext.getExecutorServiceManager().newSingleThreadExecutor(PgNotifyWakeUps.this,
+                    executor = camelContext.getExecutorServiceManager().newSingleThreadExecutor(WakeUpSenders.this,
                             "PgNotifyWakeUp");
                     executor.execute(this);
                 }
@@ -166,7 +166,7 @@ final class PgNotifyWakeUps {
             String[] channels = batch.stream().map(WakeUp::notifyChannel).toArray(String[]::new);
             String[] payloads = batch.stream().map(w -> w.queueChannel() + ' ' + origin).toArray(String[]::new);
             try (Connection connection = dataSource.getConnection();
-                 PreparedStatement notify = connection.prepareStatement(PgNotifySql.NOTIFY_ALL)) {
+                 PreparedStatement notify = connection.prepareStatement(QueueSql.NOTIFY_ALL)) {
                 notify.setArray(1, connection.createArrayOf("text", channels));
                 notify.setArray(2, connection.createArrayOf("text", payloads));
                 notify.execute();

@@ -1,17 +1,18 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import javax.sql.DataSource;
 
+import dev.pgnotify.camel.PgNotifyEndpoint;
 import org.apache.camel.support.DefaultProducer;
 
 /**
  * What both producers share: a pooled DataSource, held from start to stop.
  */
-abstract class PgNotifyProducerSupport extends DefaultProducer {
+public abstract class PooledProducer extends DefaultProducer {
 
     private DataSource dataSource;
 
-    PgNotifyProducerSupport(PgNotifyEndpoint endpoint) {
+    protected PooledProducer(PgNotifyEndpoint endpoint) {
         super(endpoint);
     }
 
@@ -20,7 +21,7 @@ abstract class PgNotifyProducerSupport extends DefaultProducer {
         return (PgNotifyEndpoint) super.getEndpoint();
     }
 
-    DataSource dataSource() {
+    protected DataSource dataSource() {
         return dataSource;
     }
 

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -10,6 +10,7 @@ import javax.sql.DataSource;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool;
+import dev.pgnotify.camel.PgNotifyConnectionException;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.util.concurrent.CamelThreadFactory;
@@ -20,15 +21,15 @@ import org.slf4j.LoggerFactory;
  * The HikariCP pools a component builds from JDBC URLs: one per distinct URL, user and password, shared by the
  * endpoints that use it and closed when the last of them stops.
  */
-final class PgNotifyDataSources {
+public final class SharedPools {
 
-    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyDataSources.class);
+    private static final Logger LOG = LoggerFactory.getLogger(SharedPools.class);
     private static final AtomicInteger POOL_COUNTER = new AtomicInteger();
 
     private final CamelContext camelContext;
     private final Map<Key, SharedPool> pools = new HashMap<>();
 
-    PgNotifyDataSources(CamelContext camelContext) {
+    public SharedPools(CamelContext camelContext) {
         this.camelContext = camelContext;
     }
 
@@ -36,7 +37,7 @@ final class PgNotifyDataSources {
      * Returns the shared pool for these settings, creating it (and connecting once, so that a wrong URL or password
      * fails here) if it does not exist yet. Every call must be matched by a {@link #release(DataSource)}.
      */
-    synchronized DataSource acquire(String jdbcUrl, String username, String password, int maxPoolSize)
+    public synchronized DataSource acquire(String jdbcUrl, String username, String password, int maxPoolSize)
             throws PgNotifyConnectionException {
         Key key = new Key(jdbcUrl, username, password);
         SharedPool pool = pools.get(key);
@@ -48,7 +49,7 @@ final class PgNotifyDataSources {
         return pool.dataSource;
     }
 
-    synchronized void release(DataSource dataSource) {
+    public synchronized void release(DataSource dataSource) {
         pools.entrySet().removeIf(entry -> {
             SharedPool pool = entry.getValue();
             if (pool.dataSource != dataSource || --pool.users > 0) {
@@ -59,7 +60,7 @@ final class PgNotifyDataSources {
         });
     }
 
-    synchronized void closeAll() {
+    public synchronized void closeAll() {
         pools.values().forEach(SharedPool::close);
         pools.clear();
     }
@@ -78,16 +79,16 @@ final class PgNotifyDataSources {
         config.setPassword(password);
         config.setMaximumPoolSize(maxPoolSize);
         config.setMinimumIdle(Math.min(2, maxPoolSize));
-        config.addDataSourceProperty("ApplicationName", PgNotifyConnections.APPLICATION_NAME);
+        config.addDataSourceProperty("ApplicationName", EndpointConnections.APPLICATION_NAME);
         config.setScheduledExecutor(housekeeper);
         config.setThreadFactory(new CamelThreadFactory(executors.getThreadNamePattern(), poolName, true));
         try {
             HikariDataSource dataSource = new HikariDataSource(config);
-            LOG.debug("Opened connection pool {} for {}", poolName, PgNotifyConnections.describe(jdbcUrl, username));
+            LOG.debug("Opened connection pool {} for {}", poolName, EndpointConnections.describe(jdbcUrl, username));
             return new SharedPool(dataSource, housekeeper);
         } catch (HikariPool.PoolInitializationException e) {
             executors.shutdown(housekeeper);
-            throw PgNotifyConnections.connectionFailed(jdbcUrl, username, e.getCause() != null ? e.getCause() : e);
+            throw EndpointConnections.connectionFailed(jdbcUrl, username, e.getCause() != null ? e.getCause() : e);
         }
     }
 
@@ -110,7 +111,7 @@ final class PgNotifyDataSources {
     private record Key(String jdbcUrl, String username, String password) {
         @Override
         public String toString() {
-            return PgNotifyConnections.describe(jdbcUrl, username);
+            return EndpointConnections.describe(jdbcUrl, username);
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -6,6 +6,7 @@ import java.sql.Statement;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import dev.pgnotify.camel.PgNotifyConfiguration;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -16,10 +17,10 @@ import org.slf4j.LoggerFactory;
  * finite timeout, checks the connection whenever a wait comes back empty, and after losing it reconnects with a
  * bounded exponential backoff and LISTENs again, until {@link #stop()}.
  */
-final class PgNotifyListener implements Runnable {
+public final class NotificationListener implements Runnable {
 
     /** What the consumer does with the connection's events; called on the listener's thread. */
-    interface Handler {
+    public interface Handler {
 
         /** Called each time LISTEN has taken effect (first connect and every reconnect). */
         void onListening() throws Exception;
@@ -28,11 +29,11 @@ final class PgNotifyListener implements Runnable {
     }
 
     /** Opens the dedicated connection. */
-    interface ConnectionOpener {
+    public interface ConnectionOpener {
         Connection open() throws SQLException;
     }
 
-    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyListener.class);
+    private static final Logger LOG = LoggerFactory.getLogger(NotificationListener.class);
 
     private final String channel;
     private final ConnectionOpener opener;
@@ -45,7 +46,7 @@ final class PgNotifyListener implements Runnable {
     private volatile boolean listening;
     private volatile Exception lastFailure;
 
-    PgNotifyListener(String channel, ConnectionOpener opener, PgNotifyConfiguration configuration, Handler handler) {
+    public NotificationListener(String channel, ConnectionOpener opener, PgNotifyConfiguration configuration, Handler handler) {
         this.channel = channel;
         this.opener = opener;
         this.configuration = configuration;
@@ -56,16 +57,16 @@ final class PgNotifyListener implements Runnable {
      * Connects and LISTENs on the caller's thread, so that a wrong URL or password fails the consumer's start
      * instead of turning into endless reconnects.
      */
-    void connect() throws SQLException {
+    public void connect() throws SQLException {
         connection = listenOn(opener.open());
     }
 
-    boolean isListening() {
+    public boolean isListening() {
         return listening;
     }
 
     /** Why the connection was last lost, or null. */
-    Exception getLastFailure() {
+    public Exception getLastFailure() {
         return lastFailure;
     }
 
@@ -107,7 +108,7 @@ final class PgNotifyListener implements Runnable {
     /**
      * Stops the loop: a wait in progress is cut short by aborting the connection, a backoff by the latch.
      */
-    void stop() {
+    public void stop() {
         running = false;
         stopped.countDown();
         Connection current = connection;
@@ -122,7 +123,7 @@ final class PgNotifyListener implements Runnable {
 
     private Connection listenOn(Connection opened) throws SQLException {
         try (Statement statement = opened.createStatement()) {
-            statement.execute(PgNotifySql.listen(channel));
+            statement.execute(SupportSql.listen(channel));
             return opened;
         } catch (SQLException e) {
             closeQuietly(opened);
@@ -148,7 +149,7 @@ final class PgNotifyListener implements Runnable {
         }
     }
 
-    long reconnectDelay(int failedAttempts) {
+    public long reconnectDelay(int failedAttempts) {
         long initial = Math.max(1, configuration.getReconnectDelay());
         long max = Math.max(initial, configuration.getMaxReconnectDelay());
         int doublings = Math.min(failedAttempts - 1, 30);

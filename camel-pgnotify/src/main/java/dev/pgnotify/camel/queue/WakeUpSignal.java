@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -10,14 +10,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * serves all of them, and more threads would only run empty claims); a thread that claims a full batch wakes the next
  * one, so that a backlog is worked on by all of them.
  */
-final class PgNotifyWakeUpSignal {
+final class WakeUpSignal {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition woken = lock.newCondition();
     private final int threads;
     private int permits;
 
-    PgNotifyWakeUpSignal(int threads) {
+    WakeUpSignal(int threads) {
         this.threads = threads;
     }
 

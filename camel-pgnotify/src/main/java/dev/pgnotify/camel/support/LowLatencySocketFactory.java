@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -22,10 +22,10 @@ import javax.net.SocketFactory;
  * notification as it comes. Every other read blocks as usual. Used on plain sockets only: an SSL record cut short
  * by the immediate timeout could not be resumed.
  */
-public final class PgNotifySocketFactory extends SocketFactory {
+public final class LowLatencySocketFactory extends SocketFactory {
 
     /** The timeout pgjdbc sets for its "is a message pending?" peek and for nothing else. */
-    static final int PGJDBC_PEEK_TIMEOUT_MILLIS = 1;
+    public static final int PGJDBC_PEEK_TIMEOUT_MILLIS = 1;
 
     @Override
     public Socket createSocket() {

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -8,6 +8,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
+import dev.pgnotify.camel.PgNotifyConstants;
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.support.MessageCodec;
+import dev.pgnotify.camel.support.PooledProducer;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 
@@ -16,12 +20,12 @@ import org.apache.camel.Message;
  * its own message, in one transaction), then asks for the channel's consumers to be woken. When the exchange
  * completes, the message is committed: it is delivered even if no consumer runs yet.
  */
-public class PgNotifyQueueProducer extends PgNotifyProducerSupport {
+public class QueueProducer extends PooledProducer {
 
-    private PgNotifyEndpoint.Queue queue;
-    private PgNotifyWakeUps.Sender wakeUps;
+    private QueueResources queue;
+    private WakeUpSenders.Sender wakeUps;
 
-    public PgNotifyQueueProducer(PgNotifyEndpoint endpoint) {
+    public QueueProducer(PgNotifyEndpoint endpoint) {
         super(endpoint);
     }
 
@@ -63,7 +67,7 @@ public class PgNotifyQueueProducer extends PgNotifyProducerSupport {
     }
 
     private long insertOne(Object body, String headers, Exchange exchange) throws Exception {
-        PgNotifyMessageCodec.StoredBody stored = queue.codec().encodeBody(body, exchange);
+        MessageCodec.StoredBody stored = queue.codec().encodeBody(body, exchange);
         try (Connection connection = dataSource().getConnection();
              PreparedStatement insert = connection.prepareStatement(queue.sql().insertOne)) {
             insert.setString(1, getEndpoint().getChannel());
@@ -89,7 +93,7 @@ public class PgNotifyQueueProducer extends PgNotifyProducerSupport {
         byte[][] bytes = new byte[size][];
         int i = 0;
         for (Object element : elements) {
-            PgNotifyMessageCodec.StoredBody stored = queue.codec().encodeBody(element, exchange);
+            MessageCodec.StoredBody stored = queue.codec().encodeBody(element, exchange);
             json[i] = stored.json();
             text[i] = stored.text();
             bytes[i] = stored.bytes();

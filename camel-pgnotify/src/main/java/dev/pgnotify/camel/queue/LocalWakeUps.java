@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.util.List;
 import java.util.Map;
@@ -12,31 +12,31 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * still goes out for other applications; it carries this component's id, by which its own consumers recognise, and
  * skip, the wake-up they already had.
  */
-final class PgNotifyLocalWakeUps {
+public final class LocalWakeUps {
 
     private final String id = UUID.randomUUID().toString();
-    private final Map<String, List<PgNotifyWakeUpSignal>> consumers = new ConcurrentHashMap<>();
+    private final Map<String, List<WakeUpSignal>> consumers = new ConcurrentHashMap<>();
 
     /** Identifies this component in the payload of the wake-ups its producers send. */
-    String id() {
+    public String id() {
         return id;
     }
 
-    void register(String wakeUpChannel, String channel, PgNotifyWakeUpSignal signal) {
+    void register(String wakeUpChannel, String channel, WakeUpSignal signal) {
         consumers.computeIfAbsent(key(wakeUpChannel, channel), k -> new CopyOnWriteArrayList<>()).add(signal);
     }
 
-    void unregister(String wakeUpChannel, String channel, PgNotifyWakeUpSignal signal) {
-        List<PgNotifyWakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
+    void unregister(String wakeUpChannel, String channel, WakeUpSignal signal) {
+        List<WakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
         if (signals != null) {
             signals.remove(signal);
         }
     }
 
     void wake(String wakeUpChannel, String channel) {
-        List<PgNotifyWakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
+        List<WakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
         if (signals != null) {
-            signals.forEach(PgNotifyWakeUpSignal::wakeOne);
+            signals.forEach(WakeUpSignal::wakeOne);
         }
     }
 

@@ -1,17 +1,18 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
+import dev.pgnotify.camel.PgNotifyConfiguration;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-class PgNotifyListenerBackoffTest {
+class NotificationListenerBackoffTest {
 
     @Test
     void doublesFromTheFirstDelayUpToTheMaximum() {
         PgNotifyConfiguration configuration = new PgNotifyConfiguration();
         configuration.setReconnectDelay(100);
         configuration.setMaxReconnectDelay(1000);
-        PgNotifyListener listener = new PgNotifyListener("c", () -> null, configuration, null);
+        NotificationListener listener = new NotificationListener("c", () -> null, configuration, null);
 
         assertEquals(100, listener.reconnectDelay(1));
         assertEquals(200, listener.reconnectDelay(2));

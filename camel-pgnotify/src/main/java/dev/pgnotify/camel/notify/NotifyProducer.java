@@ -1,20 +1,23 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.notify;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.PgNotifyPayloadTooLargeException;
+import dev.pgnotify.camel.support.PooledProducer;
 import org.apache.camel.Exchange;
 
 /**
  * mode=notify: sends the body as the payload of a NOTIFY on the channel, with {@code pg_notify(channel, payload)}.
  */
-public class PgNotifyProducer extends PgNotifyProducerSupport {
+public class NotifyProducer extends PooledProducer {
 
     /** PostgreSQL rejects payloads of 8000 bytes or more (in the server encoding; pgnotify assumes UTF-8). */
     public static final int MAX_PAYLOAD_BYTES = 7999;
 
-    public PgNotifyProducer(PgNotifyEndpoint endpoint) {
+    public NotifyProducer(PgNotifyEndpoint endpoint) {
         super(endpoint);
     }
 
@@ -33,7 +36,7 @@ public class PgNotifyProducer extends PgNotifyProducerSupport {
                     size, MAX_PAYLOAD_BYTES);
         }
         try (Connection connection = dataSource().getConnection();
-             PreparedStatement notify = connection.prepareStatement(PgNotifySql.NOTIFY)) {
+             PreparedStatement notify = connection.prepareStatement(NotifySql.NOTIFY)) {
             notify.setString(1, getEndpoint().getChannel());
             notify.setString(2, payload);
             notify.execute();

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -29,23 +29,23 @@ import org.apache.camel.util.json.Jsoner;
  * arrays, queryable), body_text (other text, byte for byte) or body_bytes (everything else, byte for byte); headers
  * go to a jsonb object.
  */
-final class PgNotifyMessageCodec {
+public final class MessageCodec {
 
     private static final JsonFactory JSON = JsonFactory.builder().build();
 
     private final boolean storeJsonAsJsonb;
     private final HeaderFilterStrategy headerFilterStrategy;
 
-    PgNotifyMessageCodec(boolean storeJsonAsJsonb, HeaderFilterStrategy headerFilterStrategy) {
+    public MessageCodec(boolean storeJsonAsJsonb, HeaderFilterStrategy headerFilterStrategy) {
         this.storeJsonAsJsonb = storeJsonAsJsonb;
         this.headerFilterStrategy = headerFilterStrategy;
     }
 
     /** A body as stored: at most one of the three is set. */
-    record StoredBody(String json, String text, byte[] bytes) {
+    public record StoredBody(String json, String text, byte[] bytes) {
     }
 
-    StoredBody encodeBody(Object body, Exchange exchange) throws NoTypeConversionAvailableException {
+    public StoredBody encodeBody(Object body, Exchange exchange) throws NoTypeConversionAvailableException {
         if (body == null) {
             return new StoredBody(null, null, null);
         }
@@ -84,7 +84,7 @@ final class PgNotifyMessageCodec {
      * Whether the text is one JSON object or array that jsonb accepts, checked by a streaming parse (no object
      * tree, so a 50 MB document costs no more than its own size).
      */
-    static boolean isJsonbDocument(String text) {
+    public static boolean isJsonbDocument(String text) {
         int start = 0;
         while (start < text.length() && Character.isWhitespace(text.charAt(start))) {
             start++;
@@ -121,7 +121,7 @@ final class PgNotifyMessageCodec {
      * The headers that travel, as a JSON object: those the filter lets out whose values are text, numbers, booleans
      * or (as text) characters, enums, UUIDs, dates and times.
      */
-    String encodeHeaders(Map<String, Object> headers, Exchange exchange) {
+    public String encodeHeaders(Map<String, Object> headers, Exchange exchange) {
         StringWriter out = new StringWriter();
         try (JsonGenerator json = JSON.createGenerator(out)) {
             json.writeStartObject();
@@ -167,7 +167,7 @@ final class PgNotifyMessageCodec {
      * The stored headers that the filter lets in: integers as Integer or Long, other numbers as BigDecimal, nested
      * JSON (from rows written by other clients) as its JSON text.
      */
-    Map<String, Object> decodeHeaders(String headersJson, Exchange exchange) {
+    public Map<String, Object> decodeHeaders(String headersJson, Exchange exchange) {
         Map<String, Object> headers = new LinkedHashMap<>();
         if (headersJson == null || headersJson.isEmpty()) {
             return headers;

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -17,6 +17,10 @@ import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
+import dev.pgnotify.camel.PgNotifyConfiguration;
+import dev.pgnotify.camel.PgNotifyConstants;
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.support.NotificationListener;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -37,9 +41,9 @@ import org.slf4j.LoggerFactory;
  * consumer that died are delivered again. A running exchange's lease is renewed, so it is never taken away. Delivery
  * is therefore at least once.
  */
-public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyListener.Handler {
+public class QueueConsumer extends DefaultConsumer implements NotificationListener.Handler {
 
-    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyQueueConsumer.class);
+    private static final Logger LOG = LoggerFactory.getLogger(QueueConsumer.class);
     private static final int MAX_ERROR_TEXT = 4000;
     private static final Long[] NO_IDS = new Long[0];
     /**
@@ -49,20 +53,20 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
      */
     private static final long MIN_CLAIM_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-    private PgNotifyWakeUpSignal signal;
+    private WakeUpSignal signal;
     /** Claimed and not yet acknowledged, retried or released: id to the attempt it was claimed as. */
     private final Map<Long, Integer> inFlight = new ConcurrentHashMap<>();
 
     private volatile boolean running;
     private CountDownLatch stopped;
     private DataSource dataSource;
-    private PgNotifyEndpoint.Queue queue;
-    private PgNotifyListener listener;
+    private QueueResources queue;
+    private NotificationListener listener;
     private ExecutorService listenerExecutor;
     private ExecutorService workers;
     private ScheduledExecutorService scheduler;
 
-    public PgNotifyQueueConsumer(PgNotifyEndpoint endpoint, Processor processor) {
+    public QueueConsumer(PgNotifyEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
     }
 
@@ -93,11 +97,11 @@ public class PgNotifyQueueConsumer extends DefaultConsumer implements PgNotifyLi
         PgNotifyConfiguration configuration = configuration();
         ExecutorServiceManager executors = endpoint.getCamelContext().getExecutorServiceManager();
 
-        signal = new PgNotifyWakeUpSignal(configuration.getConcurrentConsumers());
+        signal = new WakeUpSignal(configuration.getConcurrentConsumers());
         dataSource = endpoint.getConnections().acquirePooled();
         try {
             queue = endpoint.queue(dataSource);
-            listener = new PgNotifyListener(queue.table().wakeUpChannel(),
+            listener = new NotificationListener(queue.table().wakeUpChannel(),
                     () -> endpoint.getConnections().openListenerConnection(channel), configuration, this);
             // LISTEN before the first claim, so that nothing inserted in between goes unnoticed
             listener.connect();

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -9,6 +9,8 @@ import java.util.Properties;
 import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.pgnotify.camel.PgNotifyConfiguration;
+import dev.pgnotify.camel.PgNotifyConnectionException;
 import org.apache.camel.util.URISupport;
 import org.postgresql.Driver;
 import org.postgresql.PGProperty;
@@ -20,22 +22,22 @@ import org.slf4j.LoggerFactory;
  * Where an endpoint gets its connections: pooled ones for short statements (the user's DataSource, or the
  * component's shared pool for jdbcUrl) and dedicated, unpooled ones for LISTEN.
  */
-final class PgNotifyConnections {
+public final class EndpointConnections {
 
-    static final String APPLICATION_NAME = "camel-pgnotify";
+    public static final String APPLICATION_NAME = "camel-pgnotify";
     /** Followed by the channel, so that pg_stat_activity shows what each LISTEN connection is for. */
-    static final String LISTENER_APPLICATION_NAME_PREFIX = "camel-pgnotify listen ";
+    public static final String LISTENER_APPLICATION_NAME_PREFIX = "camel-pgnotify listen ";
 
-    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyConnections.class);
+    private static final Logger LOG = LoggerFactory.getLogger(EndpointConnections.class);
 
-    private final PgNotifyDataSources sharedPools;
+    private final SharedPools sharedPools;
     private final PgNotifyConfiguration configuration;
     private final String endpointDescription;
 
     private DataSource acquiredPool;
     private int pooledUsers;
 
-    PgNotifyConnections(PgNotifyDataSources sharedPools, PgNotifyConfiguration configuration, String endpointDescription) {
+    public EndpointConnections(SharedPools sharedPools, PgNotifyConfiguration configuration, String endpointDescription) {
         this.sharedPools = sharedPools;
         this.configuration = configuration;
         this.endpointDescription = endpointDescription;
@@ -44,7 +46,7 @@ final class PgNotifyConnections {
     /**
      * The pooled DataSource for short statements. Every call must be matched by {@link #releasePooled()}.
      */
-    synchronized DataSource acquirePooled() throws PgNotifyConnectionException {
+    public synchronized DataSource acquirePooled() throws PgNotifyConnectionException {
         requireDatabase();
         if (configuration.getDataSource() != null) {
             return configuration.getDataSource();
@@ -57,7 +59,7 @@ final class PgNotifyConnections {
         return acquiredPool;
     }
 
-    synchronized void releasePooled() {
+    public synchronized void releasePooled() {
         if (acquiredPool != null && --pooledUsers == 0) {
             sharedPools.release(acquiredPool);
             acquiredPool = null;
@@ -69,7 +71,7 @@ final class PgNotifyConnections {
      * leak, lose a slot to it and might evict it. In autocommit, as notifications are only delivered between
      * transactions.
      */
-    Connection openListenerConnection(String channel) throws SQLException {
+    public Connection openListenerConnection(String channel) throws SQLException {
         requireDatabase();
         Connection connection;
         DataSource dataSource = configuration.getDataSource();
@@ -119,7 +121,7 @@ final class PgNotifyConnections {
         properties.setProperty(PGProperty.APPLICATION_NAME.getName(), applicationName);
         properties.setProperty(PGProperty.TCP_KEEP_ALIVE.getName(), "true");
         if (lowLatency) {
-            properties.setProperty(PGProperty.SOCKET_FACTORY.getName(), PgNotifySocketFactory.class.getName());
+            properties.setProperty(PGProperty.SOCKET_FACTORY.getName(), LowLatencySocketFactory.class.getName());
         }
         try {
             Connection connection = new Driver().connect(jdbcUrl, properties);
@@ -134,7 +136,7 @@ final class PgNotifyConnections {
 
     private static boolean usesSsl(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery(PgNotifySql.CONNECTION_USES_SSL)) {
+             ResultSet rs = statement.executeQuery(SupportSql.CONNECTION_USES_SSL)) {
             return rs.next() && rs.getBoolean(1);
         }
     }
@@ -148,12 +150,12 @@ final class PgNotifyConnections {
     }
 
     /** The server and user, for messages: never the password, even one written into the URL. */
-    static String describe(String jdbcUrl, String username) {
+    public static String describe(String jdbcUrl, String username) {
         String url = URISupport.sanitizeUri(jdbcUrl);
         return username != null ? url + " as user '" + username + "'" : url;
     }
 
-    static PgNotifyConnectionException connectionFailed(String jdbcUrl, String username, Throwable cause) {
+    public static PgNotifyConnectionException connectionFailed(String jdbcUrl, String username, Throwable cause) {
         return new PgNotifyConnectionException(
                 "Cannot connect to PostgreSQL at " + describe(jdbcUrl, username) + ": " + cause.getMessage(), cause);
     }

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.support;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,19 +16,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The socket behaviour the low-latency listener relies on, checked on a real loopback socket.
  */
-class PgNotifySocketFactoryTest {
+class LowLatencySocketFactoryTest {
 
     @Test
     void peekWithNothingBufferedReturnsAtOnceAndNormalReadsStillBlock() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             Socket client = new PgNotifySocketFactory().createSocket(InetAddress.getLoopbackAddress(),
+             Socket client = new LowLatencySocketFactory().createSocket(InetAddress.getLoopbackAddress(),
                      server.getLocalPort());
              Socket peer = server.accept()) {
             InputStream in = client.getInputStream();
             OutputStream out = peer.getOutputStream();
 
             // pgjdbc's peek: nothing is buffered, so no message is pending
-            client.setSoTimeout(PgNotifySocketFactory.PGJDBC_PEEK_TIMEOUT_MILLIS);
+            client.setSoTimeout(LowLatencySocketFactory.PGJDBC_PEEK_TIMEOUT_MILLIS);
             assertThrows(SocketTimeoutException.class, in::read);
 
             // something is buffered: the peek reads it
@@ -56,7 +56,7 @@ class PgNotifySocketFactoryTest {
     @Test
     void otherTimeoutsBehaveAsUsual() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-             Socket client = new PgNotifySocketFactory().createSocket(InetAddress.getLoopbackAddress(),
+             Socket client = new LowLatencySocketFactory().createSocket(InetAddress.getLoopbackAddress(),
                      server.getLocalPort());
              Socket peer = server.accept()) {
             client.setSoTimeout(50);

@@ -1,15 +1,17 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.queue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
+
+import dev.pgnotify.camel.PgIdentifiers;
 
 /**
  * The queue table of mode=queue and the objects that go with it: its dead-letter table, claim index and wake-up
  * trigger. Names are validated and always quoted, so they are used exactly as written.
  */
-final class PgNotifyQueueTable {
+public final class QueueTable {
 
-    static final String DEFAULT_TABLE = "message_queue";
+    public static final String DEFAULT_TABLE = "message_queue";
 
     /** Leaves room for the suffixes of the table's index, trigger and function within 63 bytes. */
     static final int MAX_NAME_BYTES = 48;
@@ -21,7 +23,7 @@ final class PgNotifyQueueTable {
     private final String deadSchema;
     private final String deadName;
 
-    private PgNotifyQueueTable(String schema, String name, String deadSchema, String deadName) {
+    private QueueTable(String schema, String name, String deadSchema, String deadName) {
         this.schema = schema;
         this.name = name;
         this.deadSchema = deadSchema;
@@ -32,16 +34,16 @@ final class PgNotifyQueueTable {
      * Validates the table options. An unqualified name lives in the connection's current schema, which
      * {@link #inSchema(String)} fills in once connected.
      */
-    static PgNotifyQueueTable of(String table, String deadLetterTable) {
+    public static QueueTable of(String table, String deadLetterTable) {
         String[] queue = split("table", table == null ? DEFAULT_TABLE : table);
         String[] dead = deadLetterTable != null ? split("deadLetterTable", deadLetterTable)
                 : new String[] { queue[0], queue[1] + "_dead" };
-        return new PgNotifyQueueTable(queue[0], queue[1], dead[0], dead[1]);
+        return new QueueTable(queue[0], queue[1], dead[0], dead[1]);
     }
 
     /** The same tables, with the current schema where none was named. */
-    PgNotifyQueueTable inSchema(String currentSchema) {
-        PgNotifyQueueTable resolved = new PgNotifyQueueTable(schema != null ? schema : currentSchema, name,
+    public QueueTable inSchema(String currentSchema) {
+        QueueTable resolved = new QueueTable(schema != null ? schema : currentSchema, name,
                 deadSchema != null ? deadSchema : currentSchema, deadName);
         int bytes = resolved.wakeUpChannel().getBytes(StandardCharsets.UTF_8).length;
         if (bytes > PgIdentifiers.MAX_IDENTIFIER_BYTES) {

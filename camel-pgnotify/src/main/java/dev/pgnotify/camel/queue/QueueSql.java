@@ -1,0 +1,108 @@
+package dev.pgnotify.camel.queue;
+
+/**
+ * The SQL of mode=queue, named by what it does: the statements of one queue table, and the wake-ups. Values are always
+ * bound as parameters; the only names written into SQL text are the table's, validated and quoted by
+ * {@link QueueTable}.
+ */
+final class QueueSql {
+
+    /** Sends several notifications in one round trip: (channel, payload) pairs as two text arrays. */
+    static final String NOTIFY_ALL = "SELECT pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS w(c, p)";
+
+    /**
+     * Set in the transaction of a pgnotify producer's INSERT: the trigger then leaves the wake-up to the producer,
+     * which sends it after commit from a connection of its own, so that concurrent producers do not queue up behind
+     * PostgreSQL's commit-time NOTIFY lock.
+     */
+    static final String WAKE_UP_SETTING = "pgnotify.wake_up";
+    static final String WAKE_UP_DEFERRED = "deferred";
+
+    /**
+     * Makes the consumer's own bookkeeping (claims, acknowledgements, retries) commit without waiting for the WAL
+     * flush. Safe for at-least-once delivery: if the server crashes before the flush, a lost claim or
+     * acknowledgement only means the message is delivered again.
+     */
+    private static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
+
+    /** Parameters: channel, body_json, body_text, body_bytes, headers. Returns the id. */
+    final String insertOne;
+
+    /** Parameters: channel, headers, json[], text[], bytea[]. Returns the ids in list order. */
+    final String insertMany;
+
+    /**
+     * Deletes the acknowledged messages and claims the next due ones of a channel, in one round trip. A message
+     * past its last attempt comes back without its body, so that it can be dead-lettered even when the body is
+     * what kills the consumer. Parameters: acknowledged ids, channel, acknowledged ids again, batch size, byte
+     * budget, lease in milliseconds, attempts allowed (three times).
+     */
+    final String acknowledgeAndClaim;
+
+    /** Parameters: acknowledged ids. */
+    final String acknowledge;
+
+    /** Parameters: delay in milliseconds, error text, id, attempts. */
+    final String retryLater;
+
+    /** Parameters: id, attempts, error text. */
+    final String moveToDeadLetter;
+
+    /** Parameters: lease in milliseconds, ids, attempts. */
+    final String renewLeases;
+
+    /** Parameters: ids, attempts. */
+    final String releaseClaims;
+
+    QueueSql(QueueTable table) {
+        String t = table.sql();
+        insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
+                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb"
+                    + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s"
+                    + " RETURNING id";
+        insertMany = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
+                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb"
+                     + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s,"
+                     + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
+                     + " ORDER BY u.n RETURNING id";
+        acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
+                              + " acknowledged AS (DELETE FROM " + t + " WHERE id = ANY(?)),"
+                              + " candidates AS ("
+                              + "SELECT q.id, coalesce(octet_length(q.body_text), octet_length(q.body_bytes),"
+                              + " pg_column_size(q.body_json), 0) AS size"
+                              + " FROM " + t + " q"
+                              + " WHERE q.channel = ? AND q.available_at <= now() AND q.id <> ALL(?)"
+                              + " AND EXISTS (SELECT 1 FROM settings)"
+                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " within_budget AS (SELECT id FROM ("
+                              + "SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM candidates) c"
+                              + " WHERE before < ?)"
+                              + " UPDATE " + t + " q SET attempts = q.attempts + 1,"
+                              + " available_at = now() + ? * interval '1 millisecond'"
+                              + " FROM within_budget w WHERE q.id = w.id"
+                              + " RETURNING q.id, CASE WHEN q.attempts <= ? THEN q.body_json::text END,"
+                              + " CASE WHEN q.attempts <= ? THEN q.body_text END,"
+                              + " CASE WHEN q.attempts <= ? THEN q.body_bytes END, q.headers::text,"
+                              + " q.attempts, q.created_at";
+        acknowledge = "DELETE FROM " + t + " WHERE id = ANY(?) AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
+                     + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
+                           + " RETURNING id, channel, body_json, body_text, body_bytes, headers, created_at, attempts)"
+                           + " INSERT INTO " + table.deadLetterSql()
+                           + " (id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, last_error)"
+                           + " SELECT id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, ?"
+                           + " FROM dead"
+                           + " ON CONFLICT (id) DO UPDATE SET channel = excluded.channel,"
+                           + " body_json = excluded.body_json, body_text = excluded.body_text,"
+                           + " body_bytes = excluded.body_bytes, headers = excluded.headers,"
+                           + " created_at = excluded.created_at, attempts = excluded.attempts,"
+                           + " last_error = excluded.last_error, failed_at = now()";
+        renewLeases = "UPDATE " + t + " q SET available_at = now() + ? * interval '1 millisecond'"
+                      + " FROM unnest(?::bigint[], ?::int[]) AS c(id, attempts)"
+                      + " WHERE q.id = c.id AND q.attempts = c.attempts AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
+                        + " FROM unnest(?::bigint[], ?::int[]) AS c(id, attempts)"
+                        + " WHERE q.id = c.id AND q.attempts = c.attempts";
+    }
+}
