@@ -59,6 +59,23 @@ final class Bench {
         return measurement;
     }
 
+    /** Runs a long workload once, whatever bench.runs says: its windows are what matters. */
+    Measurement measureOnce(String group, String name, String description, Callable<Run> run) throws Exception {
+        Measurement measurement = new Measurement(group, name, description);
+        if (options.only() != null && !name.contains(options.only())) {
+            return measurement;
+        }
+        Run result = run.call();
+        measurement.runs.add(result);
+        LOG.info("{} / {}: {} msg/s{}{}", group, name, Math.round(result.throughput()),
+                result.latencies() != null ? String.format(" p50 %.2f ms p99 %.2f ms", result.latencies().p50(),
+                        result.latencies().p99()) : "",
+                result.lost() > 0 || result.duplicates() > 0
+                        ? " lost " + result.lost() + " duplicates " + result.duplicates() : "");
+        measurements.add(measurement);
+        return measurement;
+    }
+
     Measurement find(String name) {
         return measurements.stream().filter(m -> m.name.equals(name)).findFirst().orElse(null);
     }

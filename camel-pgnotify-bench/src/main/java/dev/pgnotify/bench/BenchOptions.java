@@ -4,9 +4,11 @@ import java.nio.file.Path;
 
 /**
  * What to run, from system properties: bench.smoke (tiny counts, one run: for CI), bench.runs (repetitions, 3),
- * bench.out (where the report goes), bench.memory (the heap workloads, true).
+ * bench.out (where the report goes), bench.memory (the heap workloads, true), bench.mvccSeconds (the length of the free
+ * and held-snapshot streams, 300), bench.soakMinutes (a soak at bench.soakRate msg/s, 500; 0 skips it).
  */
-record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only) {
+record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
+                    int soakRate) {
 
     static BenchOptions fromSystemProperties() {
         boolean smoke = Boolean.getBoolean("bench.smoke");
@@ -15,7 +17,12 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         boolean memory = Boolean.parseBoolean(System.getProperty("bench.memory", "true"));
         // for profiling one workload: bench.only=<part of its name>
         String only = System.getProperty("bench.only");
-        return new BenchOptions(smoke, runs, out, memory, only);
+        // the free and held-snapshot streams, each this long
+        int mvccSeconds = Integer.getInteger("bench.mvccSeconds", smoke ? 3 : 300);
+        // the soak (not in the default run): -Dbench.soakMinutes=30
+        int soakMinutes = Integer.getInteger("bench.soakMinutes", 0);
+        int soakRate = Integer.getInteger("bench.soakRate", 500);
+        return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate);
     }
 
     /** A message count: the full one, or a small one for a smoke run. */

@@ -38,11 +38,16 @@ public final class Benchmark {
             PgNotifyWorkloads pgnotify = new PgNotifyWorkloads(bench);
             pgnotify.runNotify();
             pgnotify.runQueue();
+            MvccWorkloads mvcc = new MvccWorkloads(bench);
+            mvcc.run();
+            if (options.soakMinutes() > 0) {
+                mvcc.soak(options.soakRate(), options.soakMinutes());
+            }
             List<String[]> facts = new ArrayList<>(pgnotify.facts);
             if (options.memory()) {
                 facts.addAll(new MemoryWorkloads(bench).run());
             }
-            Path report = new Report(bench, facts, (System.nanoTime() - start) / 1e9).write(options.out());
+            Path report = new Report(bench, mvcc, facts, (System.nanoTime() - start) / 1e9).write(options.out());
             LOG.info("Report: {}", report.toAbsolutePath());
         }
     }

@@ -34,11 +34,13 @@ import org.jfree.data.category.DefaultCategoryDataset;
 final class Report {
 
     private final Bench bench;
+    private final MvccWorkloads mvcc;
     private final List<String[]> facts;
     private final double seconds;
 
-    Report(Bench bench, List<String[]> facts, double seconds) {
+    Report(Bench bench, MvccWorkloads mvcc, List<String[]> facts, double seconds) {
         this.bench = bench;
+        this.mvcc = mvcc;
         this.facts = facts;
         this.seconds = seconds;
     }
@@ -47,6 +49,9 @@ final class Report {
         Files.createDirectories(dir);
         throughputChart(dir.resolve("throughput.png"));
         latencyChart(dir.resolve("latency.png"));
+        if (!mvcc.soakWindows.isEmpty()) {
+            soakChart(dir.resolve("soak.png"));
+        }
         Path report = dir.resolve("report.md");
         Files.writeString(report, markdown());
         return report;
@@ -72,6 +77,7 @@ final class Report {
                     m.lost(), m.duplicates(), join(m.description, m.details())));
         }
         md.append("\n## Latency\n\n![Latency](latency.png)\n\n");
+        mvccSection(md);
         md.append("## Wake-ups and heap\n\n| What | Measured |\n|---|---|\n");
         facts.forEach(f -> md.append("| ").append(f[0]).append(" | ").append(f[1]).append(" |\n"));
         md.append("\n## How it was measured\n\n");
@@ -87,6 +93,9 @@ final class Report {
                   + " queue (and with its indexes), with the same 100-byte bodies.\n");
         md.append("- Heap figures come from child JVMs with a capped heap (-Xmx): completing at all shows the bound;"
                   + " the peak is the JVM's own peak heap use.\n");
+        md.append("- The MVCC workloads run once each (they are long); the held snapshot is a REPEATABLE READ transaction"
+                  + " of another connection that ran one query and stays open. Dead tuples are PostgreSQL's own"
+                  + " statistics (n_dead_tup), sizes pg_table_size and pg_indexes_size.\n");
         return md.toString();
     }
 
@@ -125,7 +134,119 @@ final class Report {
             ratio(md, "backlog drain, " + consumers + " consumer(s): ≥ 0.8× the raw claim-and-delete loop", drain,
                     String.format(Baselines.CLAIM_DELETE, consumers), 0.8);
         }
+        heldSnapshotLatency(md);
+        ratio(md, "backlog drain while another session holds a snapshot: ≥ 0.9× the free drain", mvcc.drainHeldName,
+                mvcc.drainFreeName, 0.9);
+        soakTargets(md);
         md.append("\n");
+    }
+
+    /** Held-snapshot stream: p99 within 2× the free run's plus 5 ms, overall and in its last window. */
+    private void heldSnapshotLatency(StringBuilder md) {
+        Measurement free = mvcc.streamFreeName != null ? bench.find(mvcc.streamFreeName) : null;
+        Measurement held = mvcc.streamHeldName != null ? bench.find(mvcc.streamHeldName) : null;
+        if (free == null || held == null || free.runs.isEmpty() || held.runs.isEmpty()) {
+            return;
+        }
+        double freeP99 = free.medianLatencies().p99();
+        double heldP99 = held.medianLatencies().p99();
+        double bound = 2 * freeP99 + 5;
+        md.append(String.format(Locale.ROOT, "| queue at 1,000 msg/s while another session holds a snapshot: p99 ≤ 2×"
+                                             + " the free run's + 5 ms | p99 %.2f ms (p50 %.2f) | same stream, free:"
+                                             + " p99 %.2f ms | %.2f ms (bound %.2f) | %s |\n",
+                heldP99, held.medianLatencies().p50(), freeP99, heldP99, bound, heldP99 <= bound ? "yes" : "**no**"));
+        if (!mvcc.heldWindows.isEmpty() && !mvcc.freeWindows.isEmpty()) {
+            MvccWorkloads.Window lastHeld = mvcc.heldWindows.get(mvcc.heldWindows.size() - 1);
+            MvccWorkloads.Window firstHeld = mvcc.heldWindows.get(0);
+            md.append(String.format(Locale.ROOT, "| … and its last window against its first: p50 does not climb"
+                                                 + " (≤ 2× + 1 ms) | last window p50 %.2f ms, %,d dead tuples | first"
+                                                 + " window p50 %.2f ms, %,d dead tuples | %.2f× | %s |\n",
+                    lastHeld.p50(), lastHeld.deadTuples(), firstHeld.p50(), firstHeld.deadTuples(),
+                    lastHeld.p50() / firstHeld.p50(), lastHeld.p50() <= 2 * firstHeld.p50() + 1 ? "yes" : "**no**"));
+        }
+    }
+
+    /** Soak: sizes plateau and p99 does not drift (the second half against the first). */
+    private void soakTargets(StringBuilder md) {
+        List<MvccWorkloads.Window> w = mvcc.soakWindows;
+        if (w.size() < 4) {
+            return;
+        }
+        List<MvccWorkloads.Window> firstHalf = w.subList(1, w.size() / 2);
+        List<MvccWorkloads.Window> secondHalf = w.subList(w.size() / 2, w.size());
+        double p99First = median(firstHalf.stream().mapToDouble(MvccWorkloads.Window::p99).toArray());
+        double p99Second = median(secondHalf.stream().mapToDouble(MvccWorkloads.Window::p99).toArray());
+        double drift = p99Second / p99First - 1;
+        md.append(String.format(Locale.ROOT, "| %s: p99 drift under 20%% (median window p99, second half against"
+                                             + " first) | %.2f ms | %.2f ms | %+.0f%% | %s |\n",
+                mvcc.soakName, p99Second, p99First, 100 * drift, drift < 0.2 ? "yes" : "**no**"));
+        long sizeHalf = firstHalf.get(firstHalf.size() - 1).tableBytes() + firstHalf.get(firstHalf.size() - 1).indexBytes();
+        long sizeEnd = w.get(w.size() - 1).tableBytes() + w.get(w.size() - 1).indexBytes();
+        md.append(String.format(Locale.ROOT, "| %s: table and indexes plateau (size at the end ≤ 1.25× at half time) |"
+                                             + " %,d kB | %,d kB | %.2f× | %s |\n",
+                mvcc.soakName, sizeEnd / 1024, sizeHalf / 1024, (double) sizeEnd / sizeHalf,
+                sizeEnd <= 1.25 * sizeHalf ? "yes" : "**no**"));
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = Arrays.stream(values).sorted().toArray();
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int middle = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private void mvccSection(StringBuilder md) {
+        if (mvcc.freeWindows.isEmpty() && mvcc.soakWindows.isEmpty()) {
+            return;
+        }
+        md.append("## Under MVCC pressure\n\n");
+        if (!mvcc.freeWindows.isEmpty() && !mvcc.heldWindows.isEmpty()) {
+            md.append("The same 1,000 msg/s stream twice: free, then while another session holds a REPEATABLE READ"
+                      + " snapshot from before the first message to after the last (vacuum may then remove no"
+                      + " acknowledged row). Per window: latency, and the table's dead tuples and sizes at its end.\n\n");
+            md.append("| Until (s) | Free p50 / p99 (ms) | Free dead tuples | Free table + indexes (kB) | Held p50 / p99 (ms)"
+                      + " | Held dead tuples | Held table + indexes (kB) |\n|---:|---|---:|---:|---|---:|---:|\n");
+            for (int i = 0; i < Math.min(mvcc.freeWindows.size(), mvcc.heldWindows.size()); i++) {
+                MvccWorkloads.Window f = mvcc.freeWindows.get(i);
+                MvccWorkloads.Window h = mvcc.heldWindows.get(i);
+                md.append(String.format(Locale.ROOT, "| %d | %.2f / %.2f | %,d | %,d + %,d | %.2f / %.2f | %,d | %,d + %,d |\n",
+                        f.seconds(), f.p50(), f.p99(), f.deadTuples(), f.tableBytes() / 1024, f.indexBytes() / 1024,
+                        h.p50(), h.p99(), h.deadTuples(), h.tableBytes() / 1024, h.indexBytes() / 1024));
+            }
+            md.append("\n");
+        }
+        if (!mvcc.soakWindows.isEmpty()) {
+            md.append("### Soak\n\n").append(mvcc.soakName).append(", one window a minute.\n\n![Soak](soak.png)\n\n");
+            md.append("| Minute | p50 / p99 (ms) | Dead tuples | Table (kB) | Indexes (kB) |\n|---:|---|---:|---:|---:|\n");
+            for (MvccWorkloads.Window w : mvcc.soakWindows) {
+                md.append(String.format(Locale.ROOT, "| %d | %.2f / %.2f | %,d | %,d | %,d |\n", w.index(), w.p50(),
+                        w.p99(), w.deadTuples(), w.tableBytes() / 1024, w.indexBytes() / 1024));
+            }
+            md.append("\n");
+        }
+    }
+
+    private void soakChart(Path file) throws IOException {
+        org.jfree.data.xy.XYSeries p99 = new org.jfree.data.xy.XYSeries("p99 (ms)");
+        org.jfree.data.xy.XYSeries size = new org.jfree.data.xy.XYSeries("table + indexes (MB)");
+        org.jfree.data.xy.XYSeries dead = new org.jfree.data.xy.XYSeries("dead tuples (thousands)");
+        for (MvccWorkloads.Window w : mvcc.soakWindows) {
+            p99.add(w.index(), w.p99());
+            size.add(w.index(), (w.tableBytes() + w.indexBytes()) / 1024.0 / 1024);
+            dead.add(w.index(), w.deadTuples() / 1000.0);
+        }
+        org.jfree.data.xy.XYSeriesCollection data = new org.jfree.data.xy.XYSeriesCollection();
+        data.addSeries(p99);
+        data.addSeries(size);
+        data.addSeries(dead);
+        JFreeChart chart = ChartFactory.createXYLineChart(mvcc.soakName, "minute", "", data, PlotOrientation.VERTICAL,
+                true, false, false);
+        chart.setBackgroundPaint(Color.WHITE);
+        chart.getXYPlot().setBackgroundPaint(Color.WHITE);
+        chart.getXYPlot().setRangeGridlinePaint(Color.LIGHT_GRAY);
+        ChartUtils.saveChartAsPNG(file.toFile(), chart, 1100, 450);
     }
 
     private void ratio(StringBuilder md, String target, String name, String baselineName, double wanted) {

@@ -38,6 +38,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "concurrentconsumers":
         case "concurrentConsumers": getOrCreateConfiguration(target).setConcurrentConsumers(property(camelContext, int.class, value)); return true;
         case "configuration": target.setConfiguration(property(camelContext, dev.pgnotify.camel.PgNotifyConfiguration.class, value)); return true;
+        case "connecttimeout":
+        case "connectTimeout": getOrCreateConfiguration(target).setConnectTimeout(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "connectioncheckinterval":
         case "connectionCheckInterval": getOrCreateConfiguration(target).setConnectionCheckInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "createschema":
@@ -82,6 +84,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "retryDelay": getOrCreateConfiguration(target).setRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "retrymultiplier":
         case "retryMultiplier": getOrCreateConfiguration(target).setRetryMultiplier(property(camelContext, double.class, value)); return true;
+        case "statementtimeout":
+        case "statementTimeout": getOrCreateConfiguration(target).setStatementTimeout(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": getOrCreateConfiguration(target).setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
         case "table": getOrCreateConfiguration(target).setTable(property(camelContext, java.lang.String.class, value)); return true;
@@ -101,6 +105,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "concurrentconsumers":
         case "concurrentConsumers": return int.class;
         case "configuration": return dev.pgnotify.camel.PgNotifyConfiguration.class;
+        case "connecttimeout":
+        case "connectTimeout": return long.class;
         case "connectioncheckinterval":
         case "connectionCheckInterval": return long.class;
         case "createschema":
@@ -145,6 +151,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "retryDelay": return long.class;
         case "retrymultiplier":
         case "retryMultiplier": return double.class;
+        case "statementtimeout":
+        case "statementTimeout": return long.class;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return boolean.class;
         case "table": return java.lang.String.class;
@@ -165,6 +173,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "concurrentconsumers":
         case "concurrentConsumers": return getOrCreateConfiguration(target).getConcurrentConsumers();
         case "configuration": return target.getConfiguration();
+        case "connecttimeout":
+        case "connectTimeout": return getOrCreateConfiguration(target).getConnectTimeout();
         case "connectioncheckinterval":
         case "connectionCheckInterval": return getOrCreateConfiguration(target).getConnectionCheckInterval();
         case "createschema":
@@ -209,6 +219,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "retryDelay": return getOrCreateConfiguration(target).getRetryDelay();
         case "retrymultiplier":
         case "retryMultiplier": return getOrCreateConfiguration(target).getRetryMultiplier();
+        case "statementtimeout":
+        case "statementTimeout": return getOrCreateConfiguration(target).getStatementTimeout();
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return getOrCreateConfiguration(target).isStoreJsonAsJsonb();
         case "table": return getOrCreateConfiguration(target).getTable();

@@ -28,6 +28,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "bridgeErrorHandler": target.setBridgeErrorHandler(property(camelContext, boolean.class, value)); return true;
         case "concurrentconsumers":
         case "concurrentConsumers": target.getConfiguration().setConcurrentConsumers(property(camelContext, int.class, value)); return true;
+        case "connecttimeout":
+        case "connectTimeout": target.getConfiguration().setConnectTimeout(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "connectioncheckinterval":
         case "connectionCheckInterval": target.getConfiguration().setConnectionCheckInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "createschema":
@@ -72,6 +74,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "retryDelay": target.getConfiguration().setRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "retrymultiplier":
         case "retryMultiplier": target.getConfiguration().setRetryMultiplier(property(camelContext, double.class, value)); return true;
+        case "statementtimeout":
+        case "statementTimeout": target.getConfiguration().setStatementTimeout(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": target.getConfiguration().setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
         case "table": target.getConfiguration().setTable(property(camelContext, java.lang.String.class, value)); return true;
@@ -88,6 +92,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "bridgeErrorHandler": return boolean.class;
         case "concurrentconsumers":
         case "concurrentConsumers": return int.class;
+        case "connecttimeout":
+        case "connectTimeout": return long.class;
         case "connectioncheckinterval":
         case "connectionCheckInterval": return long.class;
         case "createschema":
@@ -132,6 +138,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "retryDelay": return long.class;
         case "retrymultiplier":
         case "retryMultiplier": return double.class;
+        case "statementtimeout":
+        case "statementTimeout": return long.class;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return boolean.class;
         case "table": return java.lang.String.class;
@@ -149,6 +157,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "bridgeErrorHandler": return target.isBridgeErrorHandler();
         case "concurrentconsumers":
         case "concurrentConsumers": return target.getConfiguration().getConcurrentConsumers();
+        case "connecttimeout":
+        case "connectTimeout": return target.getConfiguration().getConnectTimeout();
         case "connectioncheckinterval":
         case "connectionCheckInterval": return target.getConfiguration().getConnectionCheckInterval();
         case "createschema":
@@ -193,6 +203,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "retryDelay": return target.getConfiguration().getRetryDelay();
         case "retrymultiplier":
         case "retryMultiplier": return target.getConfiguration().getRetryMultiplier();
+        case "statementtimeout":
+        case "statementTimeout": return target.getConfiguration().getStatementTimeout();
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return target.getConfiguration().isStoreJsonAsJsonb();
         case "table": return target.getConfiguration().getTable();

@@ -23,11 +23,12 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
     private static final Set<String> SECRET_PROPERTY_NAMES;
     private static final Map<String, String> MULTI_VALUE_PREFIXES;
     static {
-        Set<String> props = new HashSet<>(30);
+        Set<String> props = new HashSet<>(32);
         props.add("batch");
         props.add("bridgeErrorHandler");
         props.add("channel");
         props.add("concurrentConsumers");
+        props.add("connectTimeout");
         props.add("connectionCheckInterval");
         props.add("createSchema");
         props.add("dataSource");
@@ -51,6 +52,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
         props.add("reconnectDelay");
         props.add("retryDelay");
         props.add("retryMultiplier");
+        props.add("statementTimeout");
         props.add("storeJsonAsJsonb");
         props.add("table");
         props.add("username");

@@ -4,6 +4,8 @@ import java.util.Map;
 
 import dev.pgnotify.camel.queue.LocalWakeUps;
 import dev.pgnotify.camel.queue.WakeUpSenders;
+import dev.pgnotify.camel.support.CallWatchdog;
+import dev.pgnotify.camel.support.Listeners;
 import dev.pgnotify.camel.support.SharedPools;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
@@ -21,6 +23,8 @@ public class PgNotifyComponent extends HealthCheckComponent {
     private PgNotifyConfiguration configuration = new PgNotifyConfiguration();
 
     private SharedPools sharedPools;
+    private CallWatchdog watchdog;
+    private Listeners listeners;
     private WakeUpSenders wakeUps;
     private final LocalWakeUps localWakeUps = new LocalWakeUps();
 
@@ -51,6 +55,22 @@ public class PgNotifyComponent extends HealthCheckComponent {
         return sharedPools;
     }
 
+    /** Bounds every database call of this component's endpoints. */
+    public synchronized CallWatchdog getWatchdog() {
+        if (watchdog == null) {
+            watchdog = new CallWatchdog(getCamelContext());
+        }
+        return watchdog;
+    }
+
+    /** The LISTEN connections this component's consumers share, one per database. */
+    public synchronized Listeners getListeners() {
+        if (listeners == null) {
+            listeners = new Listeners(getCamelContext(), getWatchdog());
+        }
+        return listeners;
+    }
+
     /** Sends the NOTIFY wake-ups of queue producers, one sender per database. */
     public synchronized WakeUpSenders getWakeUps() {
         if (wakeUps == null) {
@@ -68,15 +88,25 @@ public class PgNotifyComponent extends HealthCheckComponent {
     protected void doStop() throws Exception {
         SharedPools pools;
         WakeUpSenders senders;
+        Listeners shared;
+        CallWatchdog calls;
         synchronized (this) {
             pools = sharedPools;
             senders = wakeUps;
+            shared = listeners;
+            calls = watchdog;
+        }
+        if (shared != null) {
+            shared.stopAll();
         }
         if (senders != null) {
             senders.stopAll();
         }
         if (pools != null) {
             pools.closeAll();
+        }
+        if (calls != null) {
+            calls.stop();
         }
         super.doStop();
     }

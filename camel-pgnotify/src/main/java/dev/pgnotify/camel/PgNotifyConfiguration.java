@@ -27,6 +27,10 @@ public class PgNotifyConfiguration implements Cloneable {
     private PgNotifyMode mode = PgNotifyMode.QUEUE;
     @UriParam(label = "advanced", defaultValue = "10")
     private int maxPoolSize = 10;
+    @UriParam(label = "common,advanced", defaultValue = "10000", javaType = "java.time.Duration")
+    private long connectTimeout = 10000;
+    @UriParam(label = "common,advanced", defaultValue = "20000", javaType = "java.time.Duration")
+    private long statementTimeout = 20000;
 
     @UriParam(label = "common", defaultValue = "message_queue")
     private String table = QueueTable.DEFAULT_TABLE;
@@ -149,6 +153,35 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setMaxPoolSize(int maxPoolSize) {
         this.maxPoolSize = maxPoolSize;
+    }
+
+    public long getConnectTimeout() {
+        return connectTimeout;
+    }
+
+    /**
+     * The longest pgnotify waits to open a connection (TCP connect and login) or to borrow one from the pool. A
+     * database that cannot be reached fails the call after this bound instead of hanging it.
+     */
+    public void setConnectTimeout(long connectTimeout) {
+        this.connectTimeout = connectTimeout;
+    }
+
+    public long getStatementTimeout() {
+        return statementTimeout;
+    }
+
+    /**
+     * The longest any statement pgnotify runs may take, from sending it to its last result: a claim, an
+     * acknowledgement, a retry, a lease renewal, a dead-lettering, a producer's INSERT or NOTIFY, a schema check. A
+     * statement still running then has its connection closed and fails with a PgNotifyTimeoutException; this is how a
+     * half-open connection (a dead NAT entry, a firewall, a failed-over database) is noticed and replaced. Keep it
+     * above the longest legitimate statement: inserting or claiming large bodies takes longer (a 50 MB body about a
+     * second on a local server), so raise it if you send bodies of hundreds of megabytes over a slow network. The
+     * component's own pooled sessions also run with this statement_timeout on the server.
+     */
+    public void setStatementTimeout(long statementTimeout) {
+        this.statementTimeout = statementTimeout;
     }
 
     public String getTable() {
@@ -341,8 +374,9 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * How long the consumer waits for a notification before it checks that its LISTEN connection is still alive.
-     * Bounds how long a silently broken network goes unnoticed.
+     * How long the LISTEN connection that the component's consumers share may stay silent before it is checked; a check
+     * that gets no answer within this (at least a second) replaces the connection. Bounds how long a silently broken
+     * network goes unnoticed.
      */
     public void setConnectionCheckInterval(long connectionCheckInterval) {
         this.connectionCheckInterval = connectionCheckInterval;
@@ -353,8 +387,9 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * The delay before the consumer's first attempt to reconnect after its LISTEN connection was lost. Each further
-     * failed attempt doubles it, up to maxReconnectDelay; a successful LISTEN resets it.
+     * The delay before the first attempt to reconnect after the LISTEN connection was lost, and before a consumer's
+     * first new claim after one failed. Each further failed attempt doubles it, up to maxReconnectDelay; a success
+     * resets it.
      */
     public void setReconnectDelay(long reconnectDelay) {
         this.reconnectDelay = reconnectDelay;
@@ -365,7 +400,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * The longest delay between two reconnect attempts of the consumer.
+     * The longest delay between two reconnect attempts of the LISTEN connection, or two claims that failed.
      */
     public void setMaxReconnectDelay(long maxReconnectDelay) {
         this.maxReconnectDelay = maxReconnectDelay;

@@ -3,8 +3,6 @@ package dev.pgnotify.camel;
 import java.sql.SQLException;
 import java.util.Map;
 
-import javax.sql.DataSource;
-
 import dev.pgnotify.camel.notify.NotifyConsumer;
 import dev.pgnotify.camel.notify.NotifyProducer;
 import dev.pgnotify.camel.queue.QueueConsumer;
@@ -12,8 +10,8 @@ import dev.pgnotify.camel.queue.QueueProducer;
 import dev.pgnotify.camel.queue.QueueResources;
 import dev.pgnotify.camel.queue.QueueTable;
 import dev.pgnotify.camel.support.ConsumerHealthCheck;
+import dev.pgnotify.camel.support.Database;
 import dev.pgnotify.camel.support.EndpointConnections;
-import dev.pgnotify.camel.support.NotificationListener;
 import org.apache.camel.Category;
 import org.apache.camel.Consumer;
 import org.apache.camel.MultipleConsumersSupport;
@@ -55,7 +53,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         super(uri, component);
         this.channel = PgIdentifiers.requireValidChannel(channel);
         this.configuration = configuration;
-        this.connections = new EndpointConnections(component.getSharedPools(), configuration,
+        this.connections = new EndpointConnections(component.getSharedPools(), component.getWatchdog(), configuration,
                 "pgnotify:" + channel);
     }
 
@@ -113,6 +111,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         requireAtLeast("maxPoolSize", configuration.getMaxPoolSize(), 1);
         requireAtLeast("connectionCheckInterval", configuration.getConnectionCheckInterval(), 1);
         requireAtLeast("reconnectDelay", configuration.getReconnectDelay(), 1);
+        requireAtLeast("connectTimeout", configuration.getConnectTimeout(), 250);
+        requireAtLeast("statementTimeout", configuration.getStatementTimeout(), 100);
     }
 
     private void requireAtLeast(String option, long value, long minimum) {
@@ -123,16 +123,16 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     }
 
     /**
-     * Gives a consumer the health check that Camel's consumers repository reports (when camel-health is present):
-     * DOWN while its LISTEN connection is lost. Switched off with the component's healthCheckConsumerEnabled.
+     * Gives a consumer the health check that Camel's consumers repository reports (when camel-health is present).
+     * Switched off with the component's healthCheckConsumerEnabled.
      */
-    public void installHealthCheck(DefaultConsumer consumer, NotificationListener listener) {
+    public void installHealthCheck(DefaultConsumer consumer, ConsumerHealthCheck.Monitored monitored) {
         if (HealthCheckHelper.getHealthCheckRepository(getCamelContext(), "consumers", HealthCheckRepository.class)
                 == null) {
             return;
         }
         String routeId = consumer.getRouteId() != null ? consumer.getRouteId() : channel;
-        ConsumerHealthCheck check = new ConsumerHealthCheck(routeId, channel, listener);
+        ConsumerHealthCheck check = new ConsumerHealthCheck(routeId, channel, monitored);
         check.setEnabled(getComponent().isHealthCheckConsumerEnabled());
         consumer.setHealthCheck(check);
     }
@@ -141,9 +141,9 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * mode=queue: the queue table, created or verified (once per endpoint) on this database, with its statements and
      * codec.
      */
-    public synchronized QueueResources queue(DataSource dataSource) throws SQLException {
+    public synchronized QueueResources queue(Database database, Object owner) throws SQLException {
         if (queue == null) {
-            queue = QueueResources.resolve(dataSource, configuration);
+            queue = QueueResources.resolve(database, configuration, owner);
         }
         return queue;
     }

@@ -35,7 +35,7 @@ class ConnectionLifecycleIT extends PgNotifyITSupport {
 
     @Test
     void stoppingTheRouteClosesItsConnectionAndStopsItsThread() throws Exception {
-        assertEquals(1, ourListenerConnections("lifecycle_it"));
+        assertEquals(1, ourListenerConnections());
         assertEquals(1, threadsNamed("PgNotifyConsumer[lifecycle_it]"));
 
         context.getRouteController().stopRoute("listener");
@@ -52,7 +52,7 @@ class ConnectionLifecycleIT extends PgNotifyITSupport {
         getMockEndpoint("mock:received").expectedBodiesReceived("after restart");
         template.sendBody("pgnotify:lifecycle_it?mode=notify", "after restart");
         getMockEndpoint("mock:received").assertIsSatisfied();
-        assertEquals(1, ourListenerConnections("lifecycle_it"));
+        assertEquals(1, ourListenerConnections());
     }
 
     @Test

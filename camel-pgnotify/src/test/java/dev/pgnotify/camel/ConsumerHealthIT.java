@@ -46,7 +46,7 @@ class ConsumerHealthIT extends PgNotifyITSupport {
             // the listener loses its connection and may not log in again
             server().execute("ALTER ROLE " + PgTestServer.PASSWORD_ROLE + " NOLOGIN");
             server().queryValue("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '"
-                                + EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + "health_it'");
+                                + EndpointConnections.LISTENER_APPLICATION_NAME + "'");
             // first the lost connection, then the failed reconnects, are reported
             await(Duration.ofSeconds(10)).until(() -> consumerResult(camel).getError().map(Throwable::getMessage)
                     .orElse("").contains("not permitted to log in"));

@@ -37,7 +37,7 @@ class ListenerReconnectIT extends PgNotifyITSupport {
 
     @Test
     void listensAgainWithinSecondsAfterItsBackendIsTerminated() throws Exception {
-        Integer killedPid = listenerBackendPid("reconnect_it");
+        Integer killedPid = listenerBackendPid();
         assertNotNull(killedPid, "the consumer is listening");
 
         long killedAt = System.nanoTime();
@@ -51,13 +51,13 @@ class ListenerReconnectIT extends PgNotifyITSupport {
         });
         long reconnectMillis = (System.nanoTime() - killedAt) / 1_000_000;
         LOG.info("Listening again {} ms after pg_terminate_backend", reconnectMillis);
-        assertNotEquals(killedPid, listenerBackendPid("reconnect_it"), "a new backend serves the LISTEN");
+        assertNotEquals(killedPid, listenerBackendPid(), "a new backend serves the LISTEN");
 
         List<String> after = IntStream.range(0, 50).mapToObj(i -> "after-" + i).toList();
         MockEndpoint afterMock = getMockEndpoint("mock:after");
         afterMock.expectedBodiesReceived(after);
         after.forEach(body -> template.sendBody("pgnotify:reconnect_it?mode=notify", body));
         afterMock.assertIsSatisfied();
-        assertEquals(1, ourListenerConnections("reconnect_it"), "the lost connection was not left behind");
+        assertEquals(1, ourListenerConnections(), "the lost connection was not left behind");
     }
 }

@@ -11,6 +11,7 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import dev.pgnotify.camel.support.EndpointConnections;
 import dev.pgnotify.camel.support.LowLatencySocketFactory;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -49,7 +50,7 @@ class LowLatencyListenerIT extends PgNotifyITSupport {
     void consumersListenerConnectionReturnsNotificationsAsTheyArrive() throws Exception {
         PgNotifyEndpoint endpoint = context.getEndpoint("pgnotify:latency_component_it?mode=notify",
                 PgNotifyEndpoint.class);
-        try (Connection listener = endpoint.getConnections().openListenerConnection("latency_component_it")) {
+        try (Connection listener = EndpointConnections.openListenerConnection(endpoint.getConnections().listenerKey())) {
             assertNotificationsComeOneByOne(listener, "latency_component_it");
         }
     }

@@ -41,17 +41,17 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'camel-pgnotify%'")).longValue();
     }
 
-    /** LISTEN connections that pgnotify opened for this channel. */
-    protected static long ourListenerConnections(String channel) throws SQLException {
+    /** The LISTEN connections pgnotify holds (one per component and database, shared by its consumers). */
+    protected static long ourListenerConnections() throws SQLException {
         return ((Number) server().queryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
-                                             + EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'"))
+                                             + EndpointConnections.LISTENER_APPLICATION_NAME + "'"))
                 .longValue();
     }
 
-    /** The backend process of the LISTEN connection for this channel, or null. */
-    protected static Integer listenerBackendPid(String channel) throws SQLException {
+    /** The backend process of the (one) LISTEN connection, or null. */
+    protected static Integer listenerBackendPid() throws SQLException {
         return (Integer) server().queryValue("SELECT pid FROM pg_stat_activity WHERE application_name = '"
-                                             + EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + channel + "'");
+                                             + EndpointConnections.LISTENER_APPLICATION_NAME + "'");
     }
 
     /** Threads whose name contains this text. */

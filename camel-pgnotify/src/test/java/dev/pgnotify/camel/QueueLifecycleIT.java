@@ -74,11 +74,11 @@ class QueueLifecycleIT extends PgNotifyITSupport {
             template.sendBody("pgnotify:plain?table=" + TABLE, "m" + i);
         }
         getMockEndpoint("mock:plain").assertIsSatisfied();
-        assertEquals(1, ourListenerConnections("plain"));
+        assertEquals(1, ourListenerConnections());
         assertEquals(3, threadsNamed("PgNotifyQueueConsumer[plain]"));
 
         context.getRouteController().stopRoute("plain");
-        await(Duration.ofSeconds(10)).until(() -> ourListenerConnections("plain") == 0);
+        await(Duration.ofSeconds(10)).until(() -> ourListenerConnections() == 0);
         assertEquals(0, threadsNamed("PgNotifyQueueConsumer[plain]"));
         assertEquals(0, threadsNamed("PgNotifyQueueListener[plain]"));
         assertEquals(0, threadsNamed("PgNotifyQueueLeases[plain]"));

@@ -60,7 +60,7 @@ class QueueListenerKillsIT extends PgNotifyITSupport {
         })).toList();
 
         int kills = 0;
-        String listenerName = EndpointConnections.LISTENER_APPLICATION_NAME_PREFIX + "stream";
+        String listenerName = EndpointConnections.LISTENER_APPLICATION_NAME;
         while (kills < KILLS) {
             int killAt = (kills + 1) * MESSAGES / (KILLS + 1);
             await(Duration.ofSeconds(120)).until(() -> sent.get() >= killAt);

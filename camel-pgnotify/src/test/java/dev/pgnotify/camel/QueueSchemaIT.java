@@ -61,9 +61,12 @@ class QueueSchemaIT extends PgNotifyITSupport {
         var e = assertThrows(Exception.class, () -> startRoute("pgnotify:orders?table=schema_it_absent&createSchema=false"));
 
         String message = rootMessage(e);
-        assertTrue(message.contains("missing table public.schema_it_absent, dead-letter table public.schema_it_absent_dead,"
-                                    + " index public.schema_it_absent_claim, function public.schema_it_absent_wake_up(),"
-                                    + " trigger schema_it_absent_wake_up on public.schema_it_absent"),
+        assertTrue(message.contains("missing table public.schema_it_absent, index public.schema_it_absent_claim,"
+                                    + " dead-letter table public.schema_it_absent_dead,"
+                                    + " function public.schema_it_absent_wake_up(),"
+                                    + " trigger schema_it_absent_wake_up on public.schema_it_absent,"
+                                    + " function public.schema_it_absent_xid(),"
+                                    + " trigger schema_it_absent_xid on public.schema_it_absent"),
                 message);
         assertEquals(Boolean.FALSE, server().queryValue("SELECT to_regclass('schema_it_absent') IS NOT NULL"));
     }
@@ -80,7 +83,7 @@ class QueueSchemaIT extends PgNotifyITSupport {
     @Test
     void fourApplicationsStartingTogetherCreateTheSchemaOnce() throws Exception {
         server().execute("DROP TABLE IF EXISTS schema_it_race, schema_it_race_dead CASCADE",
-                "DROP FUNCTION IF EXISTS schema_it_race_wake_up()");
+                "DROP FUNCTION IF EXISTS schema_it_race_wake_up()", "DROP FUNCTION IF EXISTS schema_it_race_xid()");
         CyclicBarrier together = new CyclicBarrier(4);
         ExecutorService starters = Executors.newFixedThreadPool(4);
         List<Future<CamelContext>> started = new ArrayList<>();
@@ -102,7 +105,8 @@ class QueueSchemaIT extends PgNotifyITSupport {
             starters.shutdown();
         }
         assertEquals(4, contexts.size(), "all four started without error");
-        assertEquals(1L, ((Number) server().queryValue("SELECT count(*) FROM pg_trigger"
+        // the wake-up trigger and the xid trigger, once each
+        assertEquals(2L, ((Number) server().queryValue("SELECT count(*) FROM pg_trigger"
                                                        + " WHERE tgrelid = 'schema_it_race'::regclass AND NOT tgisinternal"))
                 .longValue());
         assertEquals(1L, ((Number) server().queryValue("SELECT count(*) FROM pg_proc WHERE proname = 'schema_it_race_wake_up'"))

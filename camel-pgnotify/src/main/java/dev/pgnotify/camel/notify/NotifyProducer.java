@@ -1,7 +1,6 @@
 package dev.pgnotify.camel.notify;
 
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 
 import dev.pgnotify.camel.PgNotifyEndpoint;
@@ -35,11 +34,14 @@ public class NotifyProducer extends PooledProducer {
                                                        + " bodies of any size.",
                     size, MAX_PAYLOAD_BYTES);
         }
-        try (Connection connection = dataSource().getConnection();
-             PreparedStatement notify = connection.prepareStatement(NotifySql.NOTIFY)) {
-            notify.setString(1, getEndpoint().getChannel());
-            notify.setString(2, payload);
-            notify.execute();
-        }
+        String notification = payload;
+        database().call(this, "sending a NOTIFY", connection -> {
+            try (PreparedStatement notify = connection.prepareStatement(NotifySql.NOTIFY)) {
+                notify.setString(1, getEndpoint().getChannel());
+                notify.setString(2, notification);
+                notify.execute();
+            }
+            return null;
+        });
     }
 }

@@ -1,6 +1,5 @@
 package dev.pgnotify.camel.queue;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Types;
@@ -34,19 +33,20 @@ public class QueueProducer extends PooledProducer {
         super.doStart();
         PgNotifyEndpoint endpoint = getEndpoint();
         try {
-            queue = endpoint.queue(dataSource());
+            queue = endpoint.queue(database(), this);
+            queue.requirePrivileges(database(), this, QueueResources.Role.PRODUCER);
         } catch (Exception e) {
             super.doStop();
             throw e;
         }
-        wakeUps = endpoint.getComponent().getWakeUps().acquire(dataSource());
+        wakeUps = endpoint.getComponent().getWakeUps().acquire(database());
     }
 
     @Override
     protected void doStop() throws Exception {
         if (wakeUps != null) {
             wakeUps = null;
-            getEndpoint().getComponent().getWakeUps().release(dataSource());
+            getEndpoint().getComponent().getWakeUps().release(database().dataSource());
         }
         super.doStop();
     }
@@ -68,22 +68,23 @@ public class QueueProducer extends PooledProducer {
 
     private long insertOne(Object body, String headers, Exchange exchange) throws Exception {
         MessageCodec.StoredBody stored = queue.codec().encodeBody(body, exchange);
-        try (Connection connection = dataSource().getConnection();
-             PreparedStatement insert = connection.prepareStatement(queue.sql().insertOne)) {
-            insert.setString(1, getEndpoint().getChannel());
-            insert.setString(2, stored.json());
-            insert.setString(3, stored.text());
-            if (stored.bytes() != null) {
-                insert.setBytes(4, stored.bytes());
-            } else {
-                insert.setNull(4, Types.BINARY);
+        return database().call(this, "sending a message", connection -> {
+            try (PreparedStatement insert = connection.prepareStatement(queue.sql().insertOne)) {
+                insert.setString(1, getEndpoint().getChannel());
+                insert.setString(2, stored.json());
+                insert.setString(3, stored.text());
+                if (stored.bytes() != null) {
+                    insert.setBytes(4, stored.bytes());
+                } else {
+                    insert.setNull(4, Types.BINARY);
+                }
+                insert.setString(5, headers);
+                try (ResultSet rs = insert.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
             }
-            insert.setString(5, headers);
-            try (ResultSet rs = insert.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+        });
     }
 
     private List<Long> insertMany(Collection<?> elements, String headers, Exchange exchange) throws Exception {
@@ -99,20 +100,22 @@ public class QueueProducer extends PooledProducer {
             bytes[i] = stored.bytes();
             i++;
         }
-        List<Long> ids = new ArrayList<>(size);
-        try (Connection connection = dataSource().getConnection();
-             PreparedStatement insert = connection.prepareStatement(queue.sql().insertMany)) {
-            insert.setString(1, getEndpoint().getChannel());
-            insert.setString(2, headers);
-            insert.setArray(3, connection.createArrayOf("text", json));
-            insert.setArray(4, connection.createArrayOf("text", text));
-            insert.setArray(5, connection.createArrayOf("bytea", bytes));
-            try (ResultSet rs = insert.executeQuery()) {
-                while (rs.next()) {
-                    ids.add(rs.getLong(1));
+        List<Long> ids = database().call(this, "sending " + size + " messages", connection -> {
+            List<Long> inserted = new ArrayList<>(size);
+            try (PreparedStatement insert = connection.prepareStatement(queue.sql().insertMany)) {
+                insert.setString(1, getEndpoint().getChannel());
+                insert.setString(2, headers);
+                insert.setArray(3, connection.createArrayOf("text", json));
+                insert.setArray(4, connection.createArrayOf("text", text));
+                insert.setArray(5, connection.createArrayOf("bytea", bytes));
+                try (ResultSet rs = insert.executeQuery()) {
+                    while (rs.next()) {
+                        inserted.add(rs.getLong(1));
+                    }
                 }
             }
-        }
+            return inserted;
+        });
         // one statement assigns ids in insertion order, which ORDER BY made the list's order
         ids.sort(null);
         return ids;

@@ -25,6 +25,10 @@ final class QueueSql {
      */
     private static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
+    /** How a row's body size is measured for maxBytesPerPoll. */
+    private static final String BODY_SIZE
+            = "coalesce(octet_length(q.body_text), octet_length(q.body_bytes), pg_column_size(q.body_json), 0)";
+
     /** Parameters: channel, body_json, body_text, body_bytes, headers. Returns the id. */
     final String insertOne;
 
@@ -32,14 +36,21 @@ final class QueueSql {
     final String insertMany;
 
     /**
-     * Deletes the acknowledged messages and claims the next due ones of a channel, in one round trip. A message
-     * past its last attempt comes back without its body, so that it can be dead-lettered even when the body is
-     * what kills the consumer. Parameters: acknowledged ids, channel, acknowledged ids again, batch size, byte
-     * budget, lease in milliseconds, attempts allowed (three times).
+     * Acknowledges (deletes) the processed messages and claims the next due ones of a channel, in one round trip.
+     * It claims the due messages named by id (retries that fell due, messages the sweep found) and the first due
+     * messages above the consumer's frontier, so that it never walks the rows vacuum has not removed yet below it
+     * (see {@link ClaimCursor}). A message past its last attempt comes back without its body, so that it can be
+     * dead-lettered even when the body is what kills the consumer. The first row always comes back, with the
+     * statement's snapshot, the last id drawn from the table's sequence and the number of fresh candidates; the
+     * claimed rows carry the claim's transaction id.
+     * <p>
+     * Parameters: acknowledged ids, their attempts, channel, due ids, acknowledged ids, batch size, channel,
+     * frontier, acknowledged ids, due ids, batch size, byte budget, lease in milliseconds, attempts allowed (three
+     * times), the sequence.
      */
     final String acknowledgeAndClaim;
 
-    /** Parameters: acknowledged ids. */
+    /** Parameters: acknowledged ids, their attempts. */
     final String acknowledge;
 
     /** Parameters: delay in milliseconds, error text, id, attempts. */
@@ -54,6 +65,15 @@ final class QueueSql {
     /** Parameters: ids, attempts. */
     final String releaseClaims;
 
+    /**
+     * The messages of a channel in an id range, whatever their state, each with whether it is due: what the sweep
+     * looks for below the frontier. Parameters: channel, from (exclusive), to (inclusive), limit.
+     */
+    final String liveInRange;
+
+    /** The messages among these ids that still exist, each with whether it is due. Parameters: ids. */
+    final String liveAmong;
+
     QueueSql(QueueTable table) {
         String t = table.sql();
         insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
@@ -66,25 +86,39 @@ final class QueueSql {
                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
                      + " ORDER BY u.n RETURNING id";
         acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
-                              + " acknowledged AS (DELETE FROM " + t + " WHERE id = ANY(?)),"
-                              + " candidates AS ("
-                              + "SELECT q.id, coalesce(octet_length(q.body_text), octet_length(q.body_bytes),"
-                              + " pg_column_size(q.body_json), 0) AS size"
-                              + " FROM " + t + " q"
-                              + " WHERE q.channel = ? AND q.available_at <= now() AND q.id <> ALL(?)"
-                              + " AND EXISTS (SELECT 1 FROM settings)"
+                              + " acknowledged AS (DELETE FROM " + t + " q"
+                              + " USING unnest(?::bigint[], ?::int[]) AS a(id, attempts)"
+                              + " WHERE q.id = a.id AND q.attempts = a.attempts),"
+                              // due messages named by id: point look-ups, whatever lies below the frontier
+                              + " named AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
+                              + " WHERE q.channel = ? AND q.id = ANY(?) AND q.available_at <= now()"
+                              + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
                               + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              // fresh messages: an index range scan that starts at the frontier
+                              + " fresh AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
+                              + " WHERE q.channel = ? AND q.id > ? AND q.available_at <= now()"
+                              + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
+                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " candidates AS (SELECT id, size FROM named UNION ALL SELECT id, size FROM fresh),"
                               + " within_budget AS (SELECT id FROM ("
                               + "SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM candidates) c"
-                              + " WHERE before < ?)"
-                              + " UPDATE " + t + " q SET attempts = q.attempts + 1,"
+                              + " WHERE before < ?),"
+                              + " claimed AS (UPDATE " + t + " q SET attempts = q.attempts + 1,"
                               + " available_at = now() + ? * interval '1 millisecond'"
                               + " FROM within_budget w WHERE q.id = w.id"
-                              + " RETURNING q.id, CASE WHEN q.attempts <= ? THEN q.body_json::text END,"
-                              + " CASE WHEN q.attempts <= ? THEN q.body_text END,"
-                              + " CASE WHEN q.attempts <= ? THEN q.body_bytes END, q.headers::text,"
-                              + " q.attempts, q.created_at";
-        acknowledge = "DELETE FROM " + t + " WHERE id = ANY(?) AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+                              + " RETURNING q.id, CASE WHEN q.attempts <= ? THEN q.body_json::text END AS body_json,"
+                              + " CASE WHEN q.attempts <= ? THEN q.body_text END AS body_text,"
+                              + " CASE WHEN q.attempts <= ? THEN q.body_bytes END AS body_bytes,"
+                              + " q.headers::text AS headers, q.attempts, q.created_at,"
+                              + " pg_current_xact_id_if_assigned()::text AS xid)"
+                              + " SELECT c.id, c.body_json, c.body_text, c.body_bytes, c.headers, c.attempts,"
+                              + " c.created_at, c.xid, m.snapshot, m.last_id, m.fresh FROM ("
+                              + "SELECT pg_current_snapshot()::text AS snapshot,"
+                              + " pg_sequence_last_value(?::regclass) AS last_id,"
+                              + " (SELECT count(*) FROM fresh) AS fresh) m"
+                              + " LEFT JOIN claimed c ON true";
+        acknowledge = "DELETE FROM " + t + " q USING unnest(?::bigint[], ?::int[]) AS a(id, attempts)"
+                      + " WHERE q.id = a.id AND q.attempts = a.attempts AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
@@ -104,5 +138,8 @@ final class QueueSql {
         releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
                         + " FROM unnest(?::bigint[], ?::int[]) AS c(id, attempts)"
                         + " WHERE q.id = c.id AND q.attempts = c.attempts";
+        liveInRange = "SELECT id, available_at <= now() FROM " + t
+                      + " WHERE channel = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
+        liveAmong = "SELECT id, available_at <= now() FROM " + t + " WHERE id = ANY(?)";
     }
 }

@@ -111,6 +111,15 @@ public final class QueueTable {
         return qualified(schema, name + "_wake_up");
     }
 
+    /** The trigger that gives an inserting transaction its id before its rows draw theirs (see ClaimCursor). */
+    String xidTriggerName() {
+        return name + "_xid";
+    }
+
+    String xidFunctionSql() {
+        return qualified(schema, xidTriggerName());
+    }
+
     /**
      * The NOTIFY channel on which inserts into this table wake consumers (with the queue channel as payload). The
      * trigger derives it from TG_TABLE_SCHEMA and TG_TABLE_NAME, so it must stay in step with this.

@@ -1,6 +1,5 @@
 package dev.pgnotify.camel.queue;
 
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
@@ -14,6 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import javax.sql.DataSource;
 
+import dev.pgnotify.camel.support.Database;
 import org.apache.camel.CamelContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,8 +45,8 @@ public final class WakeUpSenders {
     }
 
     /** The sender for this database; every call must be matched by {@link #release(DataSource)}. */
-    synchronized Sender acquire(DataSource dataSource) {
-        Sender sender = senders.computeIfAbsent(dataSource, Sender::new);
+    synchronized Sender acquire(Database database) {
+        Sender sender = senders.computeIfAbsent(database.dataSource(), dataSource -> new Sender(database));
         sender.users++;
         return sender;
     }
@@ -75,7 +75,7 @@ public final class WakeUpSenders {
         /** The least time between two wake-up statements: what arrives meanwhile shares the next one. */
         private static final long MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-        private final DataSource dataSource;
+        private final Database database;
         private final ReentrantLock lock = new ReentrantLock();
         private final Condition requested = lock.newCondition();
         private final CountDownLatch stopped = new CountDownLatch(1);
@@ -85,8 +85,8 @@ public final class WakeUpSenders {
         private int users;
         private long lastSent = System.nanoTime() - MIN_INTERVAL_NANOS;
 
-        private Sender(DataSource dataSource) {
-            this.dataSource = dataSource;
+        private Sender(Database database) {
+            this.database = database;
         }
 
         /** Asks for consumers of this queue channel to be woken (soon, and once for many requests). */
@@ -165,12 +165,13 @@ public final class WakeUpSenders {
         private void send(Set<WakeUp> batch) throws Exception {
             String[] channels = batch.stream().map(WakeUp::notifyChannel).toArray(String[]::new);
             String[] payloads = batch.stream().map(w -> w.queueChannel() + ' ' + origin).toArray(String[]::new);
-            try (Connection connection = dataSource.getConnection();
-                 PreparedStatement notify = connection.prepareStatement(QueueSql.NOTIFY_ALL)) {
-                notify.setArray(1, connection.createArrayOf("text", channels));
-                notify.setArray(2, connection.createArrayOf("text", payloads));
-                notify.execute();
-            }
+            database.call(this, "sending wake-ups", connection -> {
+                try (PreparedStatement notify = connection.prepareStatement(QueueSql.NOTIFY_ALL)) {
+                    notify.setArray(1, connection.createArrayOf("text", channels));
+                    notify.setArray(2, connection.createArrayOf("text", payloads));
+                    return notify.execute();
+                }
+            });
         }
 
         /** After a failure: the database may be down, and wake-ups are only hints. */
@@ -186,6 +187,7 @@ public final class WakeUpSenders {
         private void stop() {
             running = false;
             stopped.countDown();
+            database.watchdog().abortCallsOf(this);
             lock.lock();
             try {
                 requested.signalAll();

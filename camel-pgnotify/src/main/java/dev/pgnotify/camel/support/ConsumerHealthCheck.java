@@ -6,20 +6,30 @@ import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckResultBuilder;
 
 /**
- * Readiness and liveness of a pgnotify consumer: DOWN while its LISTEN connection is lost (it keeps reconnecting),
- * with the reason. Registered in Camel's "consumers" health-check repository when camel-health is present.
+ * Readiness and liveness of a pgnotify consumer, registered in Camel's "consumers" health-check repository when
+ * camel-health is present: UP while it can work, DOWN with the reason and details (channel, route, last error, ...)
+ * while it cannot. What "can work" means is the consumer's to say.
  */
 public final class ConsumerHealthCheck implements HealthCheck {
 
+    /** A consumer that reports its own health. */
+    public interface Monitored {
+
+        /** Sets the result UP or DOWN, with a message and details. */
+        void reportHealth(HealthCheckResultBuilder result);
+    }
+
     private final String id;
+    private final String routeId;
     private final String channel;
-    private final NotificationListener listener;
+    private final Monitored consumer;
     private boolean enabled = true;
 
-    public ConsumerHealthCheck(String routeId, String channel, NotificationListener listener) {
+    public ConsumerHealthCheck(String routeId, String channel, Monitored consumer) {
         this.id = "consumer:" + routeId;
+        this.routeId = routeId;
         this.channel = channel;
-        this.listener = listener;
+        this.consumer = consumer;
     }
 
     @Override
@@ -44,15 +54,9 @@ public final class ConsumerHealthCheck implements HealthCheck {
 
     @Override
     public Result call(Map<String, Object> options) {
-        HealthCheckResultBuilder result = HealthCheckResultBuilder.on(this).detail("channel", channel);
-        if (listener.isListening()) {
-            return result.up().build();
-        }
-        Exception failure = listener.getLastFailure();
-        result.down().message("pgnotify:" + channel + " has lost its LISTEN connection and is reconnecting");
-        if (failure != null) {
-            result.error(failure);
-        }
+        HealthCheckResultBuilder result = HealthCheckResultBuilder.on(this).detail("channel", channel)
+                .detail("routeId", routeId);
+        consumer.reportHealth(result);
         return result.build();
     }
 }

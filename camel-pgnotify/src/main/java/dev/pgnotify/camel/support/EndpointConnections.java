@@ -5,6 +5,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
@@ -20,50 +23,134 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Where an endpoint gets its connections: pooled ones for short statements (the user's DataSource, or the
- * component's shared pool for jdbcUrl) and dedicated, unpooled ones for LISTEN.
+ * component's shared pool for jdbcUrl), always used through a bounded {@link Database}, and unpooled ones for the
+ * shared LISTEN connection.
  */
 public final class EndpointConnections {
 
     public static final String APPLICATION_NAME = "camel-pgnotify";
-    /** Followed by the channel, so that pg_stat_activity shows what each LISTEN connection is for. */
-    public static final String LISTENER_APPLICATION_NAME_PREFIX = "camel-pgnotify listen ";
+    /** The application_name of the LISTEN connection a component shares among its consumers. */
+    public static final String LISTENER_APPLICATION_NAME = "camel-pgnotify listener";
 
     private static final Logger LOG = LoggerFactory.getLogger(EndpointConnections.class);
+    private static final long EVICTION_WARNING_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final SharedPools sharedPools;
+    private final CallWatchdog watchdog;
     private final PgNotifyConfiguration configuration;
     private final String endpointDescription;
 
+    private Database database;
     private DataSource acquiredPool;
     private int pooledUsers;
 
-    public EndpointConnections(SharedPools sharedPools, PgNotifyConfiguration configuration, String endpointDescription) {
+    public EndpointConnections(SharedPools sharedPools, CallWatchdog watchdog, PgNotifyConfiguration configuration,
+                               String endpointDescription) {
         this.sharedPools = sharedPools;
+        this.watchdog = watchdog;
         this.configuration = configuration;
         this.endpointDescription = endpointDescription;
     }
 
     /**
-     * The pooled DataSource for short statements. Every call must be matched by {@link #releasePooled()}.
+     * The endpoint's bounded access to pooled connections. Every call must be matched by {@link #releaseDatabase()}.
      */
-    public synchronized DataSource acquirePooled() throws PgNotifyConnectionException {
+    public synchronized Database acquireDatabase() throws PgNotifyConnectionException {
         requireDatabase();
-        if (configuration.getDataSource() != null) {
-            return configuration.getDataSource();
-        }
-        if (acquiredPool == null) {
-            acquiredPool = sharedPools.acquire(configuration.getJdbcUrl(), configuration.getUsername(),
-                    configuration.getPassword(), configuration.getMaxPoolSize());
+        if (pooledUsers == 0) {
+            DataSource dataSource = configuration.getDataSource();
+            Consumer<Connection> onExpired;
+            if (dataSource == null) {
+                acquiredPool = sharedPools.acquire(configuration.getJdbcUrl(), configuration.getUsername(),
+                        configuration.getPassword(), configuration.getMaxPoolSize(), configuration.getConnectTimeout(),
+                        configuration.getStatementTimeout());
+                dataSource = acquiredPool;
+                onExpired = evictAfterTimeout((HikariDataSource) acquiredPool, true);
+            } else {
+                onExpired = dataSource instanceof HikariDataSource hikari
+                        ? evictAfterTimeout(hikari, false) : connection -> {
+                        };
+            }
+            watchdog.acquire();
+            database = new Database(dataSource, watchdog, describeEndpoint(), configuration.getConnectTimeout(),
+                    configuration.getStatementTimeout(), onExpired);
         }
         pooledUsers++;
-        return acquiredPool;
+        return database;
     }
 
-    public synchronized void releasePooled() {
-        if (acquiredPool != null && --pooledUsers == 0) {
-            sharedPools.release(acquiredPool);
-            acquiredPool = null;
+    public synchronized void releaseDatabase() {
+        if (pooledUsers > 0 && --pooledUsers == 0) {
+            database = null;
+            watchdog.release();
+            if (acquiredPool != null) {
+                sharedPools.release(acquiredPool);
+                acquiredPool = null;
+            }
         }
+    }
+
+    /**
+     * After a call timed out, its connection is replaced; with the component's own pool every idle connection too,
+     * since a connection that stopped answering rarely does so alone (a NAT table, a firewall or a failover loses them
+     * all), and each would otherwise cost a borrower a validation timeout.
+     */
+    private Consumer<Connection> evictAfterTimeout(HikariDataSource pool, boolean evictAll) {
+        AtomicLong lastWarning = new AtomicLong(System.nanoTime() - EVICTION_WARNING_INTERVAL_NANOS);
+        return connection -> {
+            try {
+                if (evictAll) {
+                    long now = System.nanoTime();
+                    long last = lastWarning.get();
+                    if (now - last >= EVICTION_WARNING_INTERVAL_NANOS && lastWarning.compareAndSet(last, now)) {
+                        LOG.warn("{}: a call timed out or found no working connection in time; replacing the"
+                                 + " connections of pool {}",
+                                endpointDescription, pool.getPoolName());
+                    }
+                    pool.getHikariPoolMXBean().softEvictConnections();
+                } else if (connection != null) {
+                    pool.evictConnection(connection);
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("Evicting connections after a timeout failed", e);
+            }
+        };
+    }
+
+    /** The key under which consumers of this endpoint share a LISTEN connection with others of the component. */
+    public ListenerKey listenerKey() {
+        requireDatabase();
+        Target target = listenerTarget();
+        return new ListenerKey(target.jdbcUrl(), target.username(), target.password(),
+                target.jdbcUrl() == null ? configuration.getDataSource() : null, configuration.isLowLatencyListener(),
+                configuration.getConnectTimeout(), configuration.getStatementTimeout(),
+                configuration.getConnectionCheckInterval(), configuration.getReconnectDelay(),
+                configuration.getMaxReconnectDelay());
+    }
+
+    /** Where a LISTEN connection goes: a URL and credentials, or (for other DataSources) the DataSource itself. */
+    private record Target(String jdbcUrl, String username, String password) {
+    }
+
+    private Target listenerTarget() {
+        DataSource dataSource = configuration.getDataSource();
+        try {
+            if (dataSource == null) {
+                return new Target(configuration.getJdbcUrl(), configuration.getUsername(), configuration.getPassword());
+            }
+            if (dataSource.isWrapperFor(HikariDataSource.class)
+                    && dataSource.unwrap(HikariDataSource.class).getJdbcUrl() != null) {
+                HikariDataSource hikari = dataSource.unwrap(HikariDataSource.class);
+                return new Target(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword());
+            }
+            if (dataSource.isWrapperFor(BaseDataSource.class)) {
+                BaseDataSource pg = dataSource.unwrap(BaseDataSource.class);
+                return new Target(pg.getUrl(), pg.getUser(), pg.getPassword());
+            }
+        } catch (SQLException e) {
+            LOG.debug("Cannot unwrap the dataSource", e);
+        }
+        return new Target(null, null, null);
     }
 
     /**
@@ -71,67 +158,89 @@ public final class EndpointConnections {
      * leak, lose a slot to it and might evict it. In autocommit, as notifications are only delivered between
      * transactions.
      */
-    public Connection openListenerConnection(String channel) throws SQLException {
-        requireDatabase();
+    public static Connection openListenerConnection(ListenerKey key) throws SQLException {
         Connection connection;
-        DataSource dataSource = configuration.getDataSource();
-        if (dataSource == null) {
-            connection = openDirect(configuration.getJdbcUrl(), configuration.getUsername(), configuration.getPassword(),
-                    channel);
-        } else if (dataSource.isWrapperFor(HikariDataSource.class)
-                && dataSource.unwrap(HikariDataSource.class).getJdbcUrl() != null) {
-            HikariDataSource hikari = dataSource.unwrap(HikariDataSource.class);
-            connection = openDirect(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword(), channel);
-        } else if (dataSource.isWrapperFor(BaseDataSource.class)) {
-            BaseDataSource pg = dataSource.unwrap(BaseDataSource.class);
-            connection = openDirect(pg.getUrl(), pg.getUser(), pg.getPassword(), channel);
+        if (key.dataSource() != null) {
+            LOG.warn("The dataSource is neither HikariCP's nor pgjdbc's, so the LISTEN connection is taken from it and"
+                     + " held for as long as consumers run. Set jdbcUrl to keep it out of the pool.");
+            connection = key.dataSource().getConnection();
         } else {
-            LOG.warn("{}: the dataSource is neither HikariCP's nor pgjdbc's, so the LISTEN connection is taken from it"
-                     + " and held for as long as the consumer runs. Set jdbcUrl to keep it out of the pool.",
-                    endpointDescription);
-            connection = dataSource.getConnection();
+            connection = openDirect(key, key.lowLatency());
+            if (key.lowLatency() && usesSsl(connection)) {
+                // the immediate peek is only sound on a plain socket, where no partly read record can be cut short
+                connection.close();
+                connection = openDirect(key, false);
+            }
         }
-        connection.setAutoCommit(true);
-        return connection;
-    }
-
-    private Connection openDirect(String jdbcUrl, String username, String password, String channel)
-            throws SQLException {
-        String applicationName = LISTENER_APPLICATION_NAME_PREFIX + channel;
-        boolean lowLatency = configuration.isLowLatencyListener();
-        Connection connection = connectDirect(jdbcUrl, username, password, applicationName, lowLatency);
-        if (lowLatency && usesSsl(connection)) {
-            // the immediate peek is only sound on a plain socket, where no partly read record can be cut short
+        try {
+            connection.setAutoCommit(true);
+            try (Statement statement = connection.createStatement()) {
+                // the LISTEN connection sits idle between notifications: a role's idle_session_timeout must not end it
+                statement.execute(sessionSettingsSql(0));
+            }
+        } catch (SQLException e) {
             connection.close();
-            connection = connectDirect(jdbcUrl, username, password, applicationName, false);
+            throw e;
         }
         return connection;
     }
 
-    private static Connection connectDirect(
-            String jdbcUrl, String username, String password, String applicationName, boolean lowLatency)
-            throws PgNotifyConnectionException {
-        Properties properties = new Properties();
-        if (username != null) {
-            properties.setProperty(PGProperty.USER.getName(), username);
+    private static Connection openDirect(ListenerKey key, boolean lowLatency) throws PgNotifyConnectionException {
+        Properties properties = driverProperties(key.connectTimeoutMillis(), key.statementTimeoutMillis());
+        if (key.username() != null) {
+            properties.setProperty(PGProperty.USER.getName(), key.username());
         }
-        if (password != null) {
-            properties.setProperty(PGProperty.PASSWORD.getName(), password);
+        if (key.password() != null) {
+            properties.setProperty(PGProperty.PASSWORD.getName(), key.password());
         }
-        properties.setProperty(PGProperty.APPLICATION_NAME.getName(), applicationName);
-        properties.setProperty(PGProperty.TCP_KEEP_ALIVE.getName(), "true");
+        properties.setProperty(PGProperty.APPLICATION_NAME.getName(), LISTENER_APPLICATION_NAME);
         if (lowLatency) {
             properties.setProperty(PGProperty.SOCKET_FACTORY.getName(), LowLatencySocketFactory.class.getName());
         }
         try {
-            Connection connection = new Driver().connect(jdbcUrl, properties);
+            Connection connection = new Driver().connect(key.jdbcUrl(), properties);
             if (connection == null) {
                 throw new SQLException("the URL is not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/database)");
             }
             return connection;
         } catch (SQLException e) {
-            throw connectionFailed(jdbcUrl, username, e);
+            throw connectionFailed(key.jdbcUrl(), key.username(), e);
         }
+    }
+
+    /**
+     * pgjdbc's properties for every connection pgnotify opens itself: a bounded TCP connect, a bounded wait for each
+     * answer (login included: pgjdbc applies it before the startup exchange), and TCP keepalive so that the kernel
+     * eventually notices a peer that vanished.
+     */
+    static Properties driverProperties(long connectTimeoutMillis, long statementTimeoutMillis) {
+        Properties properties = new Properties();
+        properties.setProperty(PGProperty.CONNECT_TIMEOUT.getName(), Long.toString(seconds(connectTimeoutMillis)));
+        // a second behind the watchdog, which bounds whole calls (writes included) and says why
+        properties.setProperty(PGProperty.SOCKET_TIMEOUT.getName(),
+                Long.toString(seconds(statementTimeoutMillis) + 1));
+        properties.setProperty(PGProperty.TCP_KEEP_ALIVE.getName(), "true");
+        return properties;
+    }
+
+    /**
+     * The session settings of pgnotify's own connections: the statement bound on the server too (0 leaves the role's
+     * own), and none of the timeouts a role may set (idle_session_timeout, idle_in_transaction_session_timeout,
+     * transaction_timeout), which would end pooled connections at random and the LISTEN connection between
+     * notifications; pgnotify bounds its own calls. Settings a server does not know (idle_session_timeout before
+     * PostgreSQL 14, transaction_timeout before 17) are skipped.
+     */
+    static String sessionSettingsSql(long statementTimeoutMillis) {
+        String statementTimeout = statementTimeoutMillis > 0
+                ? "('statement_timeout', '" + statementTimeoutMillis + "'), " : "";
+        return "SELECT set_config(s.name, s.value, false) FROM (VALUES " + statementTimeout
+               + "('idle_session_timeout', '0'), ('idle_in_transaction_session_timeout', '0'),"
+               + " ('transaction_timeout', '0')) AS s(name, value)"
+               + " WHERE s.name IN (SELECT name FROM pg_settings)";
+    }
+
+    private static long seconds(long millis) {
+        return Math.max(1, (millis + 999) / 1000);
     }
 
     private static boolean usesSsl(Connection connection) throws SQLException {
@@ -147,6 +256,12 @@ public final class EndpointConnections {
                     endpointDescription + " has no database: set jdbcUrl (camel.component.pgnotify.jdbc-url) or"
                                             + " dataSource on the component or on the endpoint");
         }
+    }
+
+    private String describeEndpoint() {
+        return configuration.getJdbcUrl() != null && configuration.getDataSource() == null
+                ? endpointDescription + " at " + describe(configuration.getJdbcUrl(), configuration.getUsername())
+                : endpointDescription;
     }
 
     /** The server and user, for messages: never the password, even one written into the URL. */

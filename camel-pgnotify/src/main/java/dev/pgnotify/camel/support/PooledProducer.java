@@ -1,16 +1,14 @@
 package dev.pgnotify.camel.support;
 
-import javax.sql.DataSource;
-
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import org.apache.camel.support.DefaultProducer;
 
 /**
- * What both producers share: a pooled DataSource, held from start to stop.
+ * What every producer shares: the endpoint's bounded {@link Database}, held from start to stop.
  */
 public abstract class PooledProducer extends DefaultProducer {
 
-    private DataSource dataSource;
+    private volatile Database database;
 
     protected PooledProducer(PgNotifyEndpoint endpoint) {
         super(endpoint);
@@ -21,21 +19,28 @@ public abstract class PooledProducer extends DefaultProducer {
         return (PgNotifyEndpoint) super.getEndpoint();
     }
 
-    protected DataSource dataSource() {
-        return dataSource;
+    protected Database database() {
+        Database current = database;
+        if (current == null) {
+            throw new IllegalStateException(getEndpoint() + ": the producer is not started");
+        }
+        return current;
     }
 
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        dataSource = getEndpoint().getConnections().acquirePooled();
+        database = getEndpoint().getConnections().acquireDatabase();
     }
 
     @Override
     protected void doStop() throws Exception {
-        if (dataSource != null) {
-            dataSource = null;
-            getEndpoint().getConnections().releasePooled();
+        Database current = database;
+        if (current != null) {
+            database = null;
+            // a send blocked on a dead connection must not hold the stop up for its whole bound
+            current.watchdog().abortCallsOf(this);
+            getEndpoint().getConnections().releaseDatabase();
         }
         super.doStop();
     }

@@ -37,12 +37,14 @@ public final class SharedPools {
      * Returns the shared pool for these settings, creating it (and connecting once, so that a wrong URL or password
      * fails here) if it does not exist yet. Every call must be matched by a {@link #release(DataSource)}.
      */
-    public synchronized DataSource acquire(String jdbcUrl, String username, String password, int maxPoolSize)
+    public synchronized DataSource acquire(
+            String jdbcUrl, String username, String password, int maxPoolSize, long connectTimeoutMillis,
+            long statementTimeoutMillis)
             throws PgNotifyConnectionException {
-        Key key = new Key(jdbcUrl, username, password);
+        Key key = new Key(jdbcUrl, username, password, connectTimeoutMillis, statementTimeoutMillis);
         SharedPool pool = pools.get(key);
         if (pool == null) {
-            pool = open(jdbcUrl, username, password, maxPoolSize);
+            pool = open(key, maxPoolSize);
             pools.put(key, pool);
         }
         pool.users++;
@@ -65,8 +67,12 @@ public final class SharedPools {
         pools.clear();
     }
 
-    private SharedPool open(String jdbcUrl, String username, String password, int maxPoolSize)
-            throws PgNotifyConnectionException {
+    /** Whether this DataSource is one of the pools built here (and may be evicted after a timeout). */
+    public synchronized boolean isShared(DataSource dataSource) {
+        return pools.values().stream().anyMatch(pool -> pool.dataSource == dataSource);
+    }
+
+    private SharedPool open(Key key, int maxPoolSize) throws PgNotifyConnectionException {
         ExecutorServiceManager executors = camelContext.getExecutorServiceManager();
         String poolName = "pgnotify-pool-" + POOL_COUNTER.incrementAndGet();
         ScheduledExecutorService housekeeper = executors.newSingleThreadScheduledExecutor(this, poolName + "-housekeeper");
@@ -74,21 +80,30 @@ public final class SharedPools {
         HikariConfig config = new HikariConfig();
         config.setPoolName(poolName);
         config.setDriverClassName(org.postgresql.Driver.class.getName());
-        config.setJdbcUrl(jdbcUrl);
-        config.setUsername(username);
-        config.setPassword(password);
+        config.setJdbcUrl(key.jdbcUrl());
+        config.setUsername(key.username());
+        config.setPassword(key.password());
         config.setMaximumPoolSize(maxPoolSize);
         config.setMinimumIdle(Math.min(2, maxPoolSize));
+        // borrowing waits at most connectTimeout; a borrowed connection idle for a while is validated first, within
+        // a bound shorter than that, so that a pool full of half-open connections is emptied quickly
+        config.setConnectionTimeout(Math.max(250, key.connectTimeoutMillis()));
+        config.setValidationTimeout(Math.max(250, Math.min(3000, key.connectTimeoutMillis() / 3)));
+        // idle connections are checked in the background too, so that dead ones are replaced before anyone borrows them
+        config.setKeepaliveTime(30_000);
+        EndpointConnections.driverProperties(key.connectTimeoutMillis(), key.statementTimeoutMillis())
+                .forEach((name, value) -> config.addDataSourceProperty((String) name, value));
         config.addDataSourceProperty("ApplicationName", EndpointConnections.APPLICATION_NAME);
+        config.setConnectionInitSql(EndpointConnections.sessionSettingsSql(key.statementTimeoutMillis()));
         config.setScheduledExecutor(housekeeper);
         config.setThreadFactory(new CamelThreadFactory(executors.getThreadNamePattern(), poolName, true));
         try {
             HikariDataSource dataSource = new HikariDataSource(config);
-            LOG.debug("Opened connection pool {} for {}", poolName, EndpointConnections.describe(jdbcUrl, username));
+            LOG.debug("Opened connection pool {} for {}", poolName, key);
             return new SharedPool(dataSource, housekeeper);
         } catch (HikariPool.PoolInitializationException e) {
             executors.shutdown(housekeeper);
-            throw EndpointConnections.connectionFailed(jdbcUrl, username, e.getCause() != null ? e.getCause() : e);
+            throw EndpointConnections.connectionFailed(key.jdbcUrl(), key.username(), e.getCause() != null ? e.getCause() : e);
         }
     }
 
@@ -108,7 +123,8 @@ public final class SharedPools {
         }
     }
 
-    private record Key(String jdbcUrl, String username, String password) {
+    private record Key(
+            String jdbcUrl, String username, String password, long connectTimeoutMillis, long statementTimeoutMillis) {
         @Override
         public String toString() {
             return EndpointConnections.describe(jdbcUrl, username);

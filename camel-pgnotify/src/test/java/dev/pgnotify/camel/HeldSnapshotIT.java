@@ -1,0 +1,172 @@
+package dev.pgnotify.camel;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.apache.camel.RoutesBuilder;
+import org.apache.camel.builder.RouteBuilder;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * One old transaction must not send the queue into a death spiral: while another session holds a REPEATABLE READ
+ * snapshot (an analytics query, a forgotten psql), vacuum may not remove acknowledged rows, and a claim that scanned
+ * the channel from its start would walk all of them. The claims start at the consumer's frontier instead: the index
+ * entries they read per message stay flat while the dead rows pile up. Asserted on PostgreSQL's own counters (index
+ * tuples read per message, window by window), not on timings.
+ */
+class HeldSnapshotIT extends PgNotifyITSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(HeldSnapshotIT.class);
+    private static final String TABLE = "held_it_queue";
+    private static final int RATE = 500;
+    private static final int WINDOW_SECONDS = 8;
+    private static final int WINDOWS = 4;
+
+    private final Set<String> received = ConcurrentHashMap.newKeySet();
+    private final ConcurrentLinkedQueue<Long> latenciesNanos = new ConcurrentLinkedQueue<>();
+
+    @Override
+    protected RoutesBuilder createRouteBuilder() throws Exception {
+        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead CASCADE");
+        return new RouteBuilder() {
+            @Override
+            public void configure() {
+                from("pgnotify:held?table=" + TABLE).routeId("consumer").process(e -> {
+                    String body = e.getMessage().getBody(String.class);
+                    long sentAt = Long.parseLong(body.substring(body.indexOf(':') + 1));
+                    latenciesNanos.add(System.nanoTime() - sentAt);
+                    received.add(body);
+                });
+            }
+        };
+    }
+
+    @Test
+    void claimCostStaysFlatWhileAnotherSessionHoldsASnapshot() throws Exception {
+        template.sendBody("pgnotify:held?table=" + TABLE, "warm-up:" + System.nanoTime());
+        await(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+
+        try (Connection holder = server().connect()) {
+            holder.setAutoCommit(false);
+            holder.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement statement = holder.createStatement()) {
+                // the snapshot is taken by the first query and held until the transaction ends
+                statement.executeQuery("SELECT count(*) FROM pg_class").close();
+            }
+            List<double[]> windows = new ArrayList<>();
+            int sent = 1;
+            long[] before = indexCounters(null);
+            for (int window = 0; window < WINDOWS; window++) {
+                latenciesNanos.clear();
+                int deliveredBefore = received.size();
+                sent += sendAtRate(sent, RATE * WINDOW_SECONDS);
+                int target = sent;
+                await(Duration.ofSeconds(30)).until(() -> received.size() >= target);
+                long[] after = indexCounters(before);
+                int delivered = received.size() - deliveredBefore;
+                double tuplesPerMessage = (double) (after[0] - before[0]) / delivered;
+                double p50 = percentile(0.50);
+                double p99 = percentile(0.99);
+                windows.add(new double[] { tuplesPerMessage, p50, p99, after[1] });
+                LOG.info("Window {}: {} messages, claim index tuples read per message {}, latency p50 {} ms p99 {}"
+                         + " ms, dead tuples {}",
+                        window + 1, delivered, String.format("%.1f", tuplesPerMessage), String.format("%.2f", p50),
+                        String.format("%.2f", p99), after[1]);
+                before = after;
+            }
+            long control = scanFromTheStartBuffers();
+            LOG.info("A scan of the channel from its start now touches {} buffers (what a claim without frontier"
+                     + " would)", control);
+
+            double first = windows.get(0)[0];
+            double last = windows.get(WINDOWS - 1)[0];
+            assertTrue(control > 100, "the held snapshot kept dead rows: " + control + " buffers");
+            assertTrue(last <= 2 * first + 2,
+                    "index tuples read per message stay flat: first window " + first + ", last " + last);
+            holder.rollback();
+        }
+        await(Duration.ofSeconds(10)).until(() -> received.size() == 1 + RATE * WINDOW_SECONDS * WINDOWS);
+        assertEquals(1 + RATE * WINDOW_SECONDS * WINDOWS, received.size(), "every message delivered");
+    }
+
+    private int sendAtRate(int firstSeq, int count) {
+        long interval = TimeUnit.SECONDS.toNanos(1) / RATE;
+        long start = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            long due = start + i * interval;
+            long wait;
+            while ((wait = due - System.nanoTime()) > 0) {
+                LockSupport.parkNanos(wait);
+            }
+            template.sendBody("pgnotify:held?table=" + TABLE, "m" + (firstSeq + i) + ":" + System.nanoTime());
+        }
+        return count;
+    }
+
+    /**
+     * Index tuples read from the claim index so far, and the table's dead tuples, from PostgreSQL's statistics, once
+     * they have settled: backends publish their counters about once a second, so this waits until two readings a
+     * second apart agree.
+     */
+    private static long[] indexCounters(long[] windowStart) {
+        long[][] last = { readCounters() };
+        return await(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(1100)).until(() -> {
+            long[] now = readCounters();
+            // idle claims keep reading a little: settled once a second adds under 2% of the window's reads
+            long windowReads = now[0] - (windowStart == null ? 0 : windowStart[0]);
+            boolean settled = now[0] - last[0][0] <= Math.max(50, windowReads / 50);
+            last[0] = now;
+            return settled ? now : null;
+        }, java.util.Objects::nonNull);
+    }
+
+    private static long[] readCounters() {
+        try (Connection connection = server().connect(); Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT i.idx_tup_read, t.n_dead_tup FROM pg_stat_user_indexes i"
+                                                   + " JOIN pg_stat_user_tables t ON t.relid = i.relid"
+                                                   + " WHERE i.indexrelname = '" + TABLE + "_claim'")) {
+            rs.next();
+            return new long[] { rs.getLong(1), rs.getLong(2) };
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Buffers a plain scan of the channel from its first id touches: what every claim would walk without a frontier. */
+    private static long scanFromTheStartBuffers() throws Exception {
+        try (Connection connection = server().connect(); Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM " + TABLE
+                                                   + " WHERE channel = 'held' ORDER BY id LIMIT 1")) {
+            rs.next();
+            String plan = rs.getString(1);
+            java.util.regex.Matcher hits = java.util.regex.Pattern.compile("\"Shared Hit Blocks\": (\\d+)")
+                    .matcher(plan);
+            java.util.regex.Matcher reads = java.util.regex.Pattern.compile("\"Shared Read Blocks\": (\\d+)")
+                    .matcher(plan);
+            return (hits.find() ? Long.parseLong(hits.group(1)) : 0) + (reads.find() ? Long.parseLong(reads.group(1)) : 0);
+        }
+    }
+
+    private double percentile(double p) {
+        List<Long> sorted = new ArrayList<>(latenciesNanos);
+        sorted.sort(null);
+        if (sorted.isEmpty()) {
+            return 0;
+        }
+        return sorted.get(Math.min(sorted.size() - 1, (int) (p * sorted.size()))) / 1e6;
+    }
+}

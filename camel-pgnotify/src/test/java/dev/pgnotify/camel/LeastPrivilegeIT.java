@@ -1,0 +1,159 @@
+package dev.pgnotify.camel;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.pgnotify.camel.queue.QueueSchema;
+import dev.pgnotify.camel.queue.QueueTable;
+import dev.pgnotify.camel.support.SharedListener;
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The installing role creates the schema once (the documented SQL); the runtime role has DML on the queue tables
+ * only, no CREATE anywhere, and works; a runtime role missing a grant fails at start naming the privilege, the table
+ * and the GRANT to run; timeouts an administrator sets on the role do not break the consumer.
+ */
+class LeastPrivilegeIT extends PgNotifyITSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LeastPrivilegeIT.class);
+    private static final String SCHEMA = "lp_it";
+    private static final String ROLE = "pgnotify_lp_runtime";
+    private static final String PASSWORD = "Runtime-Pa55";
+    private static final String TABLE = SCHEMA + ".queue";
+
+    /** What an administrator grants the runtime role, as the README documents it. */
+    static final List<String> RUNTIME_GRANTS = List.of(
+            "GRANT USAGE ON SCHEMA lp_it TO " + ROLE,
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.queue TO " + ROLE,
+            "GRANT SELECT, INSERT, UPDATE ON lp_it.queue_dead TO " + ROLE,
+            "GRANT SELECT ON SEQUENCE lp_it.queue_id_seq TO " + ROLE);
+
+    private final Set<String> received = ConcurrentHashMap.newKeySet();
+
+    @BeforeEach
+    void installAsAdministrator() throws Exception {
+        server().execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE",
+                "DO $$ BEGIN CREATE ROLE " + ROLE + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+                "ALTER ROLE " + ROLE + " PASSWORD '" + PASSWORD + "'",
+                "ALTER ROLE " + ROLE + " RESET ALL",
+                "CREATE SCHEMA " + SCHEMA);
+        // the installing role runs the documented DDL once
+        server().execute(QueueSchema.ddl(QueueTable.of(TABLE, null).inSchema(SCHEMA)).toArray(new String[0]));
+        server().execute(RUNTIME_GRANTS.toArray(new String[0]));
+        assertEquals(Boolean.FALSE, server().queryValue("SELECT has_schema_privilege('" + ROLE + "', '" + SCHEMA
+                                                        + "', 'CREATE')"),
+                "the runtime role may create nothing");
+    }
+
+    @AfterEach
+    void dropRole() throws Exception {
+        server().execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE", "ALTER ROLE " + ROLE + " RESET ALL");
+    }
+
+    private CamelContext runtimeContext(String options) throws Exception {
+        CamelContext camel = new DefaultCamelContext();
+        PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setJdbcUrl(server().jdbcUrl());
+        component.getConfiguration().setUsername(ROLE);
+        component.getConfiguration().setPassword(PASSWORD);
+        camel.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from("pgnotify:lp?table=" + TABLE + options).routeId("consumer")
+                        .process(e -> {
+                            String body = e.getMessage().getBody(String.class);
+                            if (body.startsWith("poison")) {
+                                throw new IllegalStateException("refused " + body);
+                            }
+                            received.add(body);
+                        });
+            }
+        });
+        camel.start();
+        return camel;
+    }
+
+    @Test
+    void aRuntimeRoleWithDmlOnlyWorksWithCreateSchemaFalse() throws Exception {
+        try (CamelContext camel = runtimeContext("&createSchema=false&maxAttempts=1")) {
+            camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE + "&createSchema=false", "hello");
+            camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE + "&createSchema=false", "poison");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("hello"));
+            // the dead-letter path too
+            await(Duration.ofSeconds(10)).until(() -> ((Number) server().queryValue(
+                    "SELECT count(*) FROM " + TABLE + "_dead")).longValue() == 1);
+        }
+    }
+
+    @Test
+    void theDefaultCreateSchemaOnlyChecksWhenEverythingExists() throws Exception {
+        try (CamelContext camel = runtimeContext("")) {
+            camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE, "hello");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("hello"));
+        }
+    }
+
+    @Test
+    void aMissingGrantFailsAtStartNamingThePrivilegeAndTheTable() throws Exception {
+        server().execute("REVOKE DELETE ON " + TABLE + " FROM " + ROLE,
+                "REVOKE UPDATE ON " + TABLE + "_dead FROM " + ROLE);
+        Exception failure = assertThrows(Exception.class, () -> runtimeContext("&createSchema=false").close());
+        String message = rootMessage(failure);
+        LOG.info("Start without the grants: {}", message);
+        assertTrue(message.contains("The role '" + ROLE + "' lacks DELETE on table \"lp_it\".\"queue\""
+                                    + " (to acknowledge messages)"),
+                message);
+        assertTrue(message.contains("UPDATE on table \"lp_it\".\"queue_dead\""), message);
+        assertTrue(message.contains("GRANT DELETE ON \"lp_it\".\"queue\" TO \"" + ROLE + "\""), message);
+    }
+
+    @Test
+    void aRuntimeRoleCannotCreateTheSchemaAndSaysSo() throws Exception {
+        server().execute("DROP TABLE " + TABLE + "_dead");
+        Exception failure = assertThrows(Exception.class, () -> runtimeContext("").close());
+        String message = rootMessage(failure);
+        LOG.info("Start with createSchema=true and a missing table: {}", message);
+        assertTrue(message.contains("Cannot create dead-letter table lp_it.queue_dead"), message);
+        assertTrue(message.contains("permission denied for schema lp_it"), message);
+    }
+
+    @Test
+    void timeoutsSetOnTheRoleDoNotBreakTheConsumer() throws Exception {
+        server().execute("ALTER ROLE " + ROLE + " SET idle_session_timeout = '1s'",
+                "ALTER ROLE " + ROLE + " SET idle_in_transaction_session_timeout = '1s'",
+                "ALTER ROLE " + ROLE + " SET statement_timeout = '1s'");
+        try (CamelContext camel = runtimeContext("&createSchema=false")) {
+            camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE + "&createSchema=false", "first");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("first"));
+            // idle for longer than the role's idle_session_timeout
+            long idleUntil = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+            await(Duration.ofSeconds(10)).until(() -> System.nanoTime() > idleUntil);
+            camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE + "&createSchema=false", "second");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("second"));
+            SharedListener listener = camel.getComponent("pgnotify", PgNotifyComponent.class).getListeners()
+                    .stream().get(0);
+            assertEquals(0, listener.getReconnects(), "the LISTEN connection was never ended by the server");
+        }
+    }
+
+    private static String rootMessage(Throwable failure) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            text.append(t.getMessage()).append(" | ");
+        }
+        return text.toString();
+    }
+}

@@ -1,0 +1,151 @@
+package dev.pgnotify.camel;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.pgnotify.camel.test.CapturedLogs;
+import dev.pgnotify.camel.test.HealthRecorder;
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.health.HealthCheck;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A consumer thread stuck where neither a closed connection nor an interrupt can reach it (here: the application's
+ * own DataSource, whose getConnection waits on a monitor that a misbehaving part of the application holds) is noticed
+ * by the watchdog and replaced, with a warning that names the channel; the consumer says DOWN meanwhile, and works
+ * again once the DataSource does.
+ */
+class StuckThreadIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "stuck_it_queue";
+
+    /** A real pool behind a getConnection that can be made to hang uninterruptibly. */
+    static final class GatedDataSource implements DataSource {
+
+        final Object gate = new Object();
+        private final HikariDataSource delegate;
+
+        GatedDataSource(HikariDataSource delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Connection getConnection() throws SQLException {
+            synchronized (gate) {
+                return delegate.getConnection();
+            }
+        }
+
+        @Override
+        public Connection getConnection(String username, String password) throws SQLException {
+            return getConnection();
+        }
+
+        @Override
+        public <T> T unwrap(Class<T> type) throws SQLException {
+            return delegate.unwrap(type);
+        }
+
+        @Override
+        public boolean isWrapperFor(Class<?> type) throws SQLException {
+            return delegate.isWrapperFor(type);
+        }
+
+        @Override
+        public PrintWriter getLogWriter() {
+            return null;
+        }
+
+        @Override
+        public void setLogWriter(PrintWriter out) {
+        }
+
+        @Override
+        public void setLoginTimeout(int seconds) {
+        }
+
+        @Override
+        public int getLoginTimeout() {
+            return 0;
+        }
+
+        @Override
+        public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+            throw new SQLFeatureNotSupportedException();
+        }
+    }
+
+    @Test
+    void aThreadStuckBeyondTheWatchdogsReachIsReplaced() throws Exception {
+        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead CASCADE");
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(server().jdbcUrl());
+        config.setUsername(server().username());
+        config.setPassword(server().password());
+        config.setMaximumPoolSize(4);
+        Set<String> received = ConcurrentHashMap.newKeySet();
+        try (HikariDataSource pool = new HikariDataSource(config); CapturedLogs logs = new CapturedLogs();
+             CamelContext camel = new DefaultCamelContext()) {
+            GatedDataSource gated = new GatedDataSource(pool);
+            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+            component.getConfiguration().setDataSource(gated);
+            component.getConfiguration().setConnectTimeout(1000);
+            component.getConfiguration().setStatementTimeout(1000);
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("pgnotify:stuck?table=" + TABLE + "&pollInterval=200").routeId("consumer")
+                            .process(e -> received.add(e.getMessage().getBody(String.class)));
+                }
+            });
+            camel.start();
+            camel.createProducerTemplate().sendBody("pgnotify:stuck?table=" + TABLE, "before");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("before"));
+
+            CountDownLatch holding = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Thread holder = new Thread(() -> {
+                synchronized (gated.gate) {
+                    holding.countDown();
+                    try {
+                        release.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }, "stuck-it-gate-holder");
+            try (HealthRecorder health = new HealthRecorder(camel, "consumer")) {
+                holder.start();
+                holding.await(10, TimeUnit.SECONDS);
+                long stuckAt = System.nanoTime();
+                // bound 1 s + 1 s + 5 s of grace, checked every second
+                await(Duration.ofSeconds(20)).until(() -> logs.anyContains(
+                        "pgnotify:stuck: a consumer thread has been stuck"));
+                assertTrue(health.firstDownAfter(stuckAt).isPresent(), "DOWN while stuck");
+            } finally {
+                release.countDown();
+                holder.join(10_000);
+            }
+            camel.createProducerTemplate().sendBody("pgnotify:stuck?table=" + TABLE, "after");
+            await(Duration.ofSeconds(20)).until(() -> received.contains("after"));
+            await(Duration.ofSeconds(10)).until(() -> HealthRecorder.check(camel, "consumer")
+                    .map(HealthCheck.Result::getState).orElse(null) == HealthCheck.State.UP);
+        }
+    }
+}
