@@ -40,22 +40,27 @@ final class Bench {
         this.server = server;
     }
 
-    /** Runs a workload options.runs times and keeps the measurement. */
+    /**
+     * Runs a workload once and adds the run to its measurement. The benchmark runs every workload once per round, for
+     * options.runs rounds, so that a baseline and its contender alternate and the disk's drift over the run (its flush
+     * time varies several-fold within minutes) falls on both alike.
+     */
     Measurement measure(String group, String name, String description, Callable<Run> run) throws Exception {
-        Measurement measurement = new Measurement(group, name, description);
-        if (options.only() != null && !name.contains(options.only())) {
-            return measurement;
+        Measurement measurement = find(name);
+        if (measurement == null) {
+            measurement = new Measurement(group, name, description);
+            if (options.only() != null && !name.contains(options.only())) {
+                return measurement;
+            }
+            measurements.add(measurement);
         }
-        for (int i = 0; i < options.runs(); i++) {
-            Run result = run.call();
-            measurement.runs.add(result);
-            LOG.info("{} / {} run {}: {} msg/s{}{}", group, name, i + 1, Math.round(result.throughput()),
-                    result.latencies() != null ? String.format(" p50 %.2f ms p99 %.2f ms", result.latencies().p50(),
-                            result.latencies().p99()) : "",
-                    result.lost() > 0 || result.duplicates() > 0
-                            ? " lost " + result.lost() + " duplicates " + result.duplicates() : "");
-        }
-        measurements.add(measurement);
+        Run result = run.call();
+        measurement.runs.add(result);
+        LOG.info("{} / {} run {}: {} msg/s{}{}", group, name, measurement.runs.size(), Math.round(result.throughput()),
+                result.latencies() != null ? String.format(" p50 %.2f ms p99 %.2f ms", result.latencies().p50(),
+                        result.latencies().p99()) : "",
+                result.lost() > 0 || result.duplicates() > 0
+                        ? " lost " + result.lost() + " duplicates " + result.duplicates() : "");
         return measurement;
     }
 

@@ -34,10 +34,15 @@ public final class Benchmark {
             Bench bench = new Bench(options, server);
             createQueueTable(bench);
 
-            new Baselines(bench).runAll();
+            Baselines baselines = new Baselines(bench);
             PgNotifyWorkloads pgnotify = new PgNotifyWorkloads(bench);
-            pgnotify.runNotify();
-            pgnotify.runQueue();
+            // rounds: each workload once per round, so that baselines and pgnotify alternate
+            for (int round = 1; round <= options.runs(); round++) {
+                LOG.info("Round {} of {}", round, options.runs());
+                baselines.runAll();
+                pgnotify.runNotify();
+                pgnotify.runQueue(round == 1);
+            }
             MvccWorkloads mvcc = new MvccWorkloads(bench);
             mvcc.run();
             if (options.soakMinutes() > 0) {

@@ -62,7 +62,8 @@ final class PgNotifyWorkloads {
                 () -> endToEnd("pgnotify:bench_notify?mode=notify", 1, rateCount(pgeventTop), pgeventTop, 100));
     }
 
-    void runQueue() throws Exception {
+    /** @param countWakeUps whether to count the wake-ups too (once is enough) */
+    void runQueue(boolean countWakeUps) throws Exception {
         String queue = "pgnotify:bench_q?table=bench_queue";
         bench.measure(QUEUE, QUEUE_1, "sending rate; the consumer drains at the same time",
                 () -> queueEndToEnd(queue, 1, bench.options.count(6_000), 100, 1));
@@ -82,7 +83,9 @@ final class PgNotifyWorkloads {
             bench.measure(QUEUE, String.format(DRAIN, backlog, consumers),
                     "claims of 100, acknowledged with the next claim", () -> drain(backlog, consumers));
         }
-        countWakeUps();
+        if (countWakeUps) {
+            countWakeUps();
+        }
     }
 
     private int rateCount(double rate) {

@@ -60,7 +60,8 @@ final class Report {
     private String markdown() throws Exception {
         StringBuilder md = new StringBuilder("# camel-pgnotify benchmark\n\n");
         md.append(String.format(Locale.ROOT, "Run on %s in %.0f s, %d run%s a workload%s; every figure is the median of the runs."
-                                             + " Baselines and pgnotify ran in the same run, on the same server.\n\n",
+                                             + " Baselines and pgnotify ran in the same run, on the same server, in"
+                                             + " rounds: each workload once per round, so that they alternate.\n\n",
                 ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z")), seconds,
                 bench.options.runs(), bench.options.runs() > 1 ? "s" : "", bench.options.smoke() ? " (smoke run: tiny counts)" : ""));
         environment(md);

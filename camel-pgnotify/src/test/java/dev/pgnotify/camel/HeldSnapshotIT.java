@@ -76,13 +76,16 @@ class HeldSnapshotIT extends PgNotifyITSupport {
                 sent += sendAtRate(sent, RATE * WINDOW_SECONDS);
                 int target = sent;
                 await(Duration.ofSeconds(30)).until(() -> received.size() >= target);
+                // as autovacuum does: the statistics now say the table is nearly empty while its indexes are full of
+                // entries vacuum could not remove, the state in which a planner may pick a plan that walks them all
+                server().execute("VACUUM ANALYZE " + TABLE);
                 long[] after = indexCounters(before);
                 int delivered = received.size() - deliveredBefore;
                 double tuplesPerMessage = (double) (after[0] - before[0]) / delivered;
                 double p50 = percentile(0.50);
                 double p99 = percentile(0.99);
                 windows.add(new double[] { tuplesPerMessage, p50, p99, after[1] });
-                LOG.info("Window {}: {} messages, claim index tuples read per message {}, latency p50 {} ms p99 {}"
+                LOG.info("Window {}: {} messages, rows and index entries read per message {}, latency p50 {} ms p99 {}"
                          + " ms, dead tuples {}",
                         window + 1, delivered, String.format("%.1f", tuplesPerMessage), String.format("%.2f", p50),
                         String.format("%.2f", p99), after[1]);
@@ -96,7 +99,7 @@ class HeldSnapshotIT extends PgNotifyITSupport {
             double last = windows.get(WINDOWS - 1)[0];
             assertTrue(control > 100, "the held snapshot kept dead rows: " + control + " buffers");
             assertTrue(last <= 2 * first + 2,
-                    "index tuples read per message stay flat: first window " + first + ", last " + last);
+                    "rows and index entries read per message stay flat: first window " + first + ", last " + last);
             holder.rollback();
         }
         await(Duration.ofSeconds(10)).until(() -> received.size() == 1 + RATE * WINDOW_SECONDS * WINDOWS);
@@ -124,21 +127,29 @@ class HeldSnapshotIT extends PgNotifyITSupport {
      */
     private static long[] indexCounters(long[] windowStart) {
         long[][] last = { readCounters() };
-        return await(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(1100)).until(() -> {
-            long[] now = readCounters();
-            // idle claims keep reading a little: settled once a second adds under 2% of the window's reads
-            long windowReads = now[0] - (windowStart == null ? 0 : windowStart[0]);
-            boolean settled = now[0] - last[0][0] <= Math.max(50, windowReads / 50);
-            last[0] = now;
-            return settled ? now : null;
-        }, java.util.Objects::nonNull);
+        try {
+            return await(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(1100)).until(() -> {
+                long[] now = readCounters();
+                // idle claims keep reading a little: settled once a second adds under 2% of the window's reads
+                long windowReads = now[0] - (windowStart == null ? 0 : windowStart[0]);
+                boolean settled = now[0] - last[0][0] <= Math.max(50, windowReads / 50);
+                last[0] = now;
+                return settled ? now : null;
+            }, java.util.Objects::nonNull);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            // idle claims that keep reading many rows are what the assertion is about: let it say so
+            LOG.warn("The counters kept growing while the consumer was idle");
+            return readCounters();
+        }
     }
 
     private static long[] readCounters() {
         try (Connection connection = server().connect(); Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT i.idx_tup_read, t.n_dead_tup FROM pg_stat_user_indexes i"
-                                                   + " JOIN pg_stat_user_tables t ON t.relid = i.relid"
-                                                   + " WHERE i.indexrelname = '" + TABLE + "_claim'")) {
+             // every index entry and every heap row the table's scans read, whichever index or scan a plan chose
+             ResultSet rs = statement.executeQuery("SELECT coalesce(t.seq_tup_read, 0) + (SELECT sum(i.idx_tup_read)"
+                                                   + " FROM pg_stat_user_indexes i WHERE i.relid = t.relid),"
+                                                   + " t.n_dead_tup FROM pg_stat_user_tables t WHERE t.relname = '"
+                                                   + TABLE + "'")) {
             rs.next();
             return new long[] { rs.getLong(1), rs.getLong(2) };
         } catch (java.sql.SQLException e) {

@@ -139,16 +139,6 @@ final class ClaimCursor {
         }
     }
 
-    /** The sweep found these transactions, still in progress, holding no lock on the queue table. */
-    synchronized void settledAsOf(Snapshot snapshot) {
-        settle(snapshot);
-    }
-
-    /** Whether ids above the settled ones have been claimed past (the sweep then rescans them). */
-    synchronized boolean hasUnsettledRange() {
-        return frontier > settled;
-    }
-
     private void pairWithReadingsBefore(long claimStartedAt, Snapshot snapshot, long claimXid) {
         long lastId = -1;
         for (Iterator<Reading> it = readings.iterator(); it.hasNext();) {

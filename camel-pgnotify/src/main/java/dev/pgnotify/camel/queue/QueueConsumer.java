@@ -419,7 +419,7 @@ public class QueueConsumer extends DefaultConsumer implements SharedListener.Han
                     Array named = connection.createArrayOf("bigint", dueIds);
                     statement.setArray(1, ackIds);
                     statement.setArray(2, ackAttempts);
-                    statement.setString(3, channel());
+                    statement.setArray(3, ackIds);
                     statement.setArray(4, named);
                     statement.setArray(5, ackIds);
                     statement.setInt(6, batch);
@@ -578,10 +578,12 @@ public class QueueConsumer extends DefaultConsumer implements SharedListener.Han
             try {
                 call("handing back claimed messages", STOP_CALL_TIMEOUT_MILLIS, connection -> {
                     try (PreparedStatement release = connection.prepareStatement(queue.sql().releaseClaims)) {
-                        release.setArray(1, connection.createArrayOf("bigint",
-                                unprocessed.stream().map(Claimed::id).toArray(Long[]::new)));
+                        Array ids = connection.createArrayOf("bigint",
+                                unprocessed.stream().map(Claimed::id).toArray(Long[]::new));
+                        release.setArray(1, ids);
                         release.setArray(2, connection.createArrayOf("integer",
                                 unprocessed.stream().map(Claimed::attempt).toArray(Integer[]::new)));
+                        release.setArray(3, ids);
                         return release.executeUpdate();
                     }
                 });
@@ -601,10 +603,12 @@ public class QueueConsumer extends DefaultConsumer implements SharedListener.Han
                 call("acknowledging messages", Math.min(STOP_CALL_TIMEOUT_MILLIS, database.statementTimeoutMillis()),
                         connection -> {
                             try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledge)) {
-                                acknowledge.setArray(1, connection.createArrayOf("bigint",
-                                        acknowledgements.stream().map(Claimed::id).toArray(Long[]::new)));
+                                Array ids = connection.createArrayOf("bigint",
+                                        acknowledgements.stream().map(Claimed::id).toArray(Long[]::new));
+                                acknowledge.setArray(1, ids);
                                 acknowledge.setArray(2, connection.createArrayOf("integer",
                                         acknowledgements.stream().map(Claimed::attempt).toArray(Integer[]::new)));
+                                acknowledge.setArray(3, ids);
                                 return acknowledge.executeUpdate();
                             }
                         });
@@ -698,11 +702,12 @@ public class QueueConsumer extends DefaultConsumer implements SharedListener.Han
             try {
                 database.call(this, "renewing leases", timeout, connection -> {
                     try (PreparedStatement renew = connection.prepareStatement(queue.sql().renewLeases)) {
+                        Array ids = connection.createArrayOf("bigint", leased.stream().map(Map.Entry::getKey).toArray());
                         renew.setLong(1, configuration().getLeaseTime());
-                        renew.setArray(2, connection.createArrayOf("bigint",
-                                leased.stream().map(Map.Entry::getKey).toArray()));
+                        renew.setArray(2, ids);
                         renew.setArray(3, connection.createArrayOf("integer",
                                 leased.stream().map(Map.Entry::getValue).toArray()));
+                        renew.setArray(4, ids);
                         return renew.executeUpdate();
                     }
                 });

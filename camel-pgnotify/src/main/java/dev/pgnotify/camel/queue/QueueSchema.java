@@ -153,11 +153,12 @@ public final class QueueSchema {
                     + ") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01,"
                     + " autovacuum_vacuum_insert_scale_factor = 0.01)"));
         // claims walk a channel in id order from their frontier; available_at stays out of the index so that claims
-        // are HOT updates
+        // are HOT updates. Partial on a predicate that every row meets: only statements that name the channel may use
+        // it, so that look-ups by id always go to the primary key (see QueueSql)
         objects.add(new SchemaObject("index " + table.schema() + "." + table.claimIndexName(),
-                connection -> tableExists(connection,
-                        PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.claimIndexName())),
-                "CREATE INDEX " + PgIdentifiers.quote(table.claimIndexName()) + " ON " + t + " (channel, id)"));
+                connection -> claimIndexIsCurrent(connection, table),
+                "CREATE INDEX " + PgIdentifiers.quote(table.claimIndexName()) + " ON " + t
+                    + " (channel, id) WHERE channel IS NOT NULL"));
         objects.add(new SchemaObject("dead-letter table " + table.deadLetterDisplay(),
                 connection -> tableExists(connection, table.deadLetterSql())
                         && requireShape(connection, table.deadLetterSql(), table.deadLetterDisplay(),
@@ -236,6 +237,33 @@ public final class QueueSchema {
         if (!problems.isEmpty()) {
             throw new IllegalStateException("The table " + displayName + " exists but is not a pgnotify queue table: "
                                             + String.join("; ", problems) + ". Nothing was changed." + hint);
+        }
+        return true;
+    }
+
+    /**
+     * Whether the claim index exists in its current shape. One of an earlier version (not partial) is dropped here, in
+     * the schema transaction, so that the current one is built in its place: building it blocks writes to the queue
+     * for its duration (milliseconds for a queue of thousands of waiting messages).
+     */
+    private static boolean claimIndexIsCurrent(Connection connection, QueueTable table) throws SQLException {
+        String index = PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.claimIndexName());
+        Boolean partial;
+        try (PreparedStatement statement = connection.prepareStatement(SupportSql.INDEX_IS_PARTIAL)) {
+            statement.setString(1, index);
+            try (ResultSet rs = statement.executeQuery()) {
+                partial = rs.next() ? rs.getBoolean(1) : null;
+            }
+        }
+        if (partial == null) {
+            return false;
+        }
+        if (!partial) {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("DROP INDEX " + index);
+            }
+            LOG.info("Replacing the claim index {} of an earlier version", index);
+            return false;
         }
         return true;
     }

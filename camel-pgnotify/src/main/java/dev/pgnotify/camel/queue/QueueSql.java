@@ -25,6 +25,18 @@ final class QueueSql {
      */
     private static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
+    /**
+     * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
+     * claimed again cannot acknowledge or renew the new one). Parameters: ids, their attempts.
+     * <p>
+     * Look-ups by id never name the channel: the claim index, partial on {@code channel IS NOT NULL}, then does not
+     * apply and the primary key serves them. While an old snapshot elsewhere keeps vacuum from removing acknowledged
+     * rows, the statistics say the table is nearly empty while its indexes are full of dead entries; every index scan
+     * then looks equally cheap to the planner, and it once chose to walk the whole (channel, id) index for each id.
+     */
+    private static final String BY_IDS_AND_ATTEMPTS
+            = "q.id = ANY(?::bigint[]) AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]";
+
     /** How a row's body size is measured for maxBytesPerPoll. */
     private static final String BODY_SIZE
             = "coalesce(octet_length(q.body_text), octet_length(q.body_bytes), pg_column_size(q.body_json), 0)";
@@ -44,13 +56,13 @@ final class QueueSql {
      * statement's snapshot, the last id drawn from the table's sequence and the number of fresh candidates; the
      * claimed rows carry the claim's transaction id.
      * <p>
-     * Parameters: acknowledged ids, their attempts, channel, due ids, acknowledged ids, batch size, channel,
-     * frontier, acknowledged ids, due ids, batch size, byte budget, lease in milliseconds, attempts allowed (three
-     * times), the sequence.
+     * Parameters: acknowledged ids, their attempts, acknowledged ids again, due ids, acknowledged ids, batch size,
+     * channel, frontier, acknowledged ids, due ids, batch size, byte budget, lease in milliseconds, attempts allowed
+     * (three times), the sequence.
      */
     final String acknowledgeAndClaim;
 
-    /** Parameters: acknowledged ids, their attempts. */
+    /** Parameters: acknowledged ids, their attempts, the ids again. */
     final String acknowledge;
 
     /** Parameters: delay in milliseconds, error text, id, attempts. */
@@ -59,10 +71,10 @@ final class QueueSql {
     /** Parameters: id, attempts, error text. */
     final String moveToDeadLetter;
 
-    /** Parameters: lease in milliseconds, ids, attempts. */
+    /** Parameters: lease in milliseconds, ids, attempts, the ids again. */
     final String renewLeases;
 
-    /** Parameters: ids, attempts. */
+    /** Parameters: ids, attempts, the ids again. */
     final String releaseClaims;
 
     /**
@@ -86,12 +98,10 @@ final class QueueSql {
                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
                      + " ORDER BY u.n RETURNING id";
         acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
-                              + " acknowledged AS (DELETE FROM " + t + " q"
-                              + " USING unnest(?::bigint[], ?::int[]) AS a(id, attempts)"
-                              + " WHERE q.id = a.id AND q.attempts = a.attempts),"
-                              // due messages named by id: point look-ups, whatever lies below the frontier
+                              + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + "),"
+                              // due messages named by id (they are the channel's): point look-ups on the primary key
                               + " named AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
-                              + " WHERE q.channel = ? AND q.id = ANY(?) AND q.available_at <= now()"
+                              + " WHERE q.id = ANY(?) AND q.available_at <= now()"
                               + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
                               + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                               // fresh messages: an index range scan that starts at the frontier
@@ -105,7 +115,7 @@ final class QueueSql {
                               + " WHERE before < ?),"
                               + " claimed AS (UPDATE " + t + " q SET attempts = q.attempts + 1,"
                               + " available_at = now() + ? * interval '1 millisecond'"
-                              + " FROM within_budget w WHERE q.id = w.id"
+                              + " WHERE q.id = ANY(ARRAY(SELECT id FROM within_budget))"
                               + " RETURNING q.id, CASE WHEN q.attempts <= ? THEN q.body_json::text END AS body_json,"
                               + " CASE WHEN q.attempts <= ? THEN q.body_text END AS body_text,"
                               + " CASE WHEN q.attempts <= ? THEN q.body_bytes END AS body_bytes,"
@@ -117,8 +127,8 @@ final class QueueSql {
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
                               + " (SELECT count(*) FROM fresh) AS fresh) m"
                               + " LEFT JOIN claimed c ON true";
-        acknowledge = "DELETE FROM " + t + " q USING unnest(?::bigint[], ?::int[]) AS a(id, attempts)"
-                      + " WHERE q.id = a.id AND q.attempts = a.attempts AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        acknowledge = "DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
+                      + " IS NOT NULL";
         retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
@@ -133,11 +143,9 @@ final class QueueSql {
                            + " created_at = excluded.created_at, attempts = excluded.attempts,"
                            + " last_error = excluded.last_error, failed_at = now()";
         renewLeases = "UPDATE " + t + " q SET available_at = now() + ? * interval '1 millisecond'"
-                      + " FROM unnest(?::bigint[], ?::int[]) AS c(id, attempts)"
-                      + " WHERE q.id = c.id AND q.attempts = c.attempts AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+                      + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
-                        + " FROM unnest(?::bigint[], ?::int[]) AS c(id, attempts)"
-                        + " WHERE q.id = c.id AND q.attempts = c.attempts";
+                        + " WHERE " + BY_IDS_AND_ATTEMPTS;
         liveInRange = "SELECT id, available_at <= now() FROM " + t
                       + " WHERE channel = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
         liveAmong = "SELECT id, available_at <= now() FROM " + t + " WHERE id = ANY(?)";

@@ -38,6 +38,10 @@ public final class SupportSql {
               + " WHEN 'sequence' THEN has_sequence_privilege(c.object, c.privilege) END"
               + " ORDER BY c.n";
 
+    /** Whether an index is partial: true or false, no row when it does not exist. Parameters: the index. */
+    public static final String INDEX_IS_PARTIAL
+            = "SELECT indpred IS NOT NULL FROM pg_index WHERE indexrelid = to_regclass(?)";
+
     public static final String TABLE_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
     public static final String FUNCTION_EXISTS = "SELECT to_regprocedure(?) IS NOT NULL";
