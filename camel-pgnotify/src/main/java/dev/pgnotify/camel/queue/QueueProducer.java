@@ -11,6 +11,7 @@ import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.support.MessageCodec;
 import dev.pgnotify.camel.support.PooledProducer;
+import dev.pgnotify.camel.support.WakeUpSenders;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 

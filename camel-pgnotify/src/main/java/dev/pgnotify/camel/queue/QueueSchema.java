@@ -180,8 +180,8 @@ public final class QueueSchema {
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()"),
                 "CREATE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                     + "BEGIN\n"
-                    + "    IF current_setting('" + QueueSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
-                    + QueueSql.WAKE_UP_DEFERRED + "' THEN\n"
+                    + "    IF current_setting('" + SupportSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
+                    + SupportSql.WAKE_UP_DEFERRED + "' THEN\n"
                     + "        PERFORM pg_notify(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, c.channel)\n"
                     + "        FROM (SELECT DISTINCT channel FROM inserted) AS c;\n"
                     + "    END IF;\n"

@@ -1,29 +1,15 @@
 package dev.pgnotify.camel.queue;
 
+import static dev.pgnotify.camel.support.SupportSql.ASYNCHRONOUS_COMMIT;
+import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_DEFERRED;
+import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_SETTING;
+
 /**
- * The SQL of mode=queue, named by what it does: the statements of one queue table, and the wake-ups. Values are always
+ * The SQL of mode=queue, named by what it does: the statements of one queue table. Values are always
  * bound as parameters; the only names written into SQL text are the table's, validated and quoted by
  * {@link QueueTable}.
  */
 final class QueueSql {
-
-    /** Sends several notifications in one round trip: (channel, payload) pairs as two text arrays. */
-    static final String NOTIFY_ALL = "SELECT pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS w(c, p)";
-
-    /**
-     * Set in the transaction of a pgnotify producer's INSERT: the trigger then leaves the wake-up to the producer,
-     * which sends it after commit from a connection of its own, so that concurrent producers do not queue up behind
-     * PostgreSQL's commit-time NOTIFY lock.
-     */
-    static final String WAKE_UP_SETTING = "pgnotify.wake_up";
-    static final String WAKE_UP_DEFERRED = "deferred";
-
-    /**
-     * Makes the consumer's own bookkeeping (claims, acknowledgements, retries) commit without waiting for the WAL
-     * flush. Safe for at-least-once delivery: if the server crashes before the flush, a lost claim or
-     * acknowledgement only means the message is delivered again.
-     */
-    private static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
     /**
      * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was

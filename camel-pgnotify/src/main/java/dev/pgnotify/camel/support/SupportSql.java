@@ -8,6 +8,24 @@ import dev.pgnotify.camel.PgIdentifiers;
  */
 public final class SupportSql {
 
+    /** Sends several notifications in one round trip: (channel, payload) pairs as two text arrays. */
+    public static final String NOTIFY_ALL = "SELECT pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS w(c, p)";
+
+    /**
+     * Set in the transaction of a pgnotify producer's INSERT: the table's trigger then leaves the wake-up to the
+     * producer, which sends it after commit from a connection of its own, so that concurrent producers do not queue up
+     * behind PostgreSQL's commit-time NOTIFY lock.
+     */
+    public static final String WAKE_UP_SETTING = "pgnotify.wake_up";
+    public static final String WAKE_UP_DEFERRED = "deferred";
+
+    /**
+     * Makes a consumer's own bookkeeping (claims, acknowledgements, retries) commit without waiting for the WAL flush.
+     * Safe for at-least-once delivery: if the server crashes before the flush, a lost claim or acknowledgement only
+     * means the message is delivered again.
+     */
+    public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
+
     public static final String CONNECTION_USES_SSL = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
 
     public static final String CURRENT_SCHEMA = "SELECT current_schema()";

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.queue;
+package dev.pgnotify.camel.support;
 
 import java.util.List;
 import java.util.Map;
@@ -33,7 +33,7 @@ public final class LocalWakeUps {
         }
     }
 
-    void wake(String wakeUpChannel, String channel) {
+    public void wake(String wakeUpChannel, String channel) {
         List<WakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
         if (signals != null) {
             signals.forEach(WakeUpSignal::wakeOne);

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.queue;
+package dev.pgnotify.camel.support;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

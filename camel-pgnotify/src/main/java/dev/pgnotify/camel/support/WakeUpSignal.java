@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.queue;
+package dev.pgnotify.camel.support;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;

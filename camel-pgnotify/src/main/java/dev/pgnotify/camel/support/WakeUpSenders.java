@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.queue;
+package dev.pgnotify.camel.support;
 
 import java.sql.PreparedStatement;
 import java.util.IdentityHashMap;
@@ -45,13 +45,13 @@ public final class WakeUpSenders {
     }
 
     /** The sender for this database; every call must be matched by {@link #release(DataSource)}. */
-    synchronized Sender acquire(Database database) {
+    public synchronized Sender acquire(Database database) {
         Sender sender = senders.computeIfAbsent(database.dataSource(), dataSource -> new Sender(database));
         sender.users++;
         return sender;
     }
 
-    synchronized void release(DataSource dataSource) {
+    public synchronized void release(DataSource dataSource) {
         Sender sender = senders.get(dataSource);
         if (sender != null && --sender.users == 0) {
             senders.remove(dataSource);
@@ -68,7 +68,7 @@ public final class WakeUpSenders {
     private record WakeUp(String notifyChannel, String queueChannel) {
     }
 
-    final class Sender implements Runnable {
+    public final class Sender implements Runnable {
 
         private static final long IDLE_WAIT_MILLIS = 1000;
         private static final long FAILURE_PAUSE_MILLIS = 1000;
@@ -90,7 +90,7 @@ public final class WakeUpSenders {
         }
 
         /** Asks for consumers of this queue channel to be woken (soon, and once for many requests). */
-        void request(String notifyChannel, String queueChannel) {
+        public void request(String notifyChannel, String queueChannel) {
             lock.lock();
             try {
                 if (executor == null) {
@@ -166,7 +166,7 @@ public final class WakeUpSenders {
             String[] channels = batch.stream().map(WakeUp::notifyChannel).toArray(String[]::new);
             String[] payloads = batch.stream().map(w -> w.queueChannel() + ' ' + origin).toArray(String[]::new);
             database.call(this, "sending wake-ups", connection -> {
-                try (PreparedStatement notify = connection.prepareStatement(QueueSql.NOTIFY_ALL)) {
+                try (PreparedStatement notify = connection.prepareStatement(SupportSql.NOTIFY_ALL)) {
                     notify.setArray(1, connection.createArrayOf("text", channels));
                     notify.setArray(2, connection.createArrayOf("text", payloads));
                     return notify.execute();

@@ -1,0 +1,201 @@
+package dev.pgnotify.camel.queue;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import dev.pgnotify.camel.support.WorkStore;
+import org.postgresql.PGStatement;
+
+/**
+ * mode=queue's work: the messages of one channel of a queue table, each an item of its own.
+ */
+final class QueueWorkStore implements WorkStore {
+
+    private final QueueResources queue;
+    private final String channel;
+
+    QueueWorkStore(QueueResources queue, String channel) {
+        this.queue = queue;
+        this.channel = channel;
+    }
+
+    @Override
+    public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(queue.sql().acknowledgeAndClaim)) {
+            // binary results from the first execution: a bytea body arrives as its bytes, not as hex text twice its
+            // size
+            statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
+            Array ackIds = ids(connection, request.acknowledged());
+            Array ackAttempts = attempts(connection, request.acknowledged());
+            Array named = connection.createArrayOf("bigint", request.dueIds());
+            statement.setArray(1, ackIds);
+            statement.setArray(2, ackAttempts);
+            statement.setArray(3, ackIds);
+            statement.setArray(4, named);
+            statement.setArray(5, ackIds);
+            statement.setInt(6, request.batch());
+            statement.setString(7, channel);
+            statement.setLong(8, request.frontier());
+            statement.setArray(9, ackIds);
+            statement.setArray(10, named);
+            statement.setInt(11, request.batch());
+            statement.setLong(12, request.budget());
+            statement.setLong(13, request.leaseMillis());
+            for (int i = 14; i <= 16; i++) {
+                statement.setInt(i, request.maxAttempts());
+            }
+            statement.setString(17, queue.sequence());
+            return read(statement, request);
+        }
+    }
+
+    private static Claim read(PreparedStatement statement, ClaimRequest request) throws SQLException {
+        List<Item> claimed = new ArrayList<>();
+        String snapshot = null;
+        Long lastId = null;
+        long fresh = 0;
+        Long claimXid = null;
+        try (ResultSet rs = statement.executeQuery()) {
+            while (rs.next()) {
+                if (snapshot == null) {
+                    snapshot = rs.getString(9);
+                    long last = rs.getLong(10);
+                    lastId = rs.wasNull() ? null : last;
+                    fresh = rs.getLong(11);
+                }
+                long id = rs.getLong(1);
+                if (rs.wasNull()) {
+                    continue;
+                }
+                Object body = rs.getString(2);
+                if (body == null) {
+                    body = rs.getString(3);
+                }
+                if (body == null) {
+                    body = rs.getBytes(4);
+                }
+                StoredMessage message = new StoredMessage(id, body, rs.getString(5), rs.getTimestamp(7), true);
+                String xid = rs.getString(8);
+                if (xid != null) {
+                    claimXid = Long.parseLong(xid);
+                }
+                claimed.add(new Item(id, rs.getInt(6), List.of(message), 0));
+            }
+        }
+        // the rows come back in no particular order; the channel's order is the ids'
+        claimed.sort((a, b) -> Long.compare(a.id(), b.id()));
+        Set<Long> named = Set.of(request.dueIds());
+        long freshClaimed = 0;
+        long lastFreshClaimed = request.frontier();
+        for (Item item : claimed) {
+            if (!named.contains(item.id())) {
+                freshClaimed++;
+                lastFreshClaimed = Math.max(lastFreshClaimed, item.id());
+            }
+        }
+        return new Claim(claimed, snapshot, lastId, claimXid, fresh, freshClaimed, lastFreshClaimed);
+    }
+
+    @Override
+    public void acknowledge(Connection connection, List<Item> items) throws SQLException {
+        try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledge)) {
+            Array ids = ids(connection, items);
+            acknowledge.setArray(1, ids);
+            acknowledge.setArray(2, attempts(connection, items));
+            acknowledge.setArray(3, ids);
+            acknowledge.executeUpdate();
+        }
+    }
+
+    @Override
+    public void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException {
+        try (PreparedStatement retry = connection.prepareStatement(queue.sql().retryLater)) {
+            retry.setLong(1, delayMillis);
+            retry.setString(2, error);
+            retry.setLong(3, item.id());
+            retry.setInt(4, item.attempt());
+            retry.executeUpdate();
+        }
+    }
+
+    @Override
+    public void deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
+        try (PreparedStatement dead = connection.prepareStatement(queue.sql().moveToDeadLetter)) {
+            dead.setLong(1, item.id());
+            dead.setInt(2, item.attempt());
+            dead.setString(3, error);
+            dead.executeUpdate();
+        }
+    }
+
+    @Override
+    public void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException {
+        try (PreparedStatement renew = connection.prepareStatement(queue.sql().renewLeases)) {
+            Array ids = connection.createArrayOf("bigint", leases.stream().map(Lease::id).toArray(Long[]::new));
+            renew.setLong(1, leaseMillis);
+            renew.setArray(2, ids);
+            renew.setArray(3, connection.createArrayOf("integer",
+                    leases.stream().map(Lease::attempt).toArray(Integer[]::new)));
+            renew.setArray(4, ids);
+            renew.executeUpdate();
+        }
+    }
+
+    @Override
+    public void release(Connection connection, List<Item> items) throws SQLException {
+        try (PreparedStatement release = connection.prepareStatement(queue.sql().releaseClaims)) {
+            Array ids = ids(connection, items);
+            release.setArray(1, ids);
+            release.setArray(2, attempts(connection, items));
+            release.setArray(3, ids);
+            release.executeUpdate();
+        }
+    }
+
+    @Override
+    public List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException {
+        try (PreparedStatement scan = connection.prepareStatement(queue.sql().liveInRange)) {
+            scan.setString(1, channel);
+            scan.setLong(2, from);
+            scan.setLong(3, to);
+            scan.setInt(4, limit);
+            List<long[]> rows = new ArrayList<>();
+            try (ResultSet rs = scan.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new long[] { rs.getLong(1), rs.getBoolean(2) ? 1 : 0 });
+                }
+            }
+            return rows;
+        }
+    }
+
+    @Override
+    public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
+        try (PreparedStatement lookUp = connection.prepareStatement(queue.sql().liveAmong)) {
+            lookUp.setArray(1, connection.createArrayOf("bigint", ids));
+            Map<Long, Boolean> rows = new LinkedHashMap<>();
+            try (ResultSet rs = lookUp.executeQuery()) {
+                while (rs.next()) {
+                    rows.put(rs.getLong(1), rs.getBoolean(2));
+                }
+            }
+            return rows;
+        }
+    }
+
+    private static Array ids(Connection connection, List<Item> items) throws SQLException {
+        return connection.createArrayOf("bigint", items.stream().map(Item::id).toArray(Long[]::new));
+    }
+
+    private static Array attempts(Connection connection, List<Item> items) throws SQLException {
+        return connection.createArrayOf("integer", items.stream().map(Item::attempt).toArray(Integer[]::new));
+    }
+}

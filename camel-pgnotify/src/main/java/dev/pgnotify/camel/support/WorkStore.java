@@ -1,0 +1,117 @@
+package dev.pgnotify.camel.support;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The table a {@link ClaimingConsumer} leases its work from, and the SQL of each step: claim (with the previous
+ * acknowledgements), acknowledge, retry, dead-letter, renew, hand back, and the sweep's look-ups below the frontier.
+ * A queue's work items are its messages; a topic group's are batches of message ids cut from the log, and retries of
+ * single messages.
+ */
+public interface WorkStore {
+
+    /** A message as stored; its body is null until loaded (a topic batch loads its bodies within a byte budget). */
+    record StoredMessage(long id, Object body, String headers, Timestamp createdAt, boolean loaded) {
+    }
+
+    /**
+     * A unit of leased work: the messages to process in order, the attempt it was claimed as (its fencing token), and
+     * how many of its messages are done (renewals record it, so that a redelivered batch resumes after them).
+     */
+    final class Item {
+
+        private final long id;
+        private final int attempt;
+        private final List<StoredMessage> messages;
+        private volatile int progress;
+
+        public Item(long id, int attempt, List<StoredMessage> messages, int progress) {
+            this.id = id;
+            this.attempt = attempt;
+            this.messages = new ArrayList<>(messages);
+            this.progress = progress;
+        }
+
+        public long id() {
+            return id;
+        }
+
+        public int attempt() {
+            return attempt;
+        }
+
+        public List<StoredMessage> messages() {
+            return messages;
+        }
+
+        public int progress() {
+            return progress;
+        }
+
+        void progress(int done) {
+            this.progress = done;
+        }
+
+        /** Whether this item is one message (a queue message, or a topic retry). */
+        public boolean single() {
+            return messages.size() == 1;
+        }
+    }
+
+    /** What a claim asks for. */
+    record ClaimRequest(List<Item> acknowledged, Long[] dueIds, long frontier, int batch, long budget, long leaseMillis,
+                        int maxAttempts) {
+    }
+
+    /** What a claim returned: the items, and what the cursor learns from it. */
+    record Claim(List<Item> items, String snapshot, Long lastId, Long claimXid, long freshCandidates,
+                 long freshClaimed, long lastFreshClaimed) {
+    }
+
+    /** A lease to renew: the item, the attempt it was claimed as, and its progress. */
+    record Lease(long id, int attempt, int progress) {
+    }
+
+    /** Acknowledges the given items and claims due ones, in one round trip. */
+    Claim claim(Connection connection, ClaimRequest request) throws SQLException;
+
+    void acknowledge(Connection connection, List<Item> items) throws SQLException;
+
+    /** Makes a single-message item due again after the delay, with the error. */
+    void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException;
+
+    /**
+     * Puts one message of the item in the dead-letter table with the error; a single-message item is removed with it.
+     */
+    void deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
+
+    /**
+     * Takes a failed message out of a batch into an item of its own, due again after the delay, with one delivery
+     * counted; returns its id. Only for stores whose items hold several messages.
+     */
+    default long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
+            throws SQLException {
+        throw new UnsupportedOperationException("items hold one message");
+    }
+
+    /** Loads the bodies of the item's messages from {@code from} on, within the byte budget (at least one). */
+    default List<StoredMessage> load(Connection connection, Item item, int from, long budget) throws SQLException {
+        throw new UnsupportedOperationException("bodies come with the claim");
+    }
+
+    void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException;
+
+    /** Hands claimed items back at once (at stop), as if they had not been claimed. */
+    void release(Connection connection, List<Item> items) throws SQLException;
+
+    /** The live items of this consumer's key with ids in (from, to], each with whether it is due. */
+    List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException;
+
+    /** The items among these ids that still exist, each with whether it is due. */
+    Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException;
+}
