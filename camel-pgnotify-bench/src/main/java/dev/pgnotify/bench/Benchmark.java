@@ -36,14 +36,17 @@ public final class Benchmark {
 
             Baselines baselines = new Baselines(bench);
             PgNotifyWorkloads pgnotify = new PgNotifyWorkloads(bench);
+            TopicWorkloads topic = new TopicWorkloads(bench);
+            topic.create();
             // rounds: each workload once per round, so that baselines and pgnotify alternate
             for (int round = 1; round <= options.runs(); round++) {
                 LOG.info("Round {} of {}", round, options.runs());
                 baselines.runAll();
                 pgnotify.runNotify();
                 pgnotify.runQueue(round == 1);
+                topic.runAll();
             }
-            MvccWorkloads mvcc = new MvccWorkloads(bench);
+            MvccWorkloads mvcc = new MvccWorkloads(bench, topic);
             mvcc.run();
             if (options.soakMinutes() > 0) {
                 mvcc.soak(options.soakRate(), options.soakMinutes());

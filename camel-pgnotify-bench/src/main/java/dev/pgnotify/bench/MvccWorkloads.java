@@ -39,6 +39,9 @@ final class MvccWorkloads {
     static final String DRAIN_FREE = "pgnotify queue, drain a %,d backlog, free";
     static final String DRAIN_HELD = "pgnotify queue, drain a %,d backlog, another session holding a snapshot";
     static final String SOAK = "soak: pgnotify queue at %d msg/s for %d min";
+    static final String TOPIC_STREAM_FREE = "pgnotify topic (1 group) at 1,000 msg/s for %d s, free";
+    static final String TOPIC_STREAM_HELD = "pgnotify topic (1 group) at 1,000 msg/s for %d s, another session holding"
+                                            + " a snapshot";
 
     private static final String TABLE = "bench_mvcc";
 
@@ -47,8 +50,21 @@ final class MvccWorkloads {
                   long indexBytes) {
     }
 
+    /** What a stream runs on: the consumer and producer URIs, how to start afresh, and the tables it measures. */
+    private record Target(String consumerUri, String producerUri, Setup recreate, String figuresSql) {
+    }
+
+    @FunctionalInterface
+    private interface Setup {
+        void run() throws Exception;
+    }
+
     private final Bench bench;
+    private final Target queue;
+    private final Target topic;
     final List<Window> freeWindows = new ArrayList<>();
+    final List<Window> topicFreeWindows = new ArrayList<>();
+    final List<Window> topicHeldWindows = new ArrayList<>();
     final List<Window> heldWindows = new ArrayList<>();
     final List<Window> soakWindows = new ArrayList<>();
     String streamFreeName;
@@ -57,8 +73,22 @@ final class MvccWorkloads {
     String drainHeldName;
     String soakName;
 
-    MvccWorkloads(Bench bench) {
+    String topicFreeName;
+    String topicHeldName;
+
+    MvccWorkloads(Bench bench, TopicWorkloads topicWorkloads) {
         this.bench = bench;
+        this.queue = new Target("pgnotify:bench_mvcc?table=" + TABLE, "pgnotify:bench_mvcc?table=" + TABLE,
+                this::recreateTable, "SELECT coalesce(n_dead_tup, 0), pg_table_size('" + TABLE + "'), pg_indexes_size('"
+                                     + TABLE + "') FROM pg_stat_user_tables WHERE relname = '" + TABLE + "'");
+        String log = TopicWorkloads.TABLE;
+        // the log's partitions and the group's items: what the stream writes
+        this.topic = new Target(TopicWorkloads.uri("bench_mvcc") + "&group=reader", TopicWorkloads.uri("bench_mvcc"),
+                topicWorkloads::reset,
+                "SELECT coalesce(sum(n_dead_tup), 0), coalesce(sum(pg_table_size(relid)), 0),"
+                                       + " coalesce(sum(pg_indexes_size(relid)), 0) FROM pg_stat_user_tables"
+                                       + " WHERE relname IN ('" + log + "_0', '" + log + "_1', '" + log + "_2', '"
+                                       + log + "_3', '" + log + "_items', '" + log + "_cuts')");
     }
 
     void run() throws Exception {
@@ -68,10 +98,17 @@ final class MvccWorkloads {
         streamHeldName = String.format(STREAM_HELD, seconds);
         // one run each: they are long, and the windows within a run are what matters
         bench.measureOnce(GROUP, streamFreeName, "open model; the same stream as the next row, without the snapshot",
-                () -> stream(1000, seconds, window, false, freeWindows));
+                () -> stream(queue, 1000, seconds, window, false, freeWindows));
         bench.measureOnce(GROUP, streamHeldName, "open model; the snapshot is taken before the first message and held"
                                                  + " to the last",
-                () -> stream(1000, seconds, window, true, heldWindows));
+                () -> stream(queue, 1000, seconds, window, true, heldWindows));
+        topicFreeName = String.format(TOPIC_STREAM_FREE, seconds);
+        topicHeldName = String.format(TOPIC_STREAM_HELD, seconds);
+        bench.measureOnce(GROUP, topicFreeName, "open model; the same stream as the next row, without the snapshot",
+                () -> stream(topic, 1000, seconds, window, false, topicFreeWindows));
+        bench.measureOnce(GROUP, topicHeldName, "open model; the snapshot is taken before the first message and held"
+                                                + " to the last",
+                () -> stream(topic, 1000, seconds, window, true, topicHeldWindows));
         int backlog = bench.options.count(200_000);
         drainFreeName = String.format(DRAIN_FREE, backlog);
         drainHeldName = String.format(DRAIN_HELD, backlog);
@@ -86,7 +123,7 @@ final class MvccWorkloads {
     void soak(int rate, int minutes) throws Exception {
         soakName = String.format(SOAK, rate, minutes);
         bench.measureOnce(GROUP, soakName, "open model; a window a minute, no snapshot held",
-                () -> stream(rate, minutes * 60, 60, false, soakWindows));
+                () -> stream(queue, rate, minutes * 60, 60, false, soakWindows));
     }
 
     private void recreateTable() throws Exception {
@@ -101,9 +138,10 @@ final class MvccWorkloads {
     /**
      * A stream at a fixed rate for that long, consumed by one route; latencies and table figures per window.
      */
-    private Run stream(double rate, int seconds, int windowSeconds, boolean holdSnapshot, List<Window> windows)
+    private Run stream(Target target, double rate, int seconds, int windowSeconds, boolean holdSnapshot,
+                       List<Window> windows)
             throws Exception {
-        recreateTable();
+        target.recreate().run();
         windows.clear();
         int count = (int) (rate * seconds);
         int windowCount = (seconds + windowSeconds - 1) / windowSeconds;
@@ -128,7 +166,7 @@ final class MvccWorkloads {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
-                    from("pgnotify:bench_mvcc?table=" + TABLE).process(exchange -> {
+                    from(target.consumerUri()).process(exchange -> {
                         long now = System.nanoTime();
                         String body = exchange.getMessage().getBody(String.class);
                         if (body.startsWith("-1:")) {
@@ -152,16 +190,16 @@ final class MvccWorkloads {
             });
             camel.start();
             ProducerTemplate template = camel.createProducerTemplate();
-            Endpoint endpoint = camel.getEndpoint("pgnotify:bench_mvcc?table=" + TABLE);
+            Endpoint endpoint = camel.getEndpoint(target.producerUri());
             Bench.sendAtRate(rate, (int) Math.min(rate, 1000), seq -> template.sendBody(endpoint, Receiver.warmUpBody(100)));
             start[0] = System.nanoTime();
-            sampler.scheduleAtFixedRate(() -> figures.add(tableFigures()), windowSeconds, windowSeconds,
+            sampler.scheduleAtFixedRate(() -> figures.add(tableFigures(target)), windowSeconds, windowSeconds,
                     TimeUnit.SECONDS);
 
             long[] sent = Bench.sendAtRate(rate, count, seq -> template.sendBody(endpoint, Receiver.body(seq, 100)));
             complete.await(Bench.DELIVERY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             sampler.shutdownNow();
-            long[] last = tableFigures();
+            long[] last = tableFigures(target);
             if (holdSnapshot) {
                 holder.rollback();
             }
@@ -172,8 +210,8 @@ final class MvccWorkloads {
                 long[] f = i < figures.size() ? figures.get(i) : last;
                 windows.add(new Window(i + 1, (i + 1) * windowSeconds, sorted.length, percentile(sorted, 50),
                         percentile(sorted, 99), f[0], f[1], f[2]));
-                LOG.info("{} window {}: {} msgs p50 {} ms p99 {} ms, dead tuples {}, table {} kB, indexes {} kB",
-                        holdSnapshot ? "held" : "free", i + 1, sorted.length,
+                LOG.info("{} {} window {}: {} msgs p50 {} ms p99 {} ms, dead tuples {}, table {} kB, indexes {} kB",
+                        target == topic ? "topic" : "queue", holdSnapshot ? "held" : "free", i + 1, sorted.length,
                         String.format(Locale.ROOT, "%.2f", percentile(sorted, 50)),
                         String.format(Locale.ROOT, "%.2f", percentile(sorted, 99)), f[0], f[1] / 1024, f[2] / 1024);
             }
@@ -215,7 +253,7 @@ final class MvccWorkloads {
             camel.start();
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
             Run run = receiver.run(start, "");
-            long[] figures = tableFigures();
+            long[] figures = tableFigures(queue);
             if (holdSnapshot) {
                 holder.rollback();
             }
@@ -226,11 +264,9 @@ final class MvccWorkloads {
     }
 
     /** Dead tuples (PostgreSQL's statistics), table size and index size in bytes. */
-    private long[] tableFigures() {
+    private long[] tableFigures(Target target) {
         try (Connection connection = bench.connect(); Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT coalesce(n_dead_tup, 0), pg_table_size('" + TABLE + "'),"
-                                                   + " pg_indexes_size('" + TABLE + "') FROM pg_stat_user_tables"
-                                                   + " WHERE relname = '" + TABLE + "'")) {
+             ResultSet rs = statement.executeQuery(target.figuresSql())) {
             return rs.next() ? new long[] { rs.getLong(1), rs.getLong(2), rs.getLong(3) } : new long[3];
         } catch (Exception e) {
             LOG.warn("Could not read the table's figures: {}", e.toString());

@@ -39,6 +39,14 @@ final class Receiver {
     }
 
     void onMessage(Object body) {
+        onMessage(body, 0);
+    }
+
+    /**
+     * A message whose sequence number counts from {@code offset}: several groups of a topic each receive every
+     * message, and each group's copies are counted apart.
+     */
+    void onMessage(Object body, int offset) {
         long now = System.nanoTime();
         String text = body instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : body.toString();
         if (text.startsWith("-1:")) {
@@ -46,7 +54,7 @@ final class Receiver {
         }
         int first = text.indexOf(':');
         int second = text.indexOf(':', first + 1);
-        int seq = Integer.parseInt(text, 0, first, 10);
+        int seq = offset + Integer.parseInt(text, 0, first, 10);
         long sent = Long.parseLong(text, first + 1, second, 10);
         if (seen.getAndIncrement(seq) > 0) {
             duplicates.incrementAndGet();

@@ -135,7 +135,18 @@ final class Report {
             ratio(md, "backlog drain, " + consumers + " consumer(s): ≥ 0.8× the raw claim-and-delete loop", drain,
                     String.format(Baselines.CLAIM_DELETE, consumers), 0.8);
         }
+        latency(md, "topic: p99 ≤ 5 ms end to end at 1,000 msg/s with two groups", TopicWorkloads.TOPIC_1000, 5.0,
+                Baselines.TRIGGER_LISTEN_1000);
+        int backlog = bench.options.count(200_000);
+        ratio(md, "topic, one group draining a backlog: ≥ 1.0× the raw claim-and-delete loop",
+                String.format(TopicWorkloads.DRAIN_GROUPS, backlog, 1), String.format(Baselines.CLAIM_DELETE, 1), 1.0);
+        for (int groups : new int[] { 0, 2, 4 }) {
+            ratio(md, "topic, publishing with " + groups + " group(s) consuming: ≥ 0.9× publishing to a queue",
+                    String.format(TopicWorkloads.PUBLISH, groups), PgNotifyWorkloads.QUEUE_1, 0.9);
+        }
         heldSnapshotLatency(md);
+        heldSnapshotLatency(md, "topic (1 group)", mvcc.topicFreeName, mvcc.topicHeldName, mvcc.topicFreeWindows,
+                mvcc.topicHeldWindows);
         ratio(md, "backlog drain while another session holds a snapshot: ≥ 0.9× the free drain", mvcc.drainHeldName,
                 mvcc.drainFreeName, 0.9);
         soakTargets(md);
@@ -144,21 +155,26 @@ final class Report {
 
     /** Held-snapshot stream: p99 within 2× the free run's plus 5 ms, overall and in its last window. */
     private void heldSnapshotLatency(StringBuilder md) {
-        Measurement free = mvcc.streamFreeName != null ? bench.find(mvcc.streamFreeName) : null;
-        Measurement held = mvcc.streamHeldName != null ? bench.find(mvcc.streamHeldName) : null;
+        heldSnapshotLatency(md, "queue", mvcc.streamFreeName, mvcc.streamHeldName, mvcc.freeWindows, mvcc.heldWindows);
+    }
+
+    private void heldSnapshotLatency(StringBuilder md, String what, String freeName, String heldName,
+                                     List<MvccWorkloads.Window> freeWindows, List<MvccWorkloads.Window> heldWindows) {
+        Measurement free = freeName != null ? bench.find(freeName) : null;
+        Measurement held = heldName != null ? bench.find(heldName) : null;
         if (free == null || held == null || free.runs.isEmpty() || held.runs.isEmpty()) {
             return;
         }
         double freeP99 = free.medianLatencies().p99();
         double heldP99 = held.medianLatencies().p99();
         double bound = 2 * freeP99 + 5;
-        md.append(String.format(Locale.ROOT, "| queue at 1,000 msg/s while another session holds a snapshot: p99 ≤ 2×"
+        md.append(String.format(Locale.ROOT, "| %s at 1,000 msg/s while another session holds a snapshot: p99 ≤ 2×"
                                              + " the free run's + 5 ms | p99 %.2f ms (p50 %.2f) | same stream, free:"
                                              + " p99 %.2f ms | %.2f ms (bound %.2f) | %s |\n",
-                heldP99, held.medianLatencies().p50(), freeP99, heldP99, bound, heldP99 <= bound ? "yes" : "**no**"));
-        if (!mvcc.heldWindows.isEmpty() && !mvcc.freeWindows.isEmpty()) {
-            MvccWorkloads.Window lastHeld = mvcc.heldWindows.get(mvcc.heldWindows.size() - 1);
-            MvccWorkloads.Window firstHeld = mvcc.heldWindows.get(0);
+                what, heldP99, held.medianLatencies().p50(), freeP99, heldP99, bound, heldP99 <= bound ? "yes" : "**no**"));
+        if (!heldWindows.isEmpty() && !freeWindows.isEmpty()) {
+            MvccWorkloads.Window lastHeld = heldWindows.get(heldWindows.size() - 1);
+            MvccWorkloads.Window firstHeld = heldWindows.get(0);
             md.append(String.format(Locale.ROOT, "| … and its last window against its first: p50 does not climb"
                                                  + " (≤ 2× + 1 ms) | last window p50 %.2f ms, %,d dead tuples | first"
                                                  + " window p50 %.2f ms, %,d dead tuples | %.2f× | %s |\n",
@@ -203,21 +219,12 @@ final class Report {
             return;
         }
         md.append("## Under MVCC pressure\n\n");
-        if (!mvcc.freeWindows.isEmpty() && !mvcc.heldWindows.isEmpty()) {
-            md.append("The same 1,000 msg/s stream twice: free, then while another session holds a REPEATABLE READ"
-                      + " snapshot from before the first message to after the last (vacuum may then remove no"
-                      + " acknowledged row). Per window: latency, and the table's dead tuples and sizes at its end.\n\n");
-            md.append("| Until (s) | Free p50 / p99 (ms) | Free dead tuples | Free table + indexes (kB) | Held p50 / p99 (ms)"
-                      + " | Held dead tuples | Held table + indexes (kB) |\n|---:|---|---:|---:|---|---:|---:|\n");
-            for (int i = 0; i < Math.min(mvcc.freeWindows.size(), mvcc.heldWindows.size()); i++) {
-                MvccWorkloads.Window f = mvcc.freeWindows.get(i);
-                MvccWorkloads.Window h = mvcc.heldWindows.get(i);
-                md.append(String.format(Locale.ROOT, "| %d | %.2f / %.2f | %,d | %,d + %,d | %.2f / %.2f | %,d | %,d + %,d |\n",
-                        f.seconds(), f.p50(), f.p99(), f.deadTuples(), f.tableBytes() / 1024, f.indexBytes() / 1024,
-                        h.p50(), h.p99(), h.deadTuples(), h.tableBytes() / 1024, h.indexBytes() / 1024));
-            }
-            md.append("\n");
-        }
+        windowTable(md, "The same 1,000 msg/s queue stream twice: free, then while another session holds a REPEATABLE"
+                        + " READ snapshot from before the first message to after the last (vacuum may then remove no"
+                        + " acknowledged row). Per window: latency, and the table's dead tuples and sizes at its end.",
+                mvcc.freeWindows, mvcc.heldWindows);
+        windowTable(md, "The same for a topic with one group: the log's partitions and the group's items and cuts.",
+                mvcc.topicFreeWindows, mvcc.topicHeldWindows);
         if (!mvcc.soakWindows.isEmpty()) {
             md.append("### Soak\n\n").append(mvcc.soakName).append(", one window a minute.\n\n![Soak](soak.png)\n\n");
             md.append("| Minute | p50 / p99 (ms) | Dead tuples | Table (kB) | Indexes (kB) |\n|---:|---|---:|---:|---:|\n");
@@ -227,6 +234,24 @@ final class Report {
             }
             md.append("\n");
         }
+    }
+
+    private static void windowTable(StringBuilder md, String intro, List<MvccWorkloads.Window> free,
+                                    List<MvccWorkloads.Window> held) {
+        if (free.isEmpty() || held.isEmpty()) {
+            return;
+        }
+        md.append(intro).append("\n\n");
+        md.append("| Until (s) | Free p50 / p99 (ms) | Free dead tuples | Free table + indexes (kB) | Held p50 / p99 (ms)"
+                  + " | Held dead tuples | Held table + indexes (kB) |\n|---:|---|---:|---:|---|---:|---:|\n");
+        for (int i = 0; i < Math.min(free.size(), held.size()); i++) {
+            MvccWorkloads.Window f = free.get(i);
+            MvccWorkloads.Window h = held.get(i);
+            md.append(String.format(Locale.ROOT, "| %d | %.2f / %.2f | %,d | %,d + %,d | %.2f / %.2f | %,d | %,d + %,d |\n",
+                    f.seconds(), f.p50(), f.p99(), f.deadTuples(), f.tableBytes() / 1024, f.indexBytes() / 1024,
+                    h.p50(), h.p99(), h.deadTuples(), h.tableBytes() / 1024, h.indexBytes() / 1024));
+        }
+        md.append("\n");
     }
 
     private void soakChart(Path file) throws IOException {

@@ -22,13 +22,18 @@ public class TutorialConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext camelContext) throws Exception {
         DataSource dataSource = ExampleDatabase.dataSource(camelContext);
-        applySchema(dataSource);
+        applySchema(dataSource, schemaResource());
         camelContext.getRegistry().bind(DATA_SOURCE, dataSource);
     }
 
-    private static void applySchema(DataSource dataSource) throws IOException, SQLException {
+    /** The SQL script of the tutorial's schema. */
+    protected String schemaResource() {
+        return "/tutorial/schema.sql";
+    }
+
+    private static void applySchema(DataSource dataSource, String resource) throws IOException, SQLException {
         String schema;
-        try (InputStream in = TutorialConfiguration.class.getResourceAsStream("/tutorial/schema.sql")) {
+        try (InputStream in = TutorialConfiguration.class.getResourceAsStream(resource)) {
             schema = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {

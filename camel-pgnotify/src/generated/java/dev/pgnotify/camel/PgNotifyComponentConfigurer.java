@@ -48,6 +48,9 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": getOrCreateConfiguration(target).setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
         case "deadlettertable":
         case "deadLetterTable": getOrCreateConfiguration(target).setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "group": getOrCreateConfiguration(target).setGroup(property(camelContext, java.lang.String.class, value)); return true;
+        case "groupstart":
+        case "groupStart": getOrCreateConfiguration(target).setGroupStart(property(camelContext, java.lang.String.class, value)); return true;
         case "headerfilterstrategy":
         case "headerFilterStrategy": getOrCreateConfiguration(target).setHeaderFilterStrategy(property(camelContext, org.apache.camel.spi.HeaderFilterStrategy.class, value)); return true;
         case "healthcheckconsumerenabled":
@@ -72,6 +75,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "maxPoolSize": getOrCreateConfiguration(target).setMaxPoolSize(property(camelContext, int.class, value)); return true;
         case "maxreconnectdelay":
         case "maxReconnectDelay": getOrCreateConfiguration(target).setMaxReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "maxretention":
+        case "maxRetention": getOrCreateConfiguration(target).setMaxRetention(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "maxretrydelay":
         case "maxRetryDelay": getOrCreateConfiguration(target).setMaxRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "mode": getOrCreateConfiguration(target).setMode(property(camelContext, dev.pgnotify.camel.PgNotifyMode.class, value)); return true;
@@ -80,15 +85,20 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "pollInterval": getOrCreateConfiguration(target).setPollInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "reconnectdelay":
         case "reconnectDelay": getOrCreateConfiguration(target).setReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "retention": getOrCreateConfiguration(target).setRetention(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "retrydelay":
         case "retryDelay": getOrCreateConfiguration(target).setRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "retrymultiplier":
         case "retryMultiplier": getOrCreateConfiguration(target).setRetryMultiplier(property(camelContext, double.class, value)); return true;
+        case "rotateinterval":
+        case "rotateInterval": getOrCreateConfiguration(target).setRotateInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "statementtimeout":
         case "statementTimeout": getOrCreateConfiguration(target).setStatementTimeout(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": getOrCreateConfiguration(target).setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
         case "table": getOrCreateConfiguration(target).setTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "topictable":
+        case "topicTable": getOrCreateConfiguration(target).setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
         case "username": getOrCreateConfiguration(target).setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
         }
@@ -115,6 +125,9 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": return javax.sql.DataSource.class;
         case "deadlettertable":
         case "deadLetterTable": return java.lang.String.class;
+        case "group": return java.lang.String.class;
+        case "groupstart":
+        case "groupStart": return java.lang.String.class;
         case "headerfilterstrategy":
         case "headerFilterStrategy": return org.apache.camel.spi.HeaderFilterStrategy.class;
         case "healthcheckconsumerenabled":
@@ -139,6 +152,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "maxPoolSize": return int.class;
         case "maxreconnectdelay":
         case "maxReconnectDelay": return long.class;
+        case "maxretention":
+        case "maxRetention": return long.class;
         case "maxretrydelay":
         case "maxRetryDelay": return long.class;
         case "mode": return dev.pgnotify.camel.PgNotifyMode.class;
@@ -147,15 +162,20 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "pollInterval": return long.class;
         case "reconnectdelay":
         case "reconnectDelay": return long.class;
+        case "retention": return long.class;
         case "retrydelay":
         case "retryDelay": return long.class;
         case "retrymultiplier":
         case "retryMultiplier": return double.class;
+        case "rotateinterval":
+        case "rotateInterval": return long.class;
         case "statementtimeout":
         case "statementTimeout": return long.class;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return boolean.class;
         case "table": return java.lang.String.class;
+        case "topictable":
+        case "topicTable": return java.lang.String.class;
         case "username": return java.lang.String.class;
         default: return null;
         }
@@ -183,6 +203,9 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": return getOrCreateConfiguration(target).getDataSource();
         case "deadlettertable":
         case "deadLetterTable": return getOrCreateConfiguration(target).getDeadLetterTable();
+        case "group": return getOrCreateConfiguration(target).getGroup();
+        case "groupstart":
+        case "groupStart": return getOrCreateConfiguration(target).getGroupStart();
         case "headerfilterstrategy":
         case "headerFilterStrategy": return getOrCreateConfiguration(target).getHeaderFilterStrategy();
         case "healthcheckconsumerenabled":
@@ -207,6 +230,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "maxPoolSize": return getOrCreateConfiguration(target).getMaxPoolSize();
         case "maxreconnectdelay":
         case "maxReconnectDelay": return getOrCreateConfiguration(target).getMaxReconnectDelay();
+        case "maxretention":
+        case "maxRetention": return getOrCreateConfiguration(target).getMaxRetention();
         case "maxretrydelay":
         case "maxRetryDelay": return getOrCreateConfiguration(target).getMaxRetryDelay();
         case "mode": return getOrCreateConfiguration(target).getMode();
@@ -215,15 +240,20 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "pollInterval": return getOrCreateConfiguration(target).getPollInterval();
         case "reconnectdelay":
         case "reconnectDelay": return getOrCreateConfiguration(target).getReconnectDelay();
+        case "retention": return getOrCreateConfiguration(target).getRetention();
         case "retrydelay":
         case "retryDelay": return getOrCreateConfiguration(target).getRetryDelay();
         case "retrymultiplier":
         case "retryMultiplier": return getOrCreateConfiguration(target).getRetryMultiplier();
+        case "rotateinterval":
+        case "rotateInterval": return getOrCreateConfiguration(target).getRotateInterval();
         case "statementtimeout":
         case "statementTimeout": return getOrCreateConfiguration(target).getStatementTimeout();
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return getOrCreateConfiguration(target).isStoreJsonAsJsonb();
         case "table": return getOrCreateConfiguration(target).getTable();
+        case "topictable":
+        case "topicTable": return getOrCreateConfiguration(target).getTopicTable();
         case "username": return getOrCreateConfiguration(target).getUsername();
         default: return null;
         }

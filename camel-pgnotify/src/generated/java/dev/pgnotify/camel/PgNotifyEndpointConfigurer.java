@@ -42,6 +42,9 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "exceptionHandler": target.setExceptionHandler(property(camelContext, org.apache.camel.spi.ExceptionHandler.class, value)); return true;
         case "exchangepattern":
         case "exchangePattern": target.setExchangePattern(property(camelContext, org.apache.camel.ExchangePattern.class, value)); return true;
+        case "group": target.getConfiguration().setGroup(property(camelContext, java.lang.String.class, value)); return true;
+        case "groupstart":
+        case "groupStart": target.getConfiguration().setGroupStart(property(camelContext, java.lang.String.class, value)); return true;
         case "headerfilterstrategy":
         case "headerFilterStrategy": target.getConfiguration().setHeaderFilterStrategy(property(camelContext, org.apache.camel.spi.HeaderFilterStrategy.class, value)); return true;
         case "jdbcurl":
@@ -62,6 +65,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "maxPoolSize": target.getConfiguration().setMaxPoolSize(property(camelContext, int.class, value)); return true;
         case "maxreconnectdelay":
         case "maxReconnectDelay": target.getConfiguration().setMaxReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "maxretention":
+        case "maxRetention": target.getConfiguration().setMaxRetention(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "maxretrydelay":
         case "maxRetryDelay": target.getConfiguration().setMaxRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "mode": target.getConfiguration().setMode(property(camelContext, dev.pgnotify.camel.PgNotifyMode.class, value)); return true;
@@ -70,15 +75,20 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "pollInterval": target.getConfiguration().setPollInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "reconnectdelay":
         case "reconnectDelay": target.getConfiguration().setReconnectDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "retention": target.getConfiguration().setRetention(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "retrydelay":
         case "retryDelay": target.getConfiguration().setRetryDelay(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "retrymultiplier":
         case "retryMultiplier": target.getConfiguration().setRetryMultiplier(property(camelContext, double.class, value)); return true;
+        case "rotateinterval":
+        case "rotateInterval": target.getConfiguration().setRotateInterval(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "statementtimeout":
         case "statementTimeout": target.getConfiguration().setStatementTimeout(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": target.getConfiguration().setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
         case "table": target.getConfiguration().setTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "topictable":
+        case "topicTable": target.getConfiguration().setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
         case "username": target.getConfiguration().setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
         }
@@ -106,6 +116,9 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "exceptionHandler": return org.apache.camel.spi.ExceptionHandler.class;
         case "exchangepattern":
         case "exchangePattern": return org.apache.camel.ExchangePattern.class;
+        case "group": return java.lang.String.class;
+        case "groupstart":
+        case "groupStart": return java.lang.String.class;
         case "headerfilterstrategy":
         case "headerFilterStrategy": return org.apache.camel.spi.HeaderFilterStrategy.class;
         case "jdbcurl":
@@ -126,6 +139,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "maxPoolSize": return int.class;
         case "maxreconnectdelay":
         case "maxReconnectDelay": return long.class;
+        case "maxretention":
+        case "maxRetention": return long.class;
         case "maxretrydelay":
         case "maxRetryDelay": return long.class;
         case "mode": return dev.pgnotify.camel.PgNotifyMode.class;
@@ -134,15 +149,20 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "pollInterval": return long.class;
         case "reconnectdelay":
         case "reconnectDelay": return long.class;
+        case "retention": return long.class;
         case "retrydelay":
         case "retryDelay": return long.class;
         case "retrymultiplier":
         case "retryMultiplier": return double.class;
+        case "rotateinterval":
+        case "rotateInterval": return long.class;
         case "statementtimeout":
         case "statementTimeout": return long.class;
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return boolean.class;
         case "table": return java.lang.String.class;
+        case "topictable":
+        case "topicTable": return java.lang.String.class;
         case "username": return java.lang.String.class;
         default: return null;
         }
@@ -171,6 +191,9 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "exceptionHandler": return target.getExceptionHandler();
         case "exchangepattern":
         case "exchangePattern": return target.getExchangePattern();
+        case "group": return target.getConfiguration().getGroup();
+        case "groupstart":
+        case "groupStart": return target.getConfiguration().getGroupStart();
         case "headerfilterstrategy":
         case "headerFilterStrategy": return target.getConfiguration().getHeaderFilterStrategy();
         case "jdbcurl":
@@ -191,6 +214,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "maxPoolSize": return target.getConfiguration().getMaxPoolSize();
         case "maxreconnectdelay":
         case "maxReconnectDelay": return target.getConfiguration().getMaxReconnectDelay();
+        case "maxretention":
+        case "maxRetention": return target.getConfiguration().getMaxRetention();
         case "maxretrydelay":
         case "maxRetryDelay": return target.getConfiguration().getMaxRetryDelay();
         case "mode": return target.getConfiguration().getMode();
@@ -199,15 +224,20 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "pollInterval": return target.getConfiguration().getPollInterval();
         case "reconnectdelay":
         case "reconnectDelay": return target.getConfiguration().getReconnectDelay();
+        case "retention": return target.getConfiguration().getRetention();
         case "retrydelay":
         case "retryDelay": return target.getConfiguration().getRetryDelay();
         case "retrymultiplier":
         case "retryMultiplier": return target.getConfiguration().getRetryMultiplier();
+        case "rotateinterval":
+        case "rotateInterval": return target.getConfiguration().getRotateInterval();
         case "statementtimeout":
         case "statementTimeout": return target.getConfiguration().getStatementTimeout();
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return target.getConfiguration().isStoreJsonAsJsonb();
         case "table": return target.getConfiguration().getTable();
+        case "topictable":
+        case "topicTable": return target.getConfiguration().getTopicTable();
         case "username": return target.getConfiguration().getUsername();
         default: return null;
         }

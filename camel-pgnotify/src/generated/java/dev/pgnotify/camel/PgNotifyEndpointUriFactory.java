@@ -23,7 +23,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
     private static final Set<String> SECRET_PROPERTY_NAMES;
     private static final Map<String, String> MULTI_VALUE_PREFIXES;
     static {
-        Set<String> props = new HashSet<>(32);
+        Set<String> props = new HashSet<>(38);
         props.add("batch");
         props.add("bridgeErrorHandler");
         props.add("channel");
@@ -35,6 +35,8 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
         props.add("deadLetterTable");
         props.add("exceptionHandler");
         props.add("exchangePattern");
+        props.add("group");
+        props.add("groupStart");
         props.add("headerFilterStrategy");
         props.add("jdbcUrl");
         props.add("lazyStartProducer");
@@ -45,16 +47,20 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
         props.add("maxMessagesPerPoll");
         props.add("maxPoolSize");
         props.add("maxReconnectDelay");
+        props.add("maxRetention");
         props.add("maxRetryDelay");
         props.add("mode");
         props.add("password");
         props.add("pollInterval");
         props.add("reconnectDelay");
+        props.add("retention");
         props.add("retryDelay");
         props.add("retryMultiplier");
+        props.add("rotateInterval");
         props.add("statementTimeout");
         props.add("storeJsonAsJsonb");
         props.add("table");
+        props.add("topicTable");
         props.add("username");
         PROPERTY_NAMES = Collections.unmodifiableSet(props);
         Set<String> secretProps = new HashSet<>(2);

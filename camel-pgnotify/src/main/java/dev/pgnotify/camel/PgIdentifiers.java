@@ -40,6 +40,20 @@ public final class PgIdentifiers {
         return channel;
     }
 
+    /** Validates a mode=topic consumer group: the same characters and length as a channel. */
+    public static String requireValidGroup(String group) {
+        if (group == null || group.isEmpty()) {
+            throw new IllegalArgumentException("A mode=topic consumer needs a group: add group=<name> (every group"
+                                               + " receives every message; the consumers of a group share them)");
+        }
+        int bytes = group.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_IDENTIFIER_BYTES || !CHANNEL.matcher(group).matches()) {
+            throw new IllegalArgumentException("The group name '" + group + "' must be at most " + MAX_IDENTIFIER_BYTES
+                                               + " bytes of letters, digits and the characters _ . : $ / -");
+        }
+        return group;
+    }
+
     /**
      * Quotes an identifier for SQL text: the result names exactly the given string, whatever it contains.
      */

@@ -3,6 +3,7 @@ package dev.pgnotify.camel;
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.queue.QueueTable;
+import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.spi.HeaderFilterStrategy;
 import org.apache.camel.spi.UriParam;
@@ -23,7 +24,7 @@ public class PgNotifyConfiguration implements Cloneable {
     private String username;
     @UriParam(label = "security", secret = true)
     private String password;
-    @UriParam(label = "common", defaultValue = "queue", enums = "queue,notify")
+    @UriParam(label = "common", defaultValue = "queue", enums = "queue,topic,notify")
     private PgNotifyMode mode = PgNotifyMode.QUEUE;
     @UriParam(label = "advanced", defaultValue = "10")
     private int maxPoolSize = 10;
@@ -42,6 +43,19 @@ public class PgNotifyConfiguration implements Cloneable {
     private boolean storeJsonAsJsonb = true;
     @UriParam(label = "common,advanced")
     private HeaderFilterStrategy headerFilterStrategy;
+
+    @UriParam(label = "common", defaultValue = "message_topic")
+    private String topicTable = TopicTable.DEFAULT_TABLE;
+    @UriParam(label = "consumer")
+    private String group;
+    @UriParam(label = "consumer", defaultValue = "latest", enums = "latest,earliest")
+    private String groupStart = "latest";
+    @UriParam(label = "common", defaultValue = "0", javaType = "java.time.Duration")
+    private long retention;
+    @UriParam(label = "common", defaultValue = "604800000", javaType = "java.time.Duration")
+    private long maxRetention = 7L * 24 * 60 * 60 * 1000;
+    @UriParam(label = "common,advanced", defaultValue = "60000", javaType = "java.time.Duration")
+    private long rotateInterval = 60000;
 
     @UriParam(label = "producer", defaultValue = "false")
     private boolean batch;
@@ -136,9 +150,11 @@ public class PgNotifyConfiguration implements Cloneable {
 
     /**
      * queue (the default) keeps every message in a table until a consumer has processed it: nothing is lost while
-     * consumers are down, bodies may be of any size, and the consumers of a channel share its messages. notify is
-     * plain LISTEN/NOTIFY: every consumer of a channel receives every notification, bodies are limited to 7999
-     * bytes, and what is sent while a consumer is disconnected is lost.
+     * consumers are down, bodies may be of any size, and the consumers of a channel share its messages. topic is
+     * durable broadcast: every consumer group (the group option) receives every message, the consumers of a group
+     * share them, and a group that was away catches up on what it missed. notify is plain LISTEN/NOTIFY: every
+     * consumer of a channel receives every notification, bodies are limited to 7999 bytes, and what is sent while a
+     * consumer is disconnected is lost.
      */
     public void setMode(PgNotifyMode mode) {
         this.mode = mode;
@@ -196,6 +212,87 @@ public class PgNotifyConfiguration implements Cloneable {
         this.table = table;
     }
 
+    public String getTopicTable() {
+        return topicTable;
+    }
+
+    /**
+     * mode=topic: the log table, optionally schema-qualified (schema.table); names are used exactly as written, case
+     * included, at most 48 bytes each. Several channels share a log. Its companions (partitions _0 to _3, _groups,
+     * _cuts, _items, _dead, the _lag view, functions) are named after it. Created on start unless createSchema=false.
+     */
+    public void setTopicTable(String topicTable) {
+        this.topicTable = topicTable;
+    }
+
+    public String getGroup() {
+        return group;
+    }
+
+    /**
+     * mode=topic, required for consumers: the consumer group. Every group receives every message of the channel; the
+     * consumers of one group (threads, routes and applications alike) share its messages, each delivered to one of
+     * them. A group is registered the first time one of its consumers starts, and keeps its place while none runs.
+     * Letters, digits and _ . : $ / -, at most 63 bytes.
+     */
+    public void setGroup(String group) {
+        this.group = group;
+    }
+
+    public String getGroupStart() {
+        return groupStart;
+    }
+
+    /**
+     * mode=topic: where a group starts when its first consumer registers it: latest receives the messages published
+     * from then on; earliest also those the log still holds (see retention). A registered group always resumes where
+     * it stopped.
+     */
+    public void setGroupStart(String groupStart) {
+        this.groupStart = groupStart;
+    }
+
+    public long getRetention() {
+        return retention;
+    }
+
+    /**
+     * mode=topic: how long messages stay in the log after every group has processed them, for groups that start from
+     * the earliest later on. With 0 (the default) a message is removed once every registered group has processed it.
+     * Storage is reclaimed by emptying whole partitions, never by deleting rows, so a message may stay up to about
+     * twice the rotateInterval longer.
+     */
+    public void setRetention(long retention) {
+        this.retention = retention;
+    }
+
+    public long getMaxRetention() {
+        return maxRetention;
+    }
+
+    /**
+     * mode=topic: the longest a message stays in the log, whether or not every group has processed it: the bound on
+     * the storage a group that stopped for good (or is very slow) can hold on to. A group that had not processed a
+     * message removed this way logs a warning naming it, and skips the message. Remove a group that is gone for good
+     * from the _groups table instead of waiting for this.
+     */
+    public void setMaxRetention(long maxRetention) {
+        this.maxRetention = maxRetention;
+    }
+
+    public long getRotateInterval() {
+        return rotateInterval;
+    }
+
+    /**
+     * mode=topic: how long new messages go to one partition of the log before the next takes over (once that one has
+     * been emptied). Partitions are emptied whole when no group needs them: shorter intervals reclaim storage sooner,
+     * longer ones make fewer, larger partitions.
+     */
+    public void setRotateInterval(long rotateInterval) {
+        this.rotateInterval = rotateInterval;
+    }
+
     public String getDeadLetterTable() {
         return deadLetterTable;
     }
@@ -213,8 +310,8 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: create the queue table, its dead-letter table, index and wake-up trigger on start when they are
-     * missing (safe when several applications start at once). With false, start-up only verifies them and fails
+     * mode=queue and topic: create the queue table (or the topic's log and its companions), dead-letter table, indexes
+     * and wake-up trigger on start when they are missing (safe when several applications start at once). With false, start-up only verifies them and fails
      * naming what is missing. Either way an existing table of another shape is never changed.
      */
     public void setCreateSchema(boolean createSchema) {
@@ -226,7 +323,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: store String bodies that are JSON objects or arrays in the jsonb column, where SQL can query them.
+     * mode=queue and topic: store String bodies that are JSON objects or arrays in the jsonb column, where SQL can query them.
      * They come back as the same JSON value in PostgreSQL's normal form (key order and spacing may differ). Set false
      * to store every String byte for byte. Binary bodies are always stored byte for byte.
      */
@@ -239,7 +336,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: which headers travel with a message. By default every header whose value is a String, number,
+     * mode=queue and topic: which headers travel with a message. By default every header whose value is a String, number,
      * boolean, character, enum, UUID, date or time is stored, except Camel's own (Camel*) other than CamelFileName,
      * CamelFileNameOnly and CamelFileLastModified (so a file keeps its name); the same filter applies to the headers
      * of rows inserted by other clients.
@@ -253,7 +350,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: a List or other Collection body is sent as one message per element, all in one transaction (with
+     * mode=queue and topic: a List or other Collection body is sent as one message per element, all in one transaction (with
      * the exchange's headers). The header CamelPgNotifyMessageId then holds the list of their ids.
      */
     public void setBatch(boolean batch) {
@@ -265,9 +362,10 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: the number of threads that claim and process messages. They share the channel's messages with each
-     * other and with every other consumer of the channel, in this application or another; each message goes to one
-     * of them at a time. With one thread, messages are processed in insert order.
+     * mode=queue and topic: the number of threads that claim and process messages. They share the channel's messages
+     * (in mode=topic: the group's) with each other and with every other consumer of the channel (of the group), in
+     * this application or another; each message goes to one of them at a time. With one thread, messages are
+     * processed in order: insert order in mode=queue, commit order in mode=topic.
      */
     public void setConcurrentConsumers(int concurrentConsumers) {
         this.concurrentConsumers = concurrentConsumers;
@@ -278,7 +376,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: the most messages a consumer thread claims at once. Larger batches cost fewer round trips; each
+     * mode=queue and topic: the most messages a consumer thread claims at once. Larger batches cost fewer round trips; each
      * claimed message is held by that thread until it has been processed.
      */
     public void setMaxMessagesPerPoll(int maxMessagesPerPoll) {
@@ -290,8 +388,8 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: the most body bytes a consumer thread claims at once, which bounds its memory. A claim always takes
-     * at least one message, whatever its size.
+     * mode=queue and topic: the most body bytes a consumer thread claims (mode=topic: loads) at once, which bounds its
+     * memory. A claim always takes at least one message, whatever its size.
      */
     public void setMaxBytesPerPoll(long maxBytesPerPoll) {
         this.maxBytesPerPoll = maxBytesPerPoll;
@@ -302,7 +400,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: how often an idle consumer looks for due messages although no wake-up came. A safety net: new
+     * mode=queue and topic: how often an idle consumer looks for due messages although no wake-up came. A safety net: new
      * messages wake consumers at once, but a retry that falls due or a lease that expires elsewhere is found by polling.
      */
     public void setPollInterval(long pollInterval) {
@@ -314,7 +412,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: how long a claimed message stays reserved for its consumer. The consumer renews the lease while the
+     * mode=queue and topic: how long a claimed message stays reserved for its consumer. The consumer renews the lease while the
      * exchange runs, so long exchanges are never taken away; if the consumer's process dies, its messages are
      * delivered again, to another consumer, once the lease has run out (plus at most pollInterval).
      */
@@ -327,8 +425,9 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: how many times a message is delivered before it is moved to the dead-letter table with its last
-     * error. A delivery that never completed (the consumer died) counts as an attempt.
+     * mode=queue and topic: how many times a message is delivered before it is moved to the dead-letter table with
+     * its last error (in mode=topic, for that group only). A delivery that never completed (the consumer died) counts
+     * as an attempt.
      */
     public void setMaxAttempts(int maxAttempts) {
         this.maxAttempts = maxAttempts;
@@ -339,7 +438,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: how long a message whose exchange failed waits before it is delivered again, after its first
+     * mode=queue and topic: how long a message whose exchange failed waits before it is delivered again, after its first
      * failure. Each further failure multiplies the delay by retryMultiplier, up to maxRetryDelay. Messages behind a
      * failing one are not held up.
      */
@@ -352,7 +451,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: the factor by which the retry delay grows after each failure.
+     * mode=queue and topic: the factor by which the retry delay grows after each failure.
      */
     public void setRetryMultiplier(double retryMultiplier) {
         this.retryMultiplier = retryMultiplier;
@@ -363,7 +462,7 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * mode=queue: the longest delay between two deliveries of a failing message.
+     * mode=queue and topic: the longest delay between two deliveries of a failing message.
      */
     public void setMaxRetryDelay(long maxRetryDelay) {
         this.maxRetryDelay = maxRetryDelay;

@@ -17,18 +17,25 @@ public final class PgNotifyConstants {
     public static final String PROCESS_ID = "CamelPgNotifyProcessId";
 
     @Metadata(label = "consumer,producer",
-              description = "mode=queue: the id of the message in the queue table. Set by the producer (with"
-                            + " batch=true, the list of the ids of the elements, in their order) and by the consumer.",
+              description = "mode=queue and topic: the id of the message in the queue table (the topic's log). Set by"
+                            + " the producer (with batch=true, the list of the ids of the elements, in their order)"
+                            + " and by the consumer.",
               javaType = "Long")
     public static final String MESSAGE_ID = "CamelPgNotifyMessageId";
 
     @Metadata(label = "consumer",
-              description = "mode=queue: which delivery of the message this is, starting at 1.", javaType = "Integer")
+              description = "mode=queue and topic: which delivery of the message this is (in mode=topic, to this"
+                            + " group), starting at 1.",
+              javaType = "Integer")
     public static final String ATTEMPT = "CamelPgNotifyAttempt";
 
-    @Metadata(label = "consumer", description = "mode=queue: when the message was inserted.",
+    @Metadata(label = "consumer", description = "mode=queue and topic: when the message was inserted.",
               javaType = "java.time.Instant")
     public static final String CREATED_AT = "CamelPgNotifyCreatedAt";
+
+    @Metadata(label = "consumer", description = "mode=topic: the consumer group the message was delivered to.",
+              javaType = "String")
+    public static final String GROUP = "CamelPgNotifyGroup";
 
     private PgNotifyConstants() {
     }

@@ -12,6 +12,10 @@ import dev.pgnotify.camel.queue.QueueTable;
 import dev.pgnotify.camel.support.ConsumerHealthCheck;
 import dev.pgnotify.camel.support.Database;
 import dev.pgnotify.camel.support.EndpointConnections;
+import dev.pgnotify.camel.topic.TopicConsumer;
+import dev.pgnotify.camel.topic.TopicProducer;
+import dev.pgnotify.camel.topic.TopicResources;
+import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.Category;
 import org.apache.camel.Consumer;
 import org.apache.camel.MultipleConsumersSupport;
@@ -29,15 +33,16 @@ import org.apache.camel.support.DefaultEndpoint;
 import org.apache.camel.util.URISupport;
 
 /**
- * Send and receive messages through PostgreSQL: a durable queue table woken by LISTEN/NOTIFY, or plain
- * LISTEN/NOTIFY.
+ * Send and receive messages through PostgreSQL: a durable queue table woken by LISTEN/NOTIFY, a durable topic
+ * whose every consumer group receives every message, or plain LISTEN/NOTIFY.
  */
 @UriEndpoint(firstVersion = "0.1.0", scheme = "pgnotify", title = "PostgreSQL Notify",
              syntax = "pgnotify:channel", category = { Category.DATABASE, Category.MESSAGING },
              headersClass = PgNotifyConstants.class)
 public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsumersSupport, EndpointServiceLocation {
 
-    @UriPath(description = "The channel: the LISTEN/NOTIFY channel in mode=notify, the queue's channel in mode=queue."
+    @UriPath(description = "The channel: the LISTEN/NOTIFY channel in mode=notify, the queue's channel in mode=queue,"
+                           + " the topic's channel in mode=topic."
                            + " At most 63 bytes of letters, digits and _ . : $ / -, used exactly as written"
                            + " (case included).")
     @Metadata(required = true)
@@ -48,6 +53,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
 
     private final EndpointConnections connections;
     private QueueResources queue;
+    private TopicResources topic;
 
     public PgNotifyEndpoint(String uri, PgNotifyComponent component, String channel, PgNotifyConfiguration configuration) {
         super(uri, component);
@@ -77,13 +83,27 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
 
     @Override
     public Producer createProducer() throws Exception {
-        return configuration.getMode() == PgNotifyMode.NOTIFY ? new NotifyProducer(this) : new QueueProducer(this);
+        return switch (configuration.getMode()) {
+            case NOTIFY -> new NotifyProducer(this);
+            case TOPIC -> new TopicProducer(this);
+            case QUEUE -> new QueueProducer(this);
+        };
     }
 
     @Override
     public Consumer createConsumer(Processor processor) throws Exception {
-        DefaultConsumer consumer = configuration.getMode() == PgNotifyMode.NOTIFY
-                ? new NotifyConsumer(this, processor) : new QueueConsumer(this, processor);
+        DefaultConsumer consumer = switch (configuration.getMode()) {
+            case NOTIFY -> new NotifyConsumer(this, processor);
+            case TOPIC -> {
+                try {
+                    PgIdentifiers.requireValidGroup(configuration.getGroup());
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("pgnotify:" + channel + ": " + e.getMessage(), e);
+                }
+                yield new TopicConsumer(this, processor);
+            }
+            case QUEUE -> new QueueConsumer(this, processor);
+        };
         configureConsumer(consumer);
         return consumer;
     }
@@ -92,8 +112,20 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     @Override
     protected void doInit() throws Exception {
         super.doInit();
+        if (configuration.getMode() == PgNotifyMode.TOPIC) {
+            TopicTable.of(configuration.getTopicTable());
+            if (!"latest".equals(configuration.getGroupStart()) && !"earliest".equals(configuration.getGroupStart())) {
+                throw new IllegalArgumentException("pgnotify:" + channel + ": groupStart must be latest or earliest, not "
+                                                   + configuration.getGroupStart());
+            }
+            requireAtLeast("retention", configuration.getRetention(), 0);
+            requireAtLeast("maxRetention", configuration.getMaxRetention(), Math.max(1000, configuration.getRetention()));
+            requireAtLeast("rotateInterval", configuration.getRotateInterval(), 100);
+        }
         if (configuration.getMode() == PgNotifyMode.QUEUE) {
             QueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());
+        }
+        if (configuration.getMode() != PgNotifyMode.NOTIFY) {
             requireAtLeast("concurrentConsumers", configuration.getConcurrentConsumers(), 1);
             requireAtLeast("maxMessagesPerPoll", configuration.getMaxMessagesPerPoll(), 1);
             requireAtLeast("maxBytesPerPoll", configuration.getMaxBytesPerPoll(), 1);
@@ -149,8 +181,19 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     }
 
     /**
+     * mode=topic: the topic's log and companions, created or verified (once per endpoint) on this database, with its
+     * statements and codec.
+     */
+    public synchronized TopicResources topic(Database database, Object owner) throws SQLException {
+        if (topic == null) {
+            topic = TopicResources.resolve(database, configuration, owner);
+        }
+        return topic;
+    }
+
+    /**
      * Several routes may consume the same endpoint: in mode=notify each receives every notification, in mode=queue
-     * they share the messages.
+     * they share the messages, in mode=topic they share their group's messages.
      */
     @Override
     public boolean isMultipleConsumersSupported() {

@@ -12,6 +12,13 @@ public enum PgNotifyMode {
     QUEUE,
 
     /**
+     * Durable broadcast: every message is a row of an insert-only log; every consumer group receives every message,
+     * the consumers of a group share them, and a group catches up on what was published while it was away. The log
+     * is emptied partition by partition once no group needs it (retention, maxRetention).
+     */
+    TOPIC,
+
+    /**
      * Plain PostgreSQL LISTEN/NOTIFY: every listener of a channel gets every notification, payloads are limited
      * to 7999 bytes, and notifications sent while a listener is disconnected are lost.
      */

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 import dev.pgnotify.camel.test.PgTestServer;
 
 /**
- * Runs {@link QueueConsumerProcess} in a separate JVM on the test's PostgreSQL.
+ * Runs {@link ConsumerProcess} in a separate JVM on the test's PostgreSQL.
  */
 final class ChildJvmConsumer implements AutoCloseable {
 
@@ -41,7 +41,7 @@ final class ChildJvmConsumer implements AutoCloseable {
         }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(QueueConsumerProcess.class.getName());
+        command.add(ConsumerProcess.class.getName());
         command.addAll(List.of(arguments));
         Process process = new ProcessBuilder(command).redirectError(log.toFile()).start();
         ChildJvmConsumer child = new ChildJvmConsumer(process);

@@ -9,6 +9,8 @@ import java.util.Set;
 
 import dev.pgnotify.camel.queue.QueueSchema;
 import dev.pgnotify.camel.queue.QueueTable;
+import dev.pgnotify.camel.topic.TopicSchema;
+import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.util.json.JsonObject;
 import org.apache.camel.util.json.Jsoner;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -50,6 +52,14 @@ class DocumentationTest {
         String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
         String ddl = String.join(";\n\n", QueueSchema.ddl(QueueTable.of(null, null).inSchema("public"))) + ";";
         assertTrue(text.contains(ddl), document + " does not show the schema the component creates:\n" + ddl);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
+    void topicSchemaSqlIsWhatTheComponentCreates(String document) throws Exception {
+        String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
+        String ddl = String.join(";\n\n", TopicSchema.ddl(TopicTable.of(null).inSchema("public"))) + ";";
+        assertTrue(text.contains(ddl), document + " does not show the topic schema the component creates:\n" + ddl);
     }
 
     private static JsonObject catalog() throws Exception {

@@ -8,6 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import dev.pgnotify.camel.queue.QueueSchema;
 import dev.pgnotify.camel.queue.QueueTable;
 import dev.pgnotify.camel.support.SharedListener;
+import dev.pgnotify.camel.topic.TopicSchema;
+import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
@@ -40,6 +42,18 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
             "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.queue TO " + ROLE,
             "GRANT SELECT, INSERT, UPDATE ON lp_it.queue_dead TO " + ROLE,
             "GRANT SELECT ON SEQUENCE lp_it.queue_id_seq TO " + ROLE);
+
+    /** What an administrator grants the runtime role for a topic, as the README documents it. */
+    static final List<String> TOPIC_GRANTS = List.of(
+            "GRANT USAGE ON SCHEMA lp_it TO " + ROLE,
+            "GRANT SELECT, INSERT ON lp_it.topic TO " + ROLE,
+            "GRANT USAGE ON SEQUENCE lp_it.topic_id_seq TO " + ROLE,
+            "GRANT SELECT ON lp_it.topic_state, lp_it.topic_lag TO " + ROLE,
+            "GRANT SELECT, INSERT, UPDATE ON lp_it.topic_groups, lp_it.topic_dead TO " + ROLE,
+            "GRANT SELECT, INSERT, DELETE ON lp_it.topic_cuts TO " + ROLE,
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.topic_items TO " + ROLE,
+            "GRANT SELECT ON SEQUENCE lp_it.topic_items_id_seq TO " + ROLE,
+            "GRANT EXECUTE ON FUNCTION lp_it.topic_maintain(interval, interval, interval) TO " + ROLE);
 
     private final Set<String> received = ConcurrentHashMap.newKeySet();
 
@@ -146,6 +160,69 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
             SharedListener listener = camel.getComponent("pgnotify", PgNotifyComponent.class).getListeners()
                     .stream().get(0);
             assertEquals(0, listener.getReconnects(), "the LISTEN connection was never ended by the server");
+        }
+    }
+
+    @Test
+    void aTopicWorksWithItsDocumentedGrants() throws Exception {
+        server().execute(TopicSchema.ddl(TopicTable.of(SCHEMA + ".topic").inSchema(SCHEMA)).toArray(new String[0]));
+        server().execute(TOPIC_GRANTS.toArray(new String[0]));
+        String topic = "pgnotify:lpt?mode=topic&topicTable=" + SCHEMA + ".topic&createSchema=false&rotateInterval=200";
+        try (CamelContext camel = new DefaultCamelContext()) {
+            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
+            component.getConfiguration().setUsername(ROLE);
+            component.getConfiguration().setPassword(PASSWORD);
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(topic + "&group=g&maxAttempts=1").routeId("topic").process(e -> {
+                        String body = e.getMessage().getBody(String.class);
+                        if (body.startsWith("poison")) {
+                            throw new IllegalStateException("refused " + body);
+                        }
+                        received.add(body);
+                    });
+                }
+            });
+            camel.start();
+            camel.createProducerTemplate().sendBody(topic, "hello");
+            camel.createProducerTemplate().sendBody(topic, "poison");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("hello"));
+            await(Duration.ofSeconds(10)).until(() -> ((Number) server().queryValue(
+                    "SELECT count(*) FROM " + SCHEMA + ".topic_dead")).longValue() == 1);
+            // the maintenance empties the log with its owner's rights: the runtime role may not TRUNCATE
+            await(Duration.ofSeconds(20)).until(() -> ((Number) server().queryValue(
+                    "SELECT count(*) FROM " + SCHEMA + ".topic")).longValue() == 0);
+        }
+        assertEquals(Boolean.FALSE, server().queryValue("SELECT has_table_privilege('" + ROLE + "', '" + SCHEMA
+                                                        + ".topic_0', 'TRUNCATE')"));
+    }
+
+    @Test
+    void aTopicConsumerMissingAGrantFailsAtStartNamingIt() throws Exception {
+        server().execute(TopicSchema.ddl(TopicTable.of(SCHEMA + ".topic").inSchema(SCHEMA)).toArray(new String[0]));
+        server().execute(TOPIC_GRANTS.stream().filter(grant -> !grant.contains("EXECUTE")).toArray(String[]::new));
+        try (CamelContext camel = new DefaultCamelContext()) {
+            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
+            component.getConfiguration().setUsername(ROLE);
+            component.getConfiguration().setPassword(PASSWORD);
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("pgnotify:lpt?mode=topic&topicTable=" + SCHEMA + ".topic&createSchema=false&group=g")
+                            .to("log:never");
+                }
+            });
+            Exception failure = assertThrows(Exception.class, camel::start);
+            String message = rootMessage(failure);
+            LOG.info("A topic consumer without EXECUTE on the maintenance: {}", message);
+            assertTrue(message.contains("lacks EXECUTE on function \"lp_it\".\"topic_maintain\"(interval, interval,"
+                                        + " interval) (to empty the partitions of the log that no group needs any"
+                                        + " more)"),
+                    message);
+            assertTrue(message.contains("GRANT EXECUTE ON FUNCTION \"lp_it\".\"topic_maintain\""), message);
         }
     }
 

@@ -13,8 +13,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 
 /**
- * A table in which consumers, in this JVM or another, record each message they processed: which message, by whom,
- * on which delivery. Tests read it to count what was lost and what was delivered twice.
+ * A table in which consumers, in this JVM or another, record each message they processed: which message, by whom
+ * (and for which topic group), on which delivery. Tests read it to count what was lost and what was delivered twice.
  */
 final class ProcessedLog implements Processor, AutoCloseable {
 
@@ -36,7 +36,7 @@ final class ProcessedLog implements Processor, AutoCloseable {
 
     static void create(PgTestServer server, String table) throws SQLException {
         server.execute("DROP TABLE IF EXISTS " + table,
-                "CREATE TABLE " + table + " (message_id bigint NOT NULL, body text, consumer text NOT NULL,"
+                "CREATE TABLE " + table + " (seq bigserial, message_id bigint NOT NULL, body text, consumer text NOT NULL, grp text,"
                                                         + " attempt int NOT NULL, processed_at timestamptz NOT NULL DEFAULT clock_timestamp())");
     }
 
@@ -48,11 +48,12 @@ final class ProcessedLog implements Processor, AutoCloseable {
     public void process(Exchange exchange) throws Exception {
         try (Connection connection = dataSource.getConnection();
              PreparedStatement insert = connection.prepareStatement(
-                     "INSERT INTO " + table + " (message_id, body, consumer, attempt) VALUES (?, ?, ?, ?)")) {
+                     "INSERT INTO " + table + " (message_id, body, consumer, attempt, grp) VALUES (?, ?, ?, ?, ?)")) {
             insert.setLong(1, exchange.getMessage().getHeader(PgNotifyConstants.MESSAGE_ID, Long.class));
             insert.setString(2, exchange.getMessage().getBody(String.class));
             insert.setString(3, consumer);
             insert.setInt(4, exchange.getMessage().getHeader(PgNotifyConstants.ATTEMPT, Integer.class));
+            insert.setString(5, exchange.getMessage().getHeader(PgNotifyConstants.GROUP, String.class));
             insert.executeUpdate();
         }
     }

@@ -63,7 +63,7 @@ class QueueCrashRecoveryIT extends PgNotifyITSupport {
 
         // batches of 50 at 5 ms a message: a kill lands in the middle of a batch
         try (ChildJvmConsumer child = ChildJvmConsumer.start(server(), ChildJvmConsumer.logFile("crash-child"),
-                "crash", "crash_it_queue", "crash_it_processed", "2", "50", Long.toString(LEASE_MILLIS), "5")) {
+                "crash", "table=crash_it_queue", "crash_it_processed", "2", "50", Long.toString(LEASE_MILLIS), "5")) {
             await(Duration.ofSeconds(60)).until(() -> count("SELECT count(*) FROM crash_it_processed") >= 300);
             child.kill();
         }
@@ -100,7 +100,7 @@ class QueueCrashRecoveryIT extends PgNotifyITSupport {
         }
 
         try (ChildJvmConsumer child = ChildJvmConsumer.start(server(), ChildJvmConsumer.logFile("compete-child"),
-                "compete", "compete_it_queue", "compete_it_processed", "2", "100", "30000", "0")) {
+                "compete", "table=compete_it_queue", "compete_it_processed", "2", "100", "30000", "0")) {
             context.getRouteController().startRoute("compete");
             await(Duration.ofSeconds(120)).until(() -> count("SELECT count(*) FROM compete_it_queue") == 0);
             await(Duration.ofSeconds(30)).until(() -> count("SELECT count(*) FROM compete_it_processed") >= 20_000);

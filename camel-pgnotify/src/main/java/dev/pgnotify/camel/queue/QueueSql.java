@@ -4,6 +4,8 @@ import static dev.pgnotify.camel.support.SupportSql.ASYNCHRONOUS_COMMIT;
 import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_DEFERRED;
 import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_SETTING;
 
+import dev.pgnotify.camel.support.SupportSql;
+
 /**
  * The SQL of mode=queue, named by what it does: the statements of one queue table. Values are always
  * bound as parameters; the only names written into SQL text are the table's, validated and quoted by
@@ -13,15 +15,15 @@ final class QueueSql {
 
     /**
      * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
-     * claimed again cannot acknowledge or renew the new one). Parameters: ids, their attempts.
+     * claimed again cannot acknowledge or renew the new one). Parameters: ids, ids, their attempts, ids (see
+     * {@link SupportSql#BY_IDS_AND_ATTEMPTS}).
      * <p>
      * Look-ups by id never name the channel: the claim index, partial on {@code channel IS NOT NULL}, then does not
      * apply and the primary key serves them. While an old snapshot elsewhere keeps vacuum from removing acknowledged
      * rows, the statistics say the table is nearly empty while its indexes are full of dead entries; every index scan
      * then looks equally cheap to the planner, and it once chose to walk the whole (channel, id) index for each id.
      */
-    private static final String BY_IDS_AND_ATTEMPTS
-            = "q.id = ANY(?::bigint[]) AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]";
+    private static final String BY_IDS_AND_ATTEMPTS = SupportSql.BY_IDS_AND_ATTEMPTS;
 
     /** How a row's body size is measured for maxBytesPerPoll. */
     private static final String BODY_SIZE
@@ -42,13 +44,13 @@ final class QueueSql {
      * statement's snapshot, the last id drawn from the table's sequence and the number of fresh candidates; the
      * claimed rows carry the claim's transaction id.
      * <p>
-     * Parameters: acknowledged ids, their attempts, acknowledged ids again, due ids, acknowledged ids, batch size,
-     * channel, frontier, acknowledged ids, due ids, batch size, byte budget, lease in milliseconds, attempts allowed
-     * (three times), the sequence.
+     * Parameters: acknowledged ids (twice), their attempts, acknowledged ids again, due ids (twice), acknowledged ids,
+     * batch size, channel, frontier, acknowledged ids, due ids, batch size, byte budget, lease in milliseconds,
+     * attempts allowed (three times), the sequence.
      */
     final String acknowledgeAndClaim;
 
-    /** Parameters: acknowledged ids, their attempts, the ids again. */
+    /** Parameters: acknowledged ids (twice), their attempts, the ids again. */
     final String acknowledge;
 
     /** Parameters: delay in milliseconds, error text, id, attempts. */
@@ -57,10 +59,10 @@ final class QueueSql {
     /** Parameters: id, attempts, error text. */
     final String moveToDeadLetter;
 
-    /** Parameters: lease in milliseconds, ids, attempts, the ids again. */
+    /** Parameters: lease in milliseconds, ids (twice), attempts, the ids again. */
     final String renewLeases;
 
-    /** Parameters: ids, attempts, the ids again. */
+    /** Parameters: ids (twice), attempts, the ids again. */
     final String releaseClaims;
 
     /**
@@ -69,7 +71,7 @@ final class QueueSql {
      */
     final String liveInRange;
 
-    /** The messages among these ids that still exist, each with whether it is due. Parameters: ids. */
+    /** The messages among these ids that still exist, each with whether it is due. Parameters: ids (twice). */
     final String liveAmong;
 
     QueueSql(QueueTable table) {
@@ -87,7 +89,7 @@ final class QueueSql {
                               + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + "),"
                               // due messages named by id (they are the channel's): point look-ups on the primary key
                               + " named AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
-                              + " WHERE q.id = ANY(?) AND q.available_at <= now()"
+                              + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now()"
                               + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
                               + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                               // fresh messages: an index range scan that starts at the frontier
@@ -134,6 +136,6 @@ final class QueueSql {
                         + " WHERE " + BY_IDS_AND_ATTEMPTS;
         liveInRange = "SELECT id, available_at <= now() FROM " + t
                       + " WHERE channel = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
-        liveAmong = "SELECT id, available_at <= now() FROM " + t + " WHERE id = ANY(?)";
+        liveAmong = "SELECT q.id, q.available_at <= now() FROM " + t + " q WHERE " + SupportSql.BY_IDS;
     }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.support.Parameters;
 import dev.pgnotify.camel.support.WorkStore;
 import org.postgresql.PGStatement;
 
@@ -34,25 +35,14 @@ final class QueueWorkStore implements WorkStore {
             // size
             statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
             Array ackIds = ids(connection, request.acknowledged());
-            Array ackAttempts = attempts(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
-            statement.setArray(1, ackIds);
-            statement.setArray(2, ackAttempts);
-            statement.setArray(3, ackIds);
-            statement.setArray(4, named);
-            statement.setArray(5, ackIds);
-            statement.setInt(6, request.batch());
-            statement.setString(7, channel);
-            statement.setLong(8, request.frontier());
-            statement.setArray(9, ackIds);
-            statement.setArray(10, named);
-            statement.setInt(11, request.batch());
-            statement.setLong(12, request.budget());
-            statement.setLong(13, request.leaseMillis());
-            for (int i = 14; i <= 16; i++) {
-                statement.setInt(i, request.maxAttempts());
-            }
-            statement.setString(17, queue.sequence());
+            new Parameters(statement)
+                    .byIdsAndAttempts(ackIds, attempts(connection, request.acknowledged()))
+                    .byIds(named).add(ackIds).add(request.batch())
+                    .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch())
+                    .add(request.budget()).add(request.leaseMillis())
+                    .add(request.maxAttempts()).add(request.maxAttempts()).add(request.maxAttempts())
+                    .add(queue.sequence());
             return read(statement, request);
         }
     }
@@ -107,10 +97,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledge)) {
-            Array ids = ids(connection, items);
-            acknowledge.setArray(1, ids);
-            acknowledge.setArray(2, attempts(connection, items));
-            acknowledge.setArray(3, ids);
+            new Parameters(acknowledge).byIdsAndAttempts(ids(connection, items), attempts(connection, items));
             acknowledge.executeUpdate();
         }
     }
@@ -140,11 +127,8 @@ final class QueueWorkStore implements WorkStore {
     public void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException {
         try (PreparedStatement renew = connection.prepareStatement(queue.sql().renewLeases)) {
             Array ids = connection.createArrayOf("bigint", leases.stream().map(Lease::id).toArray(Long[]::new));
-            renew.setLong(1, leaseMillis);
-            renew.setArray(2, ids);
-            renew.setArray(3, connection.createArrayOf("integer",
+            new Parameters(renew).add(leaseMillis).byIdsAndAttempts(ids, connection.createArrayOf("integer",
                     leases.stream().map(Lease::attempt).toArray(Integer[]::new)));
-            renew.setArray(4, ids);
             renew.executeUpdate();
         }
     }
@@ -152,10 +136,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void release(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement release = connection.prepareStatement(queue.sql().releaseClaims)) {
-            Array ids = ids(connection, items);
-            release.setArray(1, ids);
-            release.setArray(2, attempts(connection, items));
-            release.setArray(3, ids);
+            new Parameters(release).byIdsAndAttempts(ids(connection, items), attempts(connection, items));
             release.executeUpdate();
         }
     }
@@ -180,7 +161,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
         try (PreparedStatement lookUp = connection.prepareStatement(queue.sql().liveAmong)) {
-            lookUp.setArray(1, connection.createArrayOf("bigint", ids));
+            new Parameters(lookUp).byIds(connection.createArrayOf("bigint", ids));
             Map<Long, Boolean> rows = new LinkedHashMap<>();
             try (ResultSet rs = lookUp.executeQuery()) {
                 while (rs.next()) {

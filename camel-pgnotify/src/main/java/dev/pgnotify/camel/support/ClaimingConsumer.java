@@ -100,6 +100,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
     private final AtomicLong deadLettered = new AtomicLong();
+    private final AtomicLong expired = new AtomicLong();
     private volatile Throwable lastClaimFailure;
     private volatile Instant lastClaim;
     private volatile boolean running;
@@ -111,6 +112,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private ScheduledExecutorService leases;
     private ScheduledExecutorService sweeper;
     private long sweptUpTo;
+    /** Every id below this has been swept at least once since start (the full rescan does not lower it). */
+    private long sweptOnceUpTo;
     private int sweeps;
 
     protected ClaimingConsumer(PgNotifyEndpoint endpoint, Processor processor) {
@@ -192,6 +195,11 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         return deadLettered.get();
     }
 
+    /** Messages skipped because they were no longer stored (mode=topic: emptied after the maximum retention). */
+    public long getExpiredCount() {
+        return expired.get();
+    }
+
     /** When the last claim succeeded, or null. */
     public Instant getLastClaim() {
         return lastClaim;
@@ -205,6 +213,28 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     /** The id from which fresh claims scan (see {@link ClaimCursor}). */
     public long getFrontier() {
         return cursor.frontier();
+    }
+
+    /**
+     * An id below which this consumer knows of no unfinished item: none in its hands, due, or seen by the sweep in
+     * another consumer's; 0 when it cannot tell. Lets periodic scans of the work (the lag) skip what is done, which an
+     * old snapshot may keep as dead rows. Call on the sweeper's thread.
+     */
+    protected long knownUnfinishedFrom() {
+        if (tracked.size() >= MAX_TRACKED) {
+            return 0;
+        }
+        long from = Math.min(cursor.settled(), sweptOnceUpTo);
+        for (Long id : tracked) {
+            from = Math.min(from, id);
+        }
+        for (Long id : inFlight.keySet()) {
+            from = Math.min(from, id);
+        }
+        for (Long id : dueSet) {
+            from = Math.min(from, id);
+        }
+        return Math.max(0, from);
     }
 
     protected Database database() {
@@ -232,6 +262,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         dueSet.clear();
         tracked.clear();
         sweptUpTo = 0;
+        sweptOnceUpTo = 0;
         sweeps = 0;
         failedClaims.set(0);
         lastClaimFailure = null;
@@ -404,10 +435,23 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     lingerAfterLastClaim();
                 }
                 List<WorkStore.Item> claimed;
+                if (!woken && !lastClaimFull && signal.tryTake()) {
+                    // a wake-up came while this thread was processing: this claim answers it (mode=topic cuts first),
+                    // rather than a claim that finds nothing followed by another once the thread goes idle (after a
+                    // full claim the wake-up is another thread's, to help with the backlog)
+                    woken = true;
+                }
                 try {
                     lastClaimNanos = System.nanoTime();
                     if (!lastClaimFull || woken) {
-                        beforeClaim(database, woken);
+                        // watched like the claim: a stalled database shows in health and gets the thread replaced
+                        callWhat = CLAIMING;
+                        callStartedNanos = System.nanoTime();
+                        try {
+                            beforeClaim(database, woken);
+                        } finally {
+                            callWhat = null;
+                        }
                     }
                     woken = false;
                     claimed = acknowledgeAndClaim();
@@ -518,6 +562,13 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     }
                     message = messages.get(i);
                 }
+                if (message.isExpired()) {
+                    expired.incrementAndGet();
+                    LOG.warn("Message {} of {} is no longer in the log: it was emptied after the maximum retention"
+                             + " before it was processed; skipping it", message.id(), workKey());
+                    item.progress(i + 1);
+                    continue;
+                }
                 Exception failure = process(item, message);
                 if (failure == null) {
                     delivered.incrementAndGet();
@@ -531,7 +582,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 }
                 if (!item.single()) {
                     // a batch's bodies are only held until processed
-                    messages.set(i, new WorkStore.StoredMessage(message.id(), null, null, message.createdAt(), false));
+                    messages.set(i, WorkStore.StoredMessage.unloaded(message.id()));
                 }
                 item.progress(i + 1);
             }
@@ -846,6 +897,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 }
                 from = live.size() >= SWEEP_MAX_ROWS ? live.get(live.size() - 1)[0] : to;
                 sweptUpTo = Math.max(sweptUpTo, from);
+                sweptOnceUpTo = Math.max(sweptOnceUpTo, sweptUpTo);
             }
             found |= checkTracked(current, work);
             if (found) {
@@ -921,6 +973,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         }
         if (replacedThreads.get() > 0) {
             result.detail("replacedThreads", replacedThreads.get());
+        }
+        if (expired.get() > 0) {
+            result.detail("expired", expired.get());
         }
         Throwable claimFailure = lastClaimFailure;
         if (claimFailure != null) {

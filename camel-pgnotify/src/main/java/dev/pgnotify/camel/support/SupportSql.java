@@ -45,16 +45,32 @@ public final class SupportSql {
 
     /**
      * Which of these privileges the current role lacks, by their position (from 1). Parameters: kinds (schema, table,
-     * column id of a table, sequence), objects, privileges (a comma-separated list means any of them).
+     * id_column of a table, sequence, function), objects, privileges (a comma-separated list means any of them).
      */
     public static final String MISSING_PRIVILEGES
             = "SELECT c.n FROM unnest(?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS c(kind, object, privilege, n)"
               + " WHERE NOT CASE c.kind"
               + " WHEN 'schema' THEN has_schema_privilege(c.object, c.privilege)"
               + " WHEN 'table' THEN has_table_privilege(c.object, c.privilege)"
-              + " WHEN 'column' THEN has_column_privilege(c.object, 'id', c.privilege)"
-              + " WHEN 'sequence' THEN has_sequence_privilege(c.object, c.privilege) END"
+              + " WHEN 'id_column' THEN has_column_privilege(c.object, 'id', c.privilege)"
+              + " WHEN 'sequence' THEN has_sequence_privilege(c.object, c.privilege)"
+              + " WHEN 'function' THEN has_function_privilege(c.object, c.privilege) END"
               + " ORDER BY c.n";
+
+    /**
+     * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time
+     * filter): for {@code id = ANY('{}')} the planner may otherwise walk the whole claim index, partial on
+     * {@code channel IS NOT NULL}, which is full of dead entries while an old snapshot elsewhere keeps vacuum from
+     * removing them, and which the statistics then describe as nearly empty.
+     */
+    public static final String BY_IDS = "cardinality(?::bigint[]) > 0 AND q.id = ANY(?::bigint[])";
+
+    /**
+     * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
+     * claimed again cannot acknowledge or renew the new one). Parameters: ids, ids, their attempts, ids.
+     */
+    public static final String BY_IDS_AND_ATTEMPTS
+            = BY_IDS + " AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]";
 
     /** Whether an index is partial: true or false, no row when it does not exist. Parameters: the index. */
     public static final String INDEX_IS_PARTIAL

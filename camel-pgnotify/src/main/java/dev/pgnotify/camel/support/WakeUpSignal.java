@@ -45,6 +45,20 @@ final class WakeUpSignal {
         }
     }
 
+    /** Takes a wake-up that came meanwhile, without waiting; returns whether there was one. */
+    boolean tryTake() {
+        lock.lock();
+        try {
+            if (permits > 0) {
+                permits--;
+                return true;
+            }
+            return false;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Waits for a wake-up, at most {@code timeoutMillis}; returns whether one came. */
     boolean await(long timeoutMillis) throws InterruptedException {
         lock.lock();

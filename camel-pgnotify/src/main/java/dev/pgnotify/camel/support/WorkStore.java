@@ -15,8 +15,25 @@ import java.util.Map;
  */
 public interface WorkStore {
 
-    /** A message as stored; its body is null until loaded (a topic batch loads its bodies within a byte budget). */
+    /**
+     * A message as stored; its body is null until loaded (a topic batch loads its bodies within a byte budget). A
+     * loaded message without a creation time is one the table no longer holds ({@link #expired}).
+     */
     record StoredMessage(long id, Object body, String headers, Timestamp createdAt, boolean loaded) {
+
+        /** A message that is gone: a topic's log emptied it after the maximum retention, before it was processed. */
+        public static StoredMessage expired(long id) {
+            return new StoredMessage(id, null, null, null, true);
+        }
+
+        /** A message whose body is still to be loaded. */
+        public static StoredMessage unloaded(long id) {
+            return new StoredMessage(id, null, null, null, false);
+        }
+
+        public boolean isExpired() {
+            return loaded && createdAt == null;
+        }
     }
 
     /**

@@ -9,21 +9,21 @@ import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 
 /**
- * A queue consumer in a JVM of its own, started by tests ({@link ChildJvmConsumer}) to be killed or to compete with
- * the test's own consumer. It records what it processes in a {@link ProcessedLog}, prints READY once consuming, and
- * stops when its standard input closes.
+ * A queue or topic consumer in a JVM of its own, started by tests ({@link ChildJvmConsumer}) to be killed or to compete
+ * with the test's own consumer. It records what it processes in a {@link ProcessedLog}, prints READY once consuming,
+ * and stops when its standard input closes.
  * <p>
- * Arguments: channel, queue table, processed-log table, concurrentConsumers, maxMessagesPerPoll, leaseTime (ms), work
- * per message (ms).
+ * Arguments: channel, endpoint options (table=x, or mode=topic&amp;group=g&amp;topicTable=t), processed-log table,
+ * concurrentConsumers, maxMessagesPerPoll, leaseTime (ms), work per message (ms).
  */
-public final class QueueConsumerProcess {
+public final class ConsumerProcess {
 
-    private QueueConsumerProcess() {
+    private ConsumerProcess() {
     }
 
     public static void main(String[] args) throws Exception {
         String channel = args[0];
-        String table = args[1];
+        String options = args[1];
         String processedTable = args[2];
         int threads = Integer.parseInt(args[3]);
         int batch = Integer.parseInt(args[4]);
@@ -41,7 +41,7 @@ public final class QueueConsumerProcess {
             context.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
-                    from("pgnotify:" + channel + "?table=" + table + "&concurrentConsumers=" + threads
+                    from("pgnotify:" + channel + "?" + options + "&concurrentConsumers=" + threads
                          + "&maxMessagesPerPoll=" + batch + "&leaseTime=" + leaseTime + "&pollInterval=200")
                             .process(processed)
                             .process(exchange -> simulateWork(workMillis));

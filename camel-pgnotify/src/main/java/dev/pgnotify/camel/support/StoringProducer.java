@@ -1,0 +1,131 @@
+package dev.pgnotify.camel.support;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+import dev.pgnotify.camel.PgNotifyConstants;
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+
+/**
+ * A producer of a durable mode (queue, topic): inserts the body and headers as one message (or, with batch=true,
+ * each element of a collection as its own message, in one statement), then asks for the channel's consumers to be
+ * woken. When the exchange completes, the message is committed: it is delivered even if no consumer runs yet.
+ */
+public abstract class StoringProducer extends PooledProducer {
+
+    /**
+     * Where messages go: the codec, the statements and the wake-up channel of a mode's table.
+     *
+     * @param insertOne  parameters: channel, body_json, body_text, body_bytes, headers; returns the id
+     * @param insertMany parameters: channel, headers, json[], text[], bytea[]; returns the ids in list order
+     */
+    public record Target(MessageCodec codec, String insertOne, String insertMany, String wakeUpChannel) {
+    }
+
+    private Target target;
+    private WakeUpSenders.Sender wakeUps;
+
+    protected StoringProducer(PgNotifyEndpoint endpoint) {
+        super(endpoint);
+    }
+
+    /** Resolves the mode's table on this database (creating or verifying it, checking privileges). */
+    protected abstract Target prepare(Database database) throws Exception;
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        try {
+            target = prepare(database());
+        } catch (Exception e) {
+            super.doStop();
+            throw e;
+        }
+        wakeUps = getEndpoint().getComponent().getWakeUps().acquire(database());
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        if (wakeUps != null) {
+            wakeUps = null;
+            getEndpoint().getComponent().getWakeUps().release(database().dataSource());
+        }
+        super.doStop();
+    }
+
+    @Override
+    public void process(Exchange exchange) throws Exception {
+        Message message = exchange.getMessage();
+        Object body = message.getBody();
+        String headers = target.codec().encodeHeaders(message.getHeaders(), exchange);
+        if (getEndpoint().getConfiguration().isBatch() && body instanceof Collection<?> elements) {
+            message.setHeader(PgNotifyConstants.MESSAGE_ID, insertMany(elements, headers, exchange));
+        } else {
+            message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, exchange));
+        }
+        String wakeUpChannel = target.wakeUpChannel();
+        getEndpoint().getComponent().getLocalWakeUps().wake(wakeUpChannel, getEndpoint().getChannel());
+        wakeUps.request(wakeUpChannel, getEndpoint().getChannel());
+    }
+
+    private long insertOne(Object body, String headers, Exchange exchange) throws Exception {
+        MessageCodec.StoredBody stored = target.codec().encodeBody(body, exchange);
+        return database().call(this, "sending a message", connection -> {
+            try (PreparedStatement insert = connection.prepareStatement(target.insertOne())) {
+                insert.setString(1, getEndpoint().getChannel());
+                insert.setString(2, stored.json());
+                insert.setString(3, stored.text());
+                if (stored.bytes() != null) {
+                    insert.setBytes(4, stored.bytes());
+                } else {
+                    insert.setNull(4, Types.BINARY);
+                }
+                insert.setString(5, headers);
+                try (ResultSet rs = insert.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    private List<Long> insertMany(Collection<?> elements, String headers, Exchange exchange) throws Exception {
+        int size = elements.size();
+        String[] json = new String[size];
+        String[] text = new String[size];
+        byte[][] bytes = new byte[size][];
+        int i = 0;
+        for (Object element : elements) {
+            MessageCodec.StoredBody stored = target.codec().encodeBody(element, exchange);
+            json[i] = stored.json();
+            text[i] = stored.text();
+            bytes[i] = stored.bytes();
+            i++;
+        }
+        List<Long> ids = database().call(this, "sending " + size + " messages", connection -> {
+            List<Long> inserted = new ArrayList<>(size);
+            try (PreparedStatement insert = connection.prepareStatement(target.insertMany())) {
+                insert.setString(1, getEndpoint().getChannel());
+                insert.setString(2, headers);
+                insert.setArray(3, connection.createArrayOf("text", json));
+                insert.setArray(4, connection.createArrayOf("text", text));
+                insert.setArray(5, connection.createArrayOf("bytea", bytes));
+                try (ResultSet rs = insert.executeQuery()) {
+                    while (rs.next()) {
+                        inserted.add(rs.getLong(1));
+                    }
+                }
+            }
+            return inserted;
+        });
+        // one statement assigns ids in insertion order, which ORDER BY made the list's order
+        ids.sort(null);
+        return ids;
+    }
+}

@@ -1,0 +1,22 @@
+package dev.pgnotify.camel.topic;
+
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.support.StoringProducer;
+
+/**
+ * mode=topic: appends each message to the topic's log (see {@link StoringProducer}); every group receives it.
+ */
+public class TopicProducer extends StoringProducer {
+
+    public TopicProducer(PgNotifyEndpoint endpoint) {
+        super(endpoint);
+    }
+
+    @Override
+    protected Target prepare(Database database) throws Exception {
+        TopicResources topic = getEndpoint().topic(database, this);
+        topic.requirePrivileges(database, this, TopicResources.Role.PRODUCER);
+        return new Target(topic.codec(), topic.sql().publishOne, topic.sql().publishMany, topic.table().wakeUpChannel());
+    }
+}

@@ -1,0 +1,174 @@
+package dev.pgnotify.camel.topic;
+
+import static dev.pgnotify.camel.support.SupportSql.ASYNCHRONOUS_COMMIT;
+import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_DEFERRED;
+import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_SETTING;
+
+import dev.pgnotify.camel.support.SupportSql;
+
+/**
+ * The SQL of mode=topic, named by what it does. Values are always bound as parameters; the only names written into SQL
+ * text are the topic's, validated and quoted by {@link TopicTable}. As in mode=queue, look-ups of items by id never
+ * name the channel or group (only the primary key may serve them), so that no plan can walk the dead entries an old
+ * snapshot leaves in the items' claim index.
+ */
+final class TopicSql {
+
+    /** Items given by id, each with the attempt it was claimed as. Parameters: ids, ids, attempts, ids. */
+    private static final String BY_IDS_AND_ATTEMPTS = SupportSql.BY_IDS_AND_ATTEMPTS;
+
+    /** Each item's progress, by its position among the ids. Parameters: progress values, ids. */
+    private static final String PROGRESS_OF = "(?::int[])[array_position(?::bigint[], q.id)]";
+
+    /** Parameters: channel, body_json, body_text, body_bytes, headers. Returns the id. */
+    final String publishOne;
+
+    /** Parameters: channel, headers, json[], text[], bytea[]. Returns the ids in list order. */
+    final String publishMany;
+
+    /**
+     * Registers a group and, the first time, its starting point: the current snapshot (only messages published from
+     * now on), or the empty snapshot (everything the log still holds). Parameters: channel, group, channel, group,
+     * whether to start from the earliest. Returns a row when the group was new.
+     */
+    final String registerGroup;
+
+    /** Parameters: channel, group. */
+    final String touchGroup;
+
+    /** Parameters: channel, group, messages per item, most messages per cut. Returns the messages cut. */
+    final String cut;
+
+    /**
+     * Acknowledges (deletes) the items done and claims due ones of a group: those named by id (retries that fell
+     * due, items the sweep found) and the first above the consumer's frontier, up to a number of messages. The first
+     * row always comes back, with the statement's snapshot, the last item id drawn and the number of fresh candidates.
+     * <p>
+     * Parameters: acknowledged ids (twice), their attempts, acknowledged ids, due ids (twice), acknowledged ids, batch
+     * size (items), channel, group, frontier, acknowledged ids, due ids, batch size (items), batch size (messages),
+     * lease in milliseconds, the items' sequence.
+     */
+    final String acknowledgeAndClaim;
+
+    /**
+     * The messages at these ids, in the order given, up to a byte budget (at least one). Parameters: ids, budget.
+     */
+    final String load;
+
+    /** Parameters: acknowledged ids (twice), their attempts, the ids again. */
+    final String acknowledge;
+
+    /** Parameters: delay in milliseconds, error text, id, attempts. */
+    final String retryLater;
+
+    /**
+     * A failed message of a batch becomes an item of its own, one delivery counted. Parameters: channel, group, message
+     * id, delay in milliseconds, error text. Returns the new item's id.
+     */
+    final String splitOut;
+
+    /**
+     * Copies a message into the dead-letter table with the group and the error; a single-message item is deleted with
+     * it. Parameters: item id, attempts, group, attempts, error text, message id.
+     */
+    final String deadLetter;
+
+    /** Parameters: lease in milliseconds, progress values, ids, then ids (twice), attempts, ids. */
+    final String renewLeases;
+
+    /** Parameters: progress values, ids, then ids (twice), attempts, ids. */
+    final String releaseClaims;
+
+    /** Parameters: channel, group, from (exclusive), to (inclusive), limit. */
+    final String liveInRange;
+
+    /** Parameters: ids (twice). */
+    final String liveAmong;
+
+    /**
+     * The group's lag, as the lag view computes it: messages not processed yet, and the age of the oldest in
+     * milliseconds. Parameters: the first item id that may be unfinished, channel, group.
+     */
+    final String groupLag;
+
+    /**
+     * Rotates the log and empties the slots no group needs any more. Parameters: retention, maximum retention, rotate
+     * interval, in milliseconds. Returns a row per slot emptied, with the groups that had not read all of it.
+     */
+    final String maintain;
+
+    TopicSql(TopicTable table) {
+        String log = table.sql();
+        String items = table.itemsSql();
+        String deferWakeUp = "(SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s";
+        publishOne = "INSERT INTO " + log + " (channel, body_json, body_text, body_bytes, headers)"
+                     + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb FROM " + deferWakeUp + " RETURNING id";
+        publishMany = "INSERT INTO " + log + " (channel, body_json, body_text, body_bytes, headers)"
+                      + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb FROM " + deferWakeUp + ","
+                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
+                      + " ORDER BY u.n RETURNING id";
+        registerGroup = "WITH registered AS (INSERT INTO " + table.groupsSql() + " (channel, group_name)"
+                        + " VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING channel)"
+                        + " INSERT INTO " + table.cutsSql() + " (channel, group_name, snapshot, messages)"
+                        + " SELECT ?, ?, CASE WHEN ? THEN '1:1:'::pg_snapshot ELSE pg_current_snapshot() END, 0"
+                        + " FROM registered RETURNING seq";
+        touchGroup = "UPDATE " + table.groupsSql() + " SET seen_at = now() WHERE channel = ? AND group_name = ?";
+        // the cut is bookkeeping the next cut can redo from the previous one: it needs no WAL flush of its own (a claim of
+        // its items flushes it, as any later commit flushes every earlier one)
+        cut = "SELECT " + table.cutFunctionSql() + "(?, ?, ?, ?) FROM (SELECT " + ASYNCHRONOUS_COMMIT + ") AS s";
+        acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
+                              + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + "),"
+                              + " named AS (SELECT q.id, cardinality(q.ids) - q.progress AS size FROM " + items + " q"
+                              + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
+                              + " AND EXISTS (SELECT 1 FROM settings) ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " fresh AS (SELECT q.id, cardinality(q.ids) - q.progress AS size FROM " + items + " q"
+                              + " WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.available_at <= now()"
+                              + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
+                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " candidates AS (SELECT id, size FROM named UNION ALL SELECT id, size FROM fresh),"
+                              // up to a batch of messages, and at least one item
+                              + " within AS (SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) - size AS before"
+                              + " FROM candidates) c WHERE before < ?),"
+                              + " claimed AS (UPDATE " + items + " q SET attempts = q.attempts + 1,"
+                              + " available_at = now() + ? * interval '1 millisecond'"
+                              + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
+                              + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
+                              + " AS xid)"
+                              + " SELECT c.id, c.ids, c.progress, c.attempts, c.xid, m.snapshot, m.last_id, m.fresh"
+                              + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
+                              + " pg_sequence_last_value(?::regclass) AS last_id,"
+                              + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true";
+        // a function: see TopicSchema.loadFunction
+        load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at FROM " + table.loadFunctionSql()
+               + "(?, ?)";
+        acknowledge = "DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
+                      + " IS NOT NULL";
+        retryLater = "UPDATE " + items + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
+                     + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        splitOut = "INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error)"
+                   + " VALUES (?, ?, ARRAY[?]::bigint[], 1, now() + ? * interval '1 millisecond', ?) RETURNING id";
+        deadLetter = "WITH settled AS (DELETE FROM " + items + " WHERE id = ? AND attempts = ? AND cardinality(ids) = 1)"
+                     + " INSERT INTO " + table.deadLetterSql()
+                     + " (id, channel, group_name, body_json, body_text, body_bytes, headers, created_at, attempts,"
+                     + " last_error)"
+                     + " SELECT m.id, m.channel, ?, m.body_json, m.body_text, m.body_bytes, m.headers, m.created_at,"
+                     + " ?, ? FROM " + log + " m WHERE m.id = ?"
+                     + " ON CONFLICT (channel, group_name, id) DO UPDATE SET body_json = excluded.body_json,"
+                     + " body_text = excluded.body_text, body_bytes = excluded.body_bytes,"
+                     + " headers = excluded.headers, created_at = excluded.created_at, attempts = excluded.attempts,"
+                     + " last_error = excluded.last_error, failed_at = now()";
+        renewLeases = "UPDATE " + items + " q SET available_at = now() + ? * interval '1 millisecond',"
+                      + " progress = " + PROGRESS_OF + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND "
+                      + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        releaseClaims = "UPDATE " + items + " q SET available_at = now(), attempts = q.attempts - 1,"
+                        + " progress = " + PROGRESS_OF + " WHERE " + BY_IDS_AND_ATTEMPTS;
+        liveInRange = "SELECT id, available_at <= now() FROM " + items
+                      + " WHERE channel = ? AND group_name = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
+        liveAmong = "SELECT q.id, q.available_at <= now() FROM " + items + " q WHERE " + SupportSql.BY_IDS;
+        groupLag = "SELECT lag.messages, (extract(epoch FROM lag.age) * 1000)::bigint FROM ("
+                   + TopicSchema.lagOf(table, " WHERE g.channel = ? AND g.group_name = ?", " AND t.id >= ?")
+                   + ") lag";
+        maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
+                   + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
+    }
+}

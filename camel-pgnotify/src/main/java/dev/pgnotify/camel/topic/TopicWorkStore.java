@@ -1,0 +1,324 @@
+package dev.pgnotify.camel.topic;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import dev.pgnotify.camel.support.Parameters;
+import dev.pgnotify.camel.support.WorkStore;
+import org.postgresql.PGStatement;
+
+/**
+ * A topic group's work: items cut from the log, each a batch of message ids (or one message to retry), whose bodies
+ * are loaded from the log within the byte budget as the consumer reaches them.
+ */
+final class TopicWorkStore implements WorkStore {
+
+    private final TopicResources topic;
+    private final String channel;
+    private final String group;
+
+    TopicWorkStore(TopicResources topic, String channel, String group) {
+        this.topic = topic;
+        this.channel = channel;
+        this.group = group;
+    }
+
+    /** A slot the maintenance emptied, with the groups that had not processed all of it (null when none). */
+    record Emptied(int slot, String unreadBy) {
+    }
+
+    /**
+     * Registers the group the first time, starting from the earliest message the log holds or from now on; returns
+     * whether it was new.
+     */
+    boolean register(Connection connection, boolean earliest) throws SQLException {
+        try (PreparedStatement register = connection.prepareStatement(topic.sql().registerGroup)) {
+            register.setString(1, channel);
+            register.setString(2, group);
+            register.setString(3, channel);
+            register.setString(4, group);
+            register.setBoolean(5, earliest);
+            try (ResultSet rs = register.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Records that the group is alive (the lag view shows when it was last seen). */
+    void touch(Connection connection) throws SQLException {
+        try (PreparedStatement touch = connection.prepareStatement(topic.sql().touchGroup)) {
+            touch.setString(1, channel);
+            touch.setString(2, group);
+            touch.executeUpdate();
+        }
+    }
+
+    /** Cuts the log's new messages into the group's items of up to a batch each; returns how many it cut. */
+    int cut(Connection connection, int batch, int limit) throws SQLException {
+        try (PreparedStatement cut = connection.prepareStatement(topic.sql().cut)) {
+            cut.setString(1, channel);
+            cut.setString(2, group);
+            cut.setInt(3, batch);
+            cut.setInt(4, limit);
+            try (ResultSet rs = cut.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /** A group's lag: messages not processed yet, and the age of the oldest (null when there is none). */
+    record Lag(long messages, Long ageMillis) {
+    }
+
+    /** The group's lag; {@code itemsFrom}: the first item id that may be unfinished (0 when unknown). */
+    Lag lag(Connection connection, long itemsFrom) throws SQLException {
+        try (PreparedStatement lag = connection.prepareStatement(topic.sql().groupLag)) {
+            lag.setLong(1, itemsFrom);
+            lag.setString(2, channel);
+            lag.setString(3, group);
+            try (ResultSet rs = lag.executeQuery()) {
+                if (!rs.next()) {
+                    return new Lag(0, null);
+                }
+                long messages = rs.getLong(1);
+                long age = rs.getLong(2);
+                return new Lag(messages, rs.wasNull() ? null : age);
+            }
+        }
+    }
+
+    /** Rotates the log and empties what no group needs; returns what it emptied. */
+    List<Emptied> maintain(Connection connection, long retention, long maxRetention, long rotateInterval)
+            throws SQLException {
+        try (PreparedStatement maintain = connection.prepareStatement(topic.sql().maintain)) {
+            maintain.setLong(1, retention);
+            maintain.setLong(2, maxRetention);
+            maintain.setLong(3, rotateInterval);
+            List<Emptied> emptied = new ArrayList<>();
+            try (ResultSet rs = maintain.executeQuery()) {
+                while (rs.next()) {
+                    emptied.add(new Emptied(rs.getInt(1), rs.getString(2)));
+                }
+            }
+            return emptied;
+        }
+    }
+
+    @Override
+    public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(topic.sql().acknowledgeAndClaim)) {
+            Array ackIds = ids(connection, request.acknowledged());
+            Array named = connection.createArrayOf("bigint", request.dueIds());
+            new Parameters(statement)
+                    .byIdsAndAttempts(ackIds, attempts(connection, request.acknowledged()))
+                    .byIds(named).add(ackIds).add(request.batch())
+                    .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch())
+                    .add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence());
+            List<Item> claimed = new ArrayList<>();
+            String snapshot = null;
+            Long lastId = null;
+            long fresh = 0;
+            Long claimXid = null;
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    if (snapshot == null) {
+                        snapshot = rs.getString(6);
+                        long last = rs.getLong(7);
+                        lastId = rs.wasNull() ? null : last;
+                        fresh = rs.getLong(8);
+                    }
+                    long id = rs.getLong(1);
+                    if (rs.wasNull()) {
+                        continue;
+                    }
+                    Long[] messageIds = (Long[]) rs.getArray(2).getArray();
+                    List<StoredMessage> messages = new ArrayList<>(messageIds.length);
+                    for (Long messageId : messageIds) {
+                        messages.add(StoredMessage.unloaded(messageId));
+                    }
+                    String xid = rs.getString(5);
+                    if (xid != null) {
+                        claimXid = Long.parseLong(xid);
+                    }
+                    claimed.add(new Item(id, rs.getInt(4), messages, rs.getInt(3)));
+                }
+            }
+            claimed.sort((a, b) -> Long.compare(a.id(), b.id()));
+            Set<Long> due = Set.of(request.dueIds());
+            long freshClaimed = 0;
+            long lastFreshClaimed = request.frontier();
+            for (Item item : claimed) {
+                if (!due.contains(item.id())) {
+                    freshClaimed++;
+                    lastFreshClaimed = Math.max(lastFreshClaimed, item.id());
+                }
+            }
+            return new Claim(claimed, snapshot, lastId, claimXid, fresh, freshClaimed, lastFreshClaimed);
+        }
+    }
+
+    /**
+     * Loads bodies from the item's position {@code from} on. A message the log no longer holds (its slot was emptied
+     * after the maximum retention) comes back without a creation time: it expired before this group read it.
+     */
+    @Override
+    public List<StoredMessage> load(Connection connection, Item item, int from, long budget) throws SQLException {
+        List<StoredMessage> wanted = item.messages().subList(from, item.messages().size());
+        try (PreparedStatement statement = connection.prepareStatement(topic.sql().load)) {
+            // binary results: a bytea body arrives as its bytes, not as hex text twice its size
+            statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
+            Array ids = connection.createArrayOf("bigint",
+                    wanted.stream().map(StoredMessage::id).toArray(Long[]::new));
+            statement.setArray(1, ids);
+            statement.setLong(2, budget);
+            Map<Integer, StoredMessage> found = new LinkedHashMap<>();
+            int last = 0;
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    int position = rs.getInt(1);
+                    Object body = rs.getString(3);
+                    if (body == null) {
+                        body = rs.getString(4);
+                    }
+                    if (body == null) {
+                        body = rs.getBytes(5);
+                    }
+                    found.put(position, new StoredMessage(rs.getLong(2), body, rs.getString(6), rs.getTimestamp(7), true));
+                    last = Math.max(last, position);
+                }
+            }
+            if (found.isEmpty()) {
+                // none of the rest is in the log any more
+                last = wanted.size();
+            }
+            List<StoredMessage> loaded = new ArrayList<>(last);
+            for (int position = 1; position <= last; position++) {
+                StoredMessage message = found.get(position);
+                loaded.add(message != null ? message
+                        : StoredMessage.expired(wanted.get(position - 1).id()));
+            }
+            return loaded;
+        }
+    }
+
+    @Override
+    public void acknowledge(Connection connection, List<Item> items) throws SQLException {
+        try (PreparedStatement acknowledge = connection.prepareStatement(topic.sql().acknowledge)) {
+            new Parameters(acknowledge).byIdsAndAttempts(ids(connection, items), attempts(connection, items));
+            acknowledge.executeUpdate();
+        }
+    }
+
+    @Override
+    public void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException {
+        try (PreparedStatement retry = connection.prepareStatement(topic.sql().retryLater)) {
+            retry.setLong(1, delayMillis);
+            retry.setString(2, error);
+            retry.setLong(3, item.id());
+            retry.setInt(4, item.attempt());
+            retry.executeUpdate();
+        }
+    }
+
+    @Override
+    public long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
+            throws SQLException {
+        try (PreparedStatement split = connection.prepareStatement(topic.sql().splitOut)) {
+            split.setString(1, channel);
+            split.setString(2, group);
+            split.setLong(3, message.id());
+            split.setLong(4, delayMillis);
+            split.setString(5, error);
+            try (ResultSet rs = split.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    @Override
+    public void deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
+        try (PreparedStatement dead = connection.prepareStatement(topic.sql().deadLetter)) {
+            dead.setLong(1, item.id());
+            dead.setInt(2, item.attempt());
+            dead.setString(3, group);
+            dead.setInt(4, item.attempt());
+            dead.setString(5, error);
+            dead.setLong(6, message.id());
+            dead.executeUpdate();
+        }
+    }
+
+    @Override
+    public void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException {
+        try (PreparedStatement renew = connection.prepareStatement(topic.sql().renewLeases)) {
+            Array ids = connection.createArrayOf("bigint", leases.stream().map(Lease::id).toArray(Long[]::new));
+            new Parameters(renew).add(leaseMillis)
+                    .add(connection.createArrayOf("integer", leases.stream().map(Lease::progress).toArray(Integer[]::new)))
+                    .add(ids)
+                    .byIdsAndAttempts(ids, connection.createArrayOf("integer",
+                            leases.stream().map(Lease::attempt).toArray(Integer[]::new)));
+            renew.executeUpdate();
+        }
+    }
+
+    @Override
+    public void release(Connection connection, List<Item> items) throws SQLException {
+        try (PreparedStatement release = connection.prepareStatement(topic.sql().releaseClaims)) {
+            Array ids = ids(connection, items);
+            new Parameters(release)
+                    .add(connection.createArrayOf("integer", items.stream().map(Item::progress).toArray(Integer[]::new)))
+                    .add(ids).byIdsAndAttempts(ids, attempts(connection, items));
+            release.executeUpdate();
+        }
+    }
+
+    @Override
+    public List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException {
+        try (PreparedStatement scan = connection.prepareStatement(topic.sql().liveInRange)) {
+            scan.setString(1, channel);
+            scan.setString(2, group);
+            scan.setLong(3, from);
+            scan.setLong(4, to);
+            scan.setInt(5, limit);
+            List<long[]> rows = new ArrayList<>();
+            try (ResultSet rs = scan.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new long[] { rs.getLong(1), rs.getBoolean(2) ? 1 : 0 });
+                }
+            }
+            return rows;
+        }
+    }
+
+    @Override
+    public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
+        try (PreparedStatement lookUp = connection.prepareStatement(topic.sql().liveAmong)) {
+            new Parameters(lookUp).byIds(connection.createArrayOf("bigint", ids));
+            Map<Long, Boolean> rows = new LinkedHashMap<>();
+            try (ResultSet rs = lookUp.executeQuery()) {
+                while (rs.next()) {
+                    rows.put(rs.getLong(1), rs.getBoolean(2));
+                }
+            }
+            return rows;
+        }
+    }
+
+    private static Array ids(Connection connection, List<Item> items) throws SQLException {
+        return connection.createArrayOf("bigint", items.stream().map(Item::id).toArray(Long[]::new));
+    }
+
+    private static Array attempts(Connection connection, List<Item> items) throws SQLException {
+        return connection.createArrayOf("integer", items.stream().map(Item::attempt).toArray(Integer[]::new));
+    }
+}
