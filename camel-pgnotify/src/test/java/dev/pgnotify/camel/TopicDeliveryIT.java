@@ -83,6 +83,9 @@ class TopicDeliveryIT extends PgNotifyITSupport {
                         .routeId("earliest").autoStartup(false).process(e -> processed.process(e));
                 from("pgnotify:starts?mode=topic&topicTable=" + TOPIC + "&retention=3600000&group=first")
                         .routeId("first").autoStartup(false).process(e -> processed.process(e));
+                from("pgnotify:backlog?mode=topic&topicTable=" + TOPIC
+                     + "&group=drainers&groupStart=earliest&concurrentConsumers=3&maxMessagesPerPoll=10")
+                        .routeId("drainers").autoStartup(false).process(e -> processed.process(e));
             }
         };
     }
@@ -179,6 +182,35 @@ class TopicDeliveryIT extends PgNotifyITSupport {
                                + "' AND body = 'long-running'"),
                     group + " received the long-running transaction's message after those committed before it");
         }
+    }
+
+    /**
+     * A backlog larger than a cut's limit (maxMessagesPerPoll x 20) is cut in pieces, each transaction whole, and the
+     * group's threads share it at full speed: a cut that stopped at a transaction straddling its limit must still say
+     * there is more, and the batches a claim could not take must go to the next claim (both once stalled a group of
+     * several threads at one batch a second).
+     */
+    @Test
+    void aBacklogOfLargeTransactionsIsCutInPiecesAndSharedByTheGroupsThreads() throws Exception {
+        String publish = "pgnotify:backlog?mode=topic&topicTable=" + TOPIC + "&batch=true";
+        int transactions = 6;
+        int perTransaction = 1_500;
+        for (int t = 0; t < transactions; t++) {
+            int first = t * perTransaction;
+            template.sendBody(publish, IntStream.range(first, first + perTransaction).mapToObj(i -> "m" + i).toList());
+        }
+        long started = System.nanoTime();
+        context.getRouteController().startRoute("drainers");
+        int total = transactions * perTransaction;
+        await(Duration.ofSeconds(30)).until(() -> count("SELECT count(*) FROM " + PROCESSED
+                                                        + " WHERE grp = 'drainers'") >= total);
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        LOG.info("A backlog of {} messages in {} transactions, batches of 10, drained by 3 threads in {} ms", total,
+                transactions, millis);
+        assertEquals((long) total, count("SELECT count(DISTINCT body) FROM " + PROCESSED + " WHERE grp = 'drainers'"),
+                "every message once");
+        assertEquals((long) total, count("SELECT count(*) FROM " + PROCESSED + " WHERE grp = 'drainers'"),
+                "nothing twice");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.pgnotify.camel.support;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -89,6 +90,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     /** Due items below the frontier, for the next claim to take by id. */
     private final Queue<Long> due = new ConcurrentLinkedQueue<>();
     private final Set<Long> dueSet = ConcurrentHashMap.newKeySet();
+    /** Due items a claim could not take (another consumer had them): for the sweep to keep an eye on. */
+    private final Queue<Long> recheck = new ConcurrentLinkedQueue<>();
     /** Items below the frontier the sweep saw in someone's hands; touched by the sweep's thread only. */
     private final Set<Long> tracked = new LinkedHashSet<>();
     private final List<Worker> workerList = new CopyOnWriteArrayList<>();
@@ -260,6 +263,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         cursor.reset();
         due.clear();
         dueSet.clear();
+        recheck.clear();
         tracked.clear();
         sweptUpTo = 0;
         sweptOnceUpTo = 0;
@@ -453,8 +457,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                             callWhat = null;
                         }
                     }
+                    boolean answersWakeUp = woken;
                     woken = false;
-                    claimed = acknowledgeAndClaim();
+                    claimed = acknowledgeAndClaim(answersWakeUp);
                     claimSucceeded();
                 } catch (Exception | Error e) {
                     // an Error too (a body too large for the heap, say): the thread must live on, and the message
@@ -605,7 +610,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             }
         }
 
-        private List<WorkStore.Item> acknowledgeAndClaim() throws SQLException {
+        private List<WorkStore.Item> acknowledgeAndClaim(boolean answersWakeUp) throws SQLException {
             PgNotifyConfiguration configuration = configuration();
             int batch = configuration.getMaxMessagesPerPoll();
             long startedAt = cursor.claimStarting();
@@ -613,7 +618,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             Long[] dueIds = takeDue(batch);
             WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.copyOf(acknowledgements), dueIds,
                     frontier, batch, configuration.getMaxBytesPerPoll(), configuration.getLeaseTime(),
-                    configuration.getMaxAttempts());
+                    configuration.getMaxAttempts(), answersWakeUp);
             WorkStore.Claim claim = call(CLAIMING, database.statementTimeoutMillis(),
                     connection -> store.claim(connection, request));
             for (WorkStore.Item item : acknowledgements) {
@@ -621,14 +626,27 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 held.remove(item.id());
             }
             acknowledgements.clear();
+            Set<Long> claimedIds = new HashSet<>();
             for (WorkStore.Item item : claim.items()) {
                 inFlight.put(item.id(), item);
                 held.add(item.id());
+                claimedIds.add(item.id());
+            }
+            for (Long id : dueIds) {
+                if (!claimedIds.contains(id)) {
+                    if (!claim.items().isEmpty()) {
+                        // the claim's budget was reached first (a batch of messages, or of bytes): next claim
+                        addDue(id);
+                    } else {
+                        // not claimable now: in another consumer's hands, or gone
+                        recheck.add(id);
+                    }
+                }
             }
             boolean examinedAll = claim.freshCandidates() < batch && claim.freshClaimed() == claim.freshCandidates();
             cursor.claimed(new ClaimCursor.Outcome(startedAt, frontier, ClaimCursor.Snapshot.parse(claim.snapshot()),
                     claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
-            lastClaimFull = claim.items().size() >= batch || !examinedAll;
+            lastClaimFull = claim.items().size() >= batch || !examinedAll || !due.isEmpty();
             return claim.items();
         }
 
@@ -898,6 +916,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 from = live.size() >= SWEEP_MAX_ROWS ? live.get(live.size() - 1)[0] : to;
                 sweptUpTo = Math.max(sweptUpTo, from);
                 sweptOnceUpTo = Math.max(sweptOnceUpTo, sweptUpTo);
+            }
+            Long recheckId;
+            while (tracked.size() < MAX_TRACKED && (recheckId = recheck.poll()) != null) {
+                tracked.add(recheckId);
             }
             found |= checkTracked(current, work);
             if (found) {

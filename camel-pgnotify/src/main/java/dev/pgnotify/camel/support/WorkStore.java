@@ -80,9 +80,9 @@ public interface WorkStore {
         }
     }
 
-    /** What a claim asks for. */
+    /** What a claim asks for; {@code woken}: the claim answers a wake-up (something was published). */
     record ClaimRequest(List<Item> acknowledged, Long[] dueIds, long frontier, int batch, long budget, long leaseMillis,
-                        int maxAttempts) {
+                        int maxAttempts, boolean woken) {
     }
 
     /** What a claim returned: the items, and what the cursor learns from it. */

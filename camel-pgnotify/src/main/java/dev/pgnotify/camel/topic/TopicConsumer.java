@@ -35,14 +35,10 @@ public class TopicConsumer extends ClaimingConsumer {
 
     /** How often a consumer records its group as alive and maintains the log. */
     static final long MAINTAIN_EVERY_MILLIS = 5_000;
-    /** A cut takes at most this many batches of messages: a backlog is cut in pieces as consumers get to them. */
-    private static final int CUT_BATCHES = 20;
 
     private final String group;
     private volatile TopicResources topic;
     private volatile TopicWorkStore store;
-    /** The last cut reached its limit: the next claim cuts again, woken or not. */
-    private volatile boolean moreToCut;
     private final AtomicLong cutMessages = new AtomicLong();
     private volatile Instant lastCut;
     private volatile Instant lastMaintenance;
@@ -76,7 +72,7 @@ public class TopicConsumer extends ClaimingConsumer {
         PgNotifyConfiguration configuration = configuration();
         topic = getEndpoint().topic(database, this);
         topic.requirePrivileges(database, this, TopicResources.Role.CONSUMER);
-        TopicWorkStore work = new TopicWorkStore(topic, channel(), group);
+        TopicWorkStore work = new TopicWorkStore(topic, channel(), group, this::cutDone);
         boolean earliest = "earliest".equals(configuration.getGroupStart());
         boolean registered = database.call(this, "registering the group", connection -> work.register(connection,
                 earliest));
@@ -86,7 +82,6 @@ public class TopicConsumer extends ClaimingConsumer {
                             : "the messages published from now on");
         }
         store = work;
-        moreToCut = true;
         return work;
     }
 
@@ -97,22 +92,14 @@ public class TopicConsumer extends ClaimingConsumer {
                 Math.max(100, configuration().getRotateInterval() / 2)), TimeUnit.MILLISECONDS);
     }
 
-    @Override
-    protected void beforeClaim(Database database, boolean woken) throws SQLException {
-        if (!woken && !moreToCut) {
-            return;
-        }
-        int batch = configuration().getMaxMessagesPerPoll();
-        int limit = (int) Math.min(Integer.MAX_VALUE, (long) batch * CUT_BATCHES);
-        TopicWorkStore work = store;
-        int cut = database.call(this, "cutting the log", connection -> work.cut(connection, batch, limit));
-        moreToCut = cut >= limit;
+    /** A claim cut the log first (see {@link TopicWorkStore#claim}). */
+    private void cutDone(int cut, int limit, int batch) {
         if (cut > 0) {
             cutMessages.addAndGet(cut);
             lastCut = Instant.now();
         }
         if (cut > batch) {
-            // more than one item: another thread helps
+            // more than this claim takes: another thread helps
             wakeOne();
         }
     }

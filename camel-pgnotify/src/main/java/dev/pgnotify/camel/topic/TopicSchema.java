@@ -141,8 +141,9 @@ public final class TopicSchema {
                     + "INSERT INTO " + state + " VALUES (1, 0, now())"));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_slot") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.slotFunctionSql() + "()"),
-                "CREATE FUNCTION " + table.slotFunctionSql() + "() RETURNS smallint LANGUAGE sql STABLE AS"
-                    + " 'SELECT slot FROM " + state.replace("'", "''") + " WHERE id = 1'"));
+                // PL/pgSQL keeps its plan for the session; a SQL function here would plan its query on every insert
+                "CREATE FUNCTION " + table.slotFunctionSql() + "() RETURNS smallint LANGUAGE plpgsql STABLE AS"
+                    + " 'BEGIN RETURN (SELECT slot FROM " + state.replace("'", "''") + " WHERE id = 1); END'"));
         objects.add(new SchemaObject("sequence " + table.schema() + "." + table.companionName("_id_seq"),
                 connection -> tableExists(connection, table.idSequenceSql()),
                 "CREATE SEQUENCE " + table.idSequenceSql()));
@@ -280,12 +281,13 @@ public final class TopicSchema {
      * it), in id order, split into items of up to a batch. A backlog larger than the limit is cut in pieces: the cut
      * then ends at the transaction id after which the limit would be passed, with the transactions still in progress
      * below it carried on to the next cut. One cutter per group at a time: the others wait for it and find its items;
-     * returns how many messages it cut.
+     * returns how many messages it cut, and whether the limit cut it short.
      */
     private static String cutFunction(TopicTable table) {
         String log = table.sql();
         return "CREATE FUNCTION " + table.cutFunctionSql()
-               + "(p_channel text, p_group text, p_batch integer, p_limit integer) RETURNS integer"
+               + "(p_channel text, p_group text, p_batch integer, p_limit integer, OUT messages integer,"
+               + " OUT more boolean)"
                // its plans are cached for the session: one made while the log was small (a new topic, before its
                // first ANALYZE) would otherwise scan the whole partition on every cut, from then on
                + " LANGUAGE plpgsql SET enable_seqscan = off AS $$\n"
@@ -296,8 +298,8 @@ public final class TopicSchema {
                + "    bound xid8;\n"
                + "    carried xid8[];\n"
                + "    cut_ids bigint[];\n"
-               + "    n integer;\n"
                + "BEGIN\n"
+               + "    more := false;\n"
                // cutters of a group take turns: the second finds the first's items once it has committed
                + "    PERFORM pg_advisory_xact_lock(hashtext('pgnotify cut " + table.display().replace("'", "''")
                + "'), hashtext(p_channel || ' ' || p_group));\n"
@@ -309,7 +311,8 @@ public final class TopicSchema {
                + "    IF prev IS NULL THEN\n"
                + "        INSERT INTO " + table.cutsSql() + " (channel, group_name, snapshot, messages)"
                + " VALUES (p_channel, p_group, pg_current_snapshot(), 0);\n"
-               + "        RETURN 0;\n"
+               + "        messages := 0;\n"
+               + "        RETURN;\n"
                + "    END IF;\n"
                + "    next := pg_current_snapshot();\n"
                // xid8 never wraps around; ids ahead of the server's mean the tables were restored into another cluster
@@ -333,6 +336,8 @@ public final class TopicSchema {
                + "    IF bound IS NULL THEN\n"
                + "        bound := pg_snapshot_xmax(next);\n"
                + "    ELSE\n"
+               // the limit cut this one short (by fewer rows than the limit when a transaction straddles it)
+               + "        more := true;\n"
                + "        SELECT array_agg(x ORDER BY x) INTO carried FROM pg_snapshot_xip(next) AS x WHERE x < bound;\n"
                + "        next := (coalesce(carried[1], bound)::text || ':' || bound::text || ':'"
                + " || coalesce(array_to_string(carried, ','), ''))::pg_snapshot;\n"
@@ -344,21 +349,20 @@ public final class TopicSchema {
                // one index look-up per transaction that was in progress (a join, not "= ANY": see inProgressRows)
                + "        SELECT r.id, r.xid FROM " + inProgressRows(log, "p_channel", "prev") + "\n"
                + "    ) c WHERE pg_visible_in_snapshot(c.xid, next);\n"
-               + "    n := coalesce(array_length(cut_ids, 1), 0);\n"
-               + "    IF n > 0 THEN\n"
+               + "    messages := coalesce(array_length(cut_ids, 1), 0);\n"
+               + "    IF messages > 0 THEN\n"
                + "        INSERT INTO " + table.itemsSql() + " (channel, group_name, ids)"
                + " SELECT p_channel, p_group, cut_ids[i:i + p_batch - 1]"
-               + " FROM generate_series(1, n, p_batch) AS i ORDER BY i;\n"
+               + " FROM generate_series(1, messages, p_batch) AS i ORDER BY i;\n"
                + "    END IF;\n"
                // an empty cut is not recorded: the next one looks at the same (empty) range again, at no cost; the
                // previous one is deleted by its key (a scan for superseded cuts would walk the dead ones an old
                // snapshot keeps), and the newest is found first from the index's end
-               + "    IF n > 0 THEN\n"
+               + "    IF messages > 0 THEN\n"
                + "        INSERT INTO " + table.cutsSql() + " (channel, group_name, snapshot, messages)"
-               + " VALUES (p_channel, p_group, next, n);\n"
+               + " VALUES (p_channel, p_group, next, messages);\n"
                + "        DELETE FROM " + table.cutsSql() + " WHERE seq = prev_seq;\n"
                + "    END IF;\n"
-               + "    RETURN n;\n"
                + "END $$";
     }
 

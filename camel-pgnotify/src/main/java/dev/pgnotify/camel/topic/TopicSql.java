@@ -36,8 +36,17 @@ final class TopicSql {
     /** Parameters: channel, group. */
     final String touchGroup;
 
-    /** Parameters: channel, group, messages per item, most messages per cut. Returns the messages cut. */
+    /**
+     * Parameters: channel, group, messages per item, most messages per cut. Returns the messages cut, and whether the
+     * limit cut it short (there is more to cut).
+     */
     final String cut;
+
+    /**
+     * A cut, then {@link #acknowledgeAndClaim}, in one round trip and one transaction: the claim finds the items the
+     * cut made. Parameters: the cut's, then the claim's; two results.
+     */
+    final String cutAndClaim;
 
     /**
      * Acknowledges (deletes) the items done and claims due ones of a group: those named by id (retries that fell
@@ -115,7 +124,8 @@ final class TopicSql {
         touchGroup = "UPDATE " + table.groupsSql() + " SET seen_at = now() WHERE channel = ? AND group_name = ?";
         // the cut is bookkeeping the next cut can redo from the previous one: it needs no WAL flush of its own (a claim of
         // its items flushes it, as any later commit flushes every earlier one)
-        cut = "SELECT " + table.cutFunctionSql() + "(?, ?, ?, ?) FROM (SELECT " + ASYNCHRONOUS_COMMIT + ") AS s";
+        cut = "SELECT c.messages, c.more FROM " + table.cutFunctionSql() + "(?, ?, ?, ?) AS c, (SELECT "
+              + ASYNCHRONOUS_COMMIT + ") AS s";
         acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
                               + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + "),"
                               + " named AS (SELECT q.id, cardinality(q.ids) - q.progress AS size FROM " + items + " q"
@@ -138,6 +148,7 @@ final class TopicSql {
                               + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
                               + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true";
+        cutAndClaim = cut + "; " + acknowledgeAndClaim;
         // a function: see TopicSchema.loadFunction
         load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at FROM " + table.loadFunctionSql()
                + "(?, ?)";

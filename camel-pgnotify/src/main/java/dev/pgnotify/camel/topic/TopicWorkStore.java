@@ -21,14 +21,26 @@ import org.postgresql.PGStatement;
  */
 final class TopicWorkStore implements WorkStore {
 
+    /** A cut takes at most this many batches of messages: a backlog is cut in pieces as consumers get to them. */
+    static final int CUT_BATCHES = 20;
+
+    /** Told how many messages each cut took, and how many a cut takes at most. */
+    interface CutListener {
+        void cut(int messages, int limit, int batch);
+    }
+
     private final TopicResources topic;
     private final String channel;
     private final String group;
+    private final CutListener cutListener;
+    /** The last cut reached its limit: the next claim cuts again, woken or not. */
+    private volatile boolean moreToCut = true;
 
-    TopicWorkStore(TopicResources topic, String channel, String group) {
+    TopicWorkStore(TopicResources topic, String channel, String group, CutListener cutListener) {
         this.topic = topic;
         this.channel = channel;
         this.group = group;
+        this.cutListener = cutListener;
     }
 
     /** A slot the maintenance emptied, with the groups that had not processed all of it (null when none). */
@@ -58,20 +70,6 @@ final class TopicWorkStore implements WorkStore {
             touch.setString(1, channel);
             touch.setString(2, group);
             touch.executeUpdate();
-        }
-    }
-
-    /** Cuts the log's new messages into the group's items of up to a batch each; returns how many it cut. */
-    int cut(Connection connection, int batch, int limit) throws SQLException {
-        try (PreparedStatement cut = connection.prepareStatement(topic.sql().cut)) {
-            cut.setString(1, channel);
-            cut.setString(2, group);
-            cut.setInt(3, batch);
-            cut.setInt(4, limit);
-            try (ResultSet rs = cut.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
         }
     }
 
@@ -113,12 +111,23 @@ final class TopicWorkStore implements WorkStore {
         }
     }
 
+    /**
+     * Claims the group's items; a claim that answers a wake-up (or follows a cut that reached its limit) cuts the log
+     * first, in the same round trip and transaction.
+     */
     @Override
     public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
-        try (PreparedStatement statement = connection.prepareStatement(topic.sql().acknowledgeAndClaim)) {
+        boolean cutFirst = request.woken() || moreToCut;
+        int limit = (int) Math.min(Integer.MAX_VALUE, (long) request.batch() * CUT_BATCHES);
+        try (PreparedStatement statement = connection.prepareStatement(
+                cutFirst ? topic.sql().cutAndClaim : topic.sql().acknowledgeAndClaim)) {
             Array ackIds = ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
-            new Parameters(statement)
+            Parameters parameters = new Parameters(statement);
+            if (cutFirst) {
+                parameters.add(channel).add(group).add(request.batch()).add(limit);
+            }
+            parameters
                     .byIdsAndAttempts(ackIds, attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch())
@@ -128,7 +137,18 @@ final class TopicWorkStore implements WorkStore {
             Long lastId = null;
             long fresh = 0;
             Long claimXid = null;
-            try (ResultSet rs = statement.executeQuery()) {
+            statement.execute();
+            if (cutFirst) {
+                int cut;
+                try (ResultSet rs = statement.getResultSet()) {
+                    rs.next();
+                    cut = rs.getInt(1);
+                    moreToCut = rs.getBoolean(2);
+                }
+                cutListener.cut(cut, limit, request.batch());
+                statement.getMoreResults();
+            }
+            try (ResultSet rs = statement.getResultSet()) {
                 while (rs.next()) {
                     if (snapshot == null) {
                         snapshot = rs.getString(6);
