@@ -331,6 +331,11 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         if (signal != null) {
             signal.wakeAll();
         }
+        // no new sweeps or maintenance (periodic tasks end at shutdown); one under way finishes (below) rather than
+        // having its connection closed under it, which the pool would log as a broken connection
+        if (sweeper != null) {
+            sweeper.shutdown();
+        }
         if (workers != null) {
             // each worker finishes the exchange in hand, hands back the rest of its claim and acknowledges; a claim
             // or acknowledgement blocked on a dead connection is cut short after a moment rather than at its bound
@@ -345,6 +350,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         }
         workerList.clear();
         replacedStillStuck.clear();
+        awaitQuietly(sweeper);
         if (database != null) {
             database.watchdog().abortCallsOf(this);
         }
@@ -362,6 +368,12 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             getEndpoint().getConnections().releaseDatabase();
         }
         super.doStop();
+    }
+
+    private static void awaitQuietly(ExecutorService executor) throws InterruptedException {
+        if (executor != null) {
+            executor.awaitTermination(STOP_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
     }
 
     @Override

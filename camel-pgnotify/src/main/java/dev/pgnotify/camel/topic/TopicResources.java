@@ -81,7 +81,7 @@ public final class TopicResources {
                     .need(Kind.TABLE, table.stateSql(), "SELECT", "to find the partition that receives new messages");
         } else {
             privileges.need(Kind.TABLE, table.sql(), "SELECT", "to read the log")
-                    .need(Kind.FUNCTION, table.loadFunctionSql() + "(bigint[], bigint)", "EXECUTE",
+                    .need(Kind.FUNCTION, table.loadFunctionSql() + "(bigint[], bigint, boolean)", "EXECUTE",
                             "to read messages from the log")
                     .need(Kind.TABLE, table.groupsSql(), "SELECT", "to find the group")
                     .need(Kind.TABLE, table.groupsSql(), "INSERT", "to register the group")

@@ -248,7 +248,7 @@ public final class TopicSchema {
                 cutFunction(table)));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_load") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
-                        table.loadFunctionSql() + "(bigint[], bigint)"),
+                        table.loadFunctionSql() + "(bigint[], bigint, boolean)"),
                 loadFunction(table)));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_maintain") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
@@ -367,16 +367,17 @@ public final class TopicSchema {
     }
 
     /**
-     * Reads messages by id, in the order given, up to a byte budget (at least one), through each partition's id index
+     * Reads messages by id, in the order given, up to a byte budget (at least one), binary bodies only when asked
+     * (is_binary says which were left out: a claim's text result would carry them as hex), through each partition's id index
      * only. A function, so that its plan is made afresh for each call and can never be a seq scan: a prepared statement
      * keeps the plan it made while a partition was small (a new topic, or a slot just emptied and filling again) and
      * would scan the whole partition on every read from then on. Runs with the caller's rights.
      */
     private static String loadFunction(TopicTable table) {
         String log = table.sql();
-        return "CREATE FUNCTION " + table.loadFunctionSql() + "(p_ids bigint[], p_budget bigint)"
+        return "CREATE FUNCTION " + table.loadFunctionSql() + "(p_ids bigint[], p_budget bigint, p_bytes boolean)"
                + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea, headers text,"
-               + " created_at timestamptz) LANGUAGE sql STABLE SET enable_seqscan = off AS $$\n"
+               + " created_at timestamptz, is_binary boolean) LANGUAGE sql STABLE SET enable_seqscan = off AS $$\n"
                + "    WITH sized AS (\n"
                // a stored body's size without reading it
                + "        SELECT m.id, coalesce(octet_length(m.body_text), octet_length(m.body_bytes),"
@@ -387,7 +388,8 @@ public final class TopicSchema {
                + "            FROM unnest(p_ids) WITH ORDINALITY AS u(mid, n) JOIN sized s ON s.id = u.mid) o\n"
                + "        WHERE o.before < p_budget\n"
                + "    )\n"
-               + "    SELECT w.n, m.id, m.body_json::text, m.body_text, m.body_bytes, m.headers::text, m.created_at\n"
+               + "    SELECT w.n, m.id, m.body_json::text, m.body_text, CASE WHEN p_bytes THEN m.body_bytes END,"
+               + " m.headers::text, m.created_at, m.body_bytes IS NOT NULL\n"
                + "    FROM " + log + " m JOIN within w ON w.id = m.id WHERE m.id = ANY(ARRAY(SELECT w2.id FROM within w2))\n"
                + "    ORDER BY w.n\n"
                + "$$";

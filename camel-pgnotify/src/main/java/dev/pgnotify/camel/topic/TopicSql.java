@@ -53,9 +53,13 @@ final class TopicSql {
      * due, items the sweep found) and the first above the consumer's frontier, up to a number of messages. The first
      * row always comes back, with the statement's snapshot, the last item id drawn and the number of fresh candidates.
      * <p>
+     * The first item's messages come with it (a row each, within the byte budget), as {@link #load} reads them, except
+     * binary bodies: the result is text when a cut shares the round trip, and a bytea would travel as hex, twice its
+     * size; those are loaded (in binary) when the consumer reaches them.
+     * <p>
      * Parameters: acknowledged ids (twice), their attempts, acknowledged ids, due ids (twice), acknowledged ids, batch
      * size (items), channel, group, frontier, acknowledged ids, due ids, batch size (items), batch size (messages),
-     * lease in milliseconds, the items' sequence.
+     * lease in milliseconds, the items' sequence, maxAttempts, byte budget.
      */
     final String acknowledgeAndClaim;
 
@@ -144,14 +148,25 @@ final class TopicSql {
                               + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
                               + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
                               + " AS xid)"
-                              + " SELECT c.id, c.ids, c.progress, c.attempts, c.xid, m.snapshot, m.last_id, m.fresh"
+                              // an item's ids only on its first row
+                              + " SELECT c.id, CASE WHEN b.n IS NULL OR b.n = 1 THEN c.ids END, c.progress, c.attempts,"
+                              + " c.xid, m.snapshot, m.last_id, m.fresh,"
+                              + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
+                              + " b.is_binary"
                               + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
-                              + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true";
+                              + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true"
+                              // the first item's messages come with the claim, within the byte budget (not those of an
+                              // item past maxAttempts: a body that crashes the consumer must not be read again)
+                              + " LEFT JOIN LATERAL (SELECT b.n, b.id, b.body_json, b.body_text, b.body_bytes,"
+                              + " b.headers, b.created_at, b.is_binary FROM " + table.loadFunctionSql() + "(CASE WHEN"
+                              + " c.id = (SELECT min(f.id) FROM claimed f) AND c.attempts <= ? THEN"
+                              + " c.ids[c.progress + 1:] ELSE '{}'::bigint[] END, ?, false) b) b ON true"
+                              + " ORDER BY c.id, b.n";
         cutAndClaim = cut + "; " + acknowledgeAndClaim;
         // a function: see TopicSchema.loadFunction
-        load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at FROM " + table.loadFunctionSql()
-               + "(?, ?)";
+        load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at, is_binary FROM "
+               + table.loadFunctionSql() + "(?, ?, true)";
         acknowledge = "DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
                       + " IS NOT NULL";
         retryLater = "UPDATE " + items + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"

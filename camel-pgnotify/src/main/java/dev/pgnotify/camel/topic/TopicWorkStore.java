@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -131,8 +132,11 @@ final class TopicWorkStore implements WorkStore {
                     .byIdsAndAttempts(ackIds, attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch())
-                    .add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence());
-            List<Item> claimed = new ArrayList<>();
+                    .add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence())
+                    .add(request.maxAttempts()).add(request.budget());
+            Map<Long, Item> claimedById = new LinkedHashMap<>();
+            Map<Long, Map<Integer, StoredMessage>> bodies = new HashMap<>();
+            long firstEligible = -1;
             String snapshot = null;
             Long lastId = null;
             long fresh = 0;
@@ -160,16 +164,35 @@ final class TopicWorkStore implements WorkStore {
                     if (rs.wasNull()) {
                         continue;
                     }
-                    Long[] messageIds = (Long[]) rs.getArray(2).getArray();
-                    List<StoredMessage> messages = new ArrayList<>(messageIds.length);
-                    for (Long messageId : messageIds) {
-                        messages.add(StoredMessage.unloaded(messageId));
+                    if (!claimedById.containsKey(id)) {
+                        Long[] messageIds = (Long[]) rs.getArray(2).getArray();
+                        List<StoredMessage> messages = new ArrayList<>(messageIds.length);
+                        for (Long messageId : messageIds) {
+                            messages.add(StoredMessage.unloaded(messageId));
+                        }
+                        String xid = rs.getString(5);
+                        if (xid != null) {
+                            claimXid = Long.parseLong(xid);
+                        }
+                        Item item = new Item(id, rs.getInt(4), messages, rs.getInt(3));
+                        claimedById.put(id, item);
+                        if (firstEligible < 0 || id < firstEligible) {
+                            firstEligible = id;
+                        }
                     }
-                    String xid = rs.getString(5);
-                    if (xid != null) {
-                        claimXid = Long.parseLong(xid);
+                    int position = rs.getInt(9);
+                    if (!rs.wasNull()) {
+                        bodies.computeIfAbsent(id, k -> new HashMap<>()).put(position, storedMessage(rs, 10));
                     }
-                    claimed.add(new Item(id, rs.getInt(4), messages, rs.getInt(3)));
+                }
+            }
+            List<Item> claimed = new ArrayList<>(claimedById.values());
+            Item first = claimedById.get(firstEligible);
+            if (first != null && first.attempt() <= request.maxAttempts()) {
+                List<StoredMessage> wanted = first.messages().subList(first.progress(), first.messages().size());
+                List<StoredMessage> loaded = inOrder(wanted, bodies.getOrDefault(first.id(), Map.of()));
+                for (int k = 0; k < loaded.size(); k++) {
+                    first.messages().set(first.progress() + k, loaded.get(k));
                 }
             }
             claimed.sort((a, b) -> Long.compare(a.id(), b.id()));
@@ -200,34 +223,47 @@ final class TopicWorkStore implements WorkStore {
                     wanted.stream().map(StoredMessage::id).toArray(Long[]::new));
             statement.setArray(1, ids);
             statement.setLong(2, budget);
-            Map<Integer, StoredMessage> found = new LinkedHashMap<>();
-            int last = 0;
+            Map<Integer, StoredMessage> found = new HashMap<>();
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
-                    int position = rs.getInt(1);
-                    Object body = rs.getString(3);
-                    if (body == null) {
-                        body = rs.getString(4);
-                    }
-                    if (body == null) {
-                        body = rs.getBytes(5);
-                    }
-                    found.put(position, new StoredMessage(rs.getLong(2), body, rs.getString(6), rs.getTimestamp(7), true));
-                    last = Math.max(last, position);
+                    found.put(rs.getInt(1), storedMessage(rs, 2));
                 }
             }
-            if (found.isEmpty()) {
-                // none of the rest is in the log any more
-                last = wanted.size();
-            }
-            List<StoredMessage> loaded = new ArrayList<>(last);
-            for (int position = 1; position <= last; position++) {
-                StoredMessage message = found.get(position);
-                loaded.add(message != null ? message
-                        : StoredMessage.expired(wanted.get(position - 1).id()));
-            }
-            return loaded;
+            return inOrder(wanted, found);
         }
+    }
+
+    /**
+     * A message read by the load function, whose columns start at {@code column}: id, bodies, headers, created_at,
+     * is_binary. A binary body left out comes back unloaded.
+     */
+    private static StoredMessage storedMessage(ResultSet rs, int column) throws SQLException {
+        if (rs.getBoolean(column + 6) && rs.getBytes(column + 3) == null) {
+            return StoredMessage.unloaded(rs.getLong(column));
+        }
+        Object body = rs.getString(column + 1);
+        if (body == null) {
+            body = rs.getString(column + 2);
+        }
+        if (body == null) {
+            body = rs.getBytes(column + 3);
+        }
+        return new StoredMessage(rs.getLong(column), body, rs.getString(column + 4), rs.getTimestamp(column + 5), true);
+    }
+
+    /**
+     * The messages read, by their 1-based position among those wanted, as a list from the first up to the last read;
+     * a position between them that was not read is a message the log no longer holds (expired), and so are all when
+     * none was read (the load reads at least one that exists).
+     */
+    private static List<StoredMessage> inOrder(List<StoredMessage> wanted, Map<Integer, StoredMessage> found) {
+        int last = found.isEmpty() ? wanted.size() : found.keySet().stream().mapToInt(Integer::intValue).max().orElse(0);
+        List<StoredMessage> loaded = new ArrayList<>(last);
+        for (int position = 1; position <= last; position++) {
+            StoredMessage message = found.get(position);
+            loaded.add(message != null ? message : StoredMessage.expired(wanted.get(position - 1).id()));
+        }
+        return loaded;
     }
 
     @Override
