@@ -144,15 +144,6 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     protected abstract void populate(Message message, WorkStore.Item item, WorkStore.StoredMessage stored,
                                      Exchange exchange);
 
-    /**
-     * Work to do before a claim, on the claiming thread (mode=topic cuts the log into new items here).
-     *
-     * @param woken whether a wake-up, a reconnect or the poll interval brought the thread here (rather than a full
-     *              claim)
-     */
-    protected void beforeClaim(Database database, boolean woken) throws SQLException {
-    }
-
     /** Extra details for the health check. */
     protected void reportDetails(HealthCheckResultBuilder result) {
     }
@@ -459,16 +450,6 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 }
                 try {
                     lastClaimNanos = System.nanoTime();
-                    if (!lastClaimFull || woken) {
-                        // watched like the claim: a stalled database shows in health and gets the thread replaced
-                        callWhat = CLAIMING;
-                        callStartedNanos = System.nanoTime();
-                        try {
-                            beforeClaim(database, woken);
-                        } finally {
-                            callWhat = null;
-                        }
-                    }
                     boolean answersWakeUp = woken;
                     woken = false;
                     claimed = acknowledgeAndClaim(answersWakeUp);

@@ -1,6 +1,5 @@
 package dev.pgnotify.camel.topic;
 
-import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -21,10 +20,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * mode=topic: a consumer of a group. Every group receives every message of the channel; the consumers of a group share
- * them. Before it claims, a woken consumer <em>cuts</em> the log: the messages whose transactions became visible since
- * the group's previous cut become the group's items, batches of message ids that the group's consumers then claim,
- * process and acknowledge like queue messages ({@link ClaimingConsumer}). Bodies are read from the log, within
- * maxBytesPerPoll, as the consumer reaches them.
+ * them. A claim that answers a wake-up first <em>cuts</em> the log, in the same round trip and transaction: the
+ * messages whose transactions became visible since the group's previous cut become the group's items, batches of
+ * message ids that the group's consumers then claim, process and acknowledge like queue messages
+ * ({@link ClaimingConsumer}, {@link TopicWorkStore#claim}). The first batch's bodies come with the claim; the rest are
+ * read from the log, within maxBytesPerPoll, as the consumer reaches them.
  * <p>
  * Every few seconds a consumer also records that its group is alive and lets the log rotate and empty the partitions
  * no group needs any more (one maintainer at a time, whichever consumer gets there first).
