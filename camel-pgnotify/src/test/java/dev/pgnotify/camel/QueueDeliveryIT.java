@@ -168,6 +168,9 @@ class QueueDeliveryIT extends PgNotifyITSupport {
         assertEquals(1, received.getHeader(PgNotifyConstants.ATTEMPT));
         Instant createdAt = received.getHeader(PgNotifyConstants.CREATED_AT, Instant.class);
         assertTrue(createdAt.isAfter(before) && createdAt.isBefore(Instant.now().plusSeconds(5)), createdAt.toString());
+        assertEquals(String.valueOf(received.getHeader(PgNotifyConstants.MESSAGE_ID)), received.getMessageId(),
+                "Camel's message id is the queue's, for idempotentConsumer");
+        assertEquals(createdAt.toEpochMilli(), received.getMessageTimestamp(), "its timestamp the creation time");
     }
 
     @Test

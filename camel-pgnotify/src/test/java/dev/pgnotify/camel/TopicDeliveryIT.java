@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -269,6 +270,10 @@ class TopicDeliveryIT extends PgNotifyITSupport {
         assertEquals("bodies", exchanges.get(0).getMessage().getHeader(PgNotifyConstants.CHANNEL));
         assertEquals(1, exchanges.get(0).getMessage().getHeader(PgNotifyConstants.ATTEMPT));
         assertTrue(exchanges.get(0).getMessage().getHeader(PgNotifyConstants.CREATED_AT) != null);
+        assertEquals(String.valueOf(exchanges.get(0).getMessage().getHeader(PgNotifyConstants.MESSAGE_ID)),
+                exchanges.get(0).getMessage().getMessageId(), "Camel's message id is the log's");
+        assertEquals(exchanges.get(0).getMessage().getHeader(PgNotifyConstants.CREATED_AT, Instant.class).toEpochMilli(),
+                exchanges.get(0).getMessage().getMessageTimestamp(), "its timestamp the creation time");
         assertEquals(5, exchanges.get(1).getMessage().getHeader("priority", Integer.class));
         assertEquals(42L, count("SELECT (body_json->>'order')::bigint FROM " + TOPIC + " WHERE channel = 'bodies'"
                                 + " AND body_json IS NOT NULL"),

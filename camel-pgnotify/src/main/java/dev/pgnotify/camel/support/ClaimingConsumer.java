@@ -648,6 +648,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             try {
                 Message in = exchange.getMessage();
                 populate(in, item, stored, exchange);
+                // Camel's own identity of a message, as camel-jms sets it: an idempotentConsumer (a
+                // JdbcMessageIdRepository in a transacted route, say) keys on it without an expression
+                in.setMessageId(Long.toString(stored.id()));
+                in.setHeader(Exchange.MESSAGE_TIMESTAMP, stored.createdAt().getTime());
                 in.setBody(stored.body());
                 getProcessor().process(exchange);
             } catch (Exception e) {
