@@ -99,9 +99,15 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "table": getOrCreateConfiguration(target).setTable(property(camelContext, java.lang.String.class, value)); return true;
         case "topictable":
         case "topicTable": getOrCreateConfiguration(target).setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "transactions": getOrCreateConfiguration(target).setTransactions(property(camelContext, dev.pgnotify.camel.spi.PgNotifyTransactions.class, value)); return true;
         case "username": getOrCreateConfiguration(target).setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
         }
+    }
+
+    @Override
+    public String[] getAutowiredNames() {
+        return new String[]{"dataSource", "transactions"};
     }
 
     @Override
@@ -176,6 +182,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "table": return java.lang.String.class;
         case "topictable":
         case "topicTable": return java.lang.String.class;
+        case "transactions": return dev.pgnotify.camel.spi.PgNotifyTransactions.class;
         case "username": return java.lang.String.class;
         default: return null;
         }
@@ -254,6 +261,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "table": return getOrCreateConfiguration(target).getTable();
         case "topictable":
         case "topicTable": return getOrCreateConfiguration(target).getTopicTable();
+        case "transactions": return getOrCreateConfiguration(target).getTransactions();
         case "username": return getOrCreateConfiguration(target).getUsername();
         default: return null;
         }

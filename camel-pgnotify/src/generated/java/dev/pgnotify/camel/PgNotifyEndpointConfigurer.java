@@ -89,9 +89,15 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "table": target.getConfiguration().setTable(property(camelContext, java.lang.String.class, value)); return true;
         case "topictable":
         case "topicTable": target.getConfiguration().setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "transactions": target.getConfiguration().setTransactions(property(camelContext, dev.pgnotify.camel.spi.PgNotifyTransactions.class, value)); return true;
         case "username": target.getConfiguration().setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
         }
+    }
+
+    @Override
+    public String[] getAutowiredNames() {
+        return new String[]{"dataSource", "transactions"};
     }
 
     @Override
@@ -163,6 +169,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "table": return java.lang.String.class;
         case "topictable":
         case "topicTable": return java.lang.String.class;
+        case "transactions": return dev.pgnotify.camel.spi.PgNotifyTransactions.class;
         case "username": return java.lang.String.class;
         default: return null;
         }
@@ -238,6 +245,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "table": return target.getConfiguration().getTable();
         case "topictable":
         case "topicTable": return target.getConfiguration().getTopicTable();
+        case "transactions": return target.getConfiguration().getTransactions();
         case "username": return target.getConfiguration().getUsername();
         default: return null;
         }

@@ -38,9 +38,10 @@ public class PgNotifyComponent extends HealthCheckComponent {
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         PgNotifyConfiguration endpointConfiguration = configuration.copy();
-        if (parameters.containsKey("jdbcUrl") && !parameters.containsKey("dataSource")) {
-            // a URL written on the endpoint wins over a DataSource set on the component
-            endpointConfiguration.setDataSource(null);
+        if (parameters.containsKey("dataSource") && !parameters.containsKey("jdbcUrl")) {
+            // a DataSource written on the endpoint wins over the component's URL (a URL wins at the same level: see
+            // PgNotifyConfiguration.effectiveDataSource)
+            endpointConfiguration.setJdbcUrl(null);
         }
         PgNotifyEndpoint endpoint = new PgNotifyEndpoint(uri, this, remaining, endpointConfiguration);
         setProperties(endpoint, parameters);

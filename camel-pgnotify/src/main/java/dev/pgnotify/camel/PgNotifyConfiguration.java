@@ -3,9 +3,11 @@ package dev.pgnotify.camel;
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.queue.QueueTable;
+import dev.pgnotify.camel.spi.PgNotifyTransactions;
 import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.spi.HeaderFilterStrategy;
+import org.apache.camel.spi.Metadata;
 import org.apache.camel.spi.UriParam;
 import org.apache.camel.spi.UriParams;
 
@@ -17,6 +19,7 @@ import org.apache.camel.spi.UriParams;
 public class PgNotifyConfiguration implements Cloneable {
 
     @UriParam(label = "common")
+    @Metadata(autowired = true)
     private DataSource dataSource;
     @UriParam(label = "common")
     private String jdbcUrl;
@@ -59,6 +62,9 @@ public class PgNotifyConfiguration implements Cloneable {
 
     @UriParam(label = "producer", defaultValue = "false")
     private boolean batch;
+    @UriParam(label = "advanced")
+    @Metadata(autowired = true)
+    private PgNotifyTransactions transactions;
 
     @UriParam(label = "consumer", defaultValue = "1")
     private int concurrentConsumers = 1;
@@ -101,9 +107,19 @@ public class PgNotifyConfiguration implements Cloneable {
     }
 
     /**
-     * The PostgreSQL database, as a DataSource bean (for example #bean:myDataSource). Takes precedence over jdbcUrl.
-     * pgnotify borrows connections from it for short statements; the consumer's LISTEN connection is opened
-     * separately, with the same URL and credentials when the DataSource is HikariCP or pgjdbc's own.
+     * The DataSource pgnotify uses: the configured one, unless a jdbcUrl is set too (the component's DataSource may have
+     * been autowired, the application's, which must not override a URL set for pgnotify).
+     */
+    public DataSource effectiveDataSource() {
+        return jdbcUrl != null ? null : dataSource;
+    }
+
+    /**
+     * The PostgreSQL database, as a DataSource bean (for example #bean:myDataSource). Autowired: when neither this nor
+     * jdbcUrl is set, the registry's only DataSource is used (in Spring Boot, the application's). A jdbcUrl set at the
+     * same level (component or endpoint) takes precedence. pgnotify borrows connections from it for short statements;
+     * the consumer's LISTEN connection is opened separately, with the same URL and credentials when the DataSource is
+     * HikariCP or pgjdbc's own. Producers join the caller's transactions on this DataSource (see transactions).
      */
     public void setDataSource(DataSource dataSource) {
         this.dataSource = dataSource;
@@ -355,6 +371,20 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setBatch(boolean batch) {
         this.batch = batch;
+    }
+
+    public PgNotifyTransactions getTransactions() {
+        return transactions;
+    }
+
+    /**
+     * How pgnotify takes part in the application's transactions on its DataSource: a producer called inside one inserts
+     * on the transaction's connection (a rollback leaves no message; consumers are woken after the commit). Autowired:
+     * the registry's only PgNotifyTransactions bean. Only with a dataSource: a pool of pgnotify's own (jdbcUrl) cannot
+     * join the application's transactions.
+     */
+    public void setTransactions(PgNotifyTransactions transactions) {
+        this.transactions = transactions;
     }
 
     public int getConcurrentConsumers() {

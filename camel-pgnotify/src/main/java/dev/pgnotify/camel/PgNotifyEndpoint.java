@@ -1,5 +1,7 @@
 package dev.pgnotify.camel;
 
+import javax.sql.DataSource;
+
 import java.sql.SQLException;
 import java.util.Map;
 
@@ -60,7 +62,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         this.channel = PgIdentifiers.requireValidChannel(channel);
         this.configuration = configuration;
         this.connections = new EndpointConnections(component.getSharedPools(), component.getWatchdog(), configuration,
-                "pgnotify:" + channel);
+                "pgnotify:" + channel, this::noDatabaseHint);
     }
 
     @Override
@@ -106,6 +108,28 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         };
         configureConsumer(consumer);
         return consumer;
+    }
+
+    /**
+     * The DataSource whose transactions pgnotify joins: the one configured (not a pool of its own built from jdbcUrl),
+     * when the transactions option is set; null otherwise.
+     */
+    public DataSource joinableDataSource() {
+        return configuration.getTransactions() != null ? configuration.effectiveDataSource() : null;
+    }
+
+    /**
+     * Why there is no database, for the error at start: names the DataSource beans when there are several (autowiring
+     * then picks none).
+     */
+    String noDatabaseHint() {
+        java.util.Set<String> names = getCamelContext().getRegistry().findByTypeWithName(DataSource.class).keySet();
+        if (names.size() > 1) {
+            return ". The registry holds " + names.size() + " DataSources (" + String.join(", ", new java.util.TreeSet<>(
+                    names)) + "), so none was autowired: choose one with dataSource=#bean:name"
+                   + " (camel.component.pgnotify.data-source=#bean:name)";
+        }
+        return "";
     }
 
     /** Rejects option values that cannot work before anything connects. */

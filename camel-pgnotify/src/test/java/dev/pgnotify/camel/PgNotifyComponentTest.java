@@ -1,5 +1,7 @@
 package dev.pgnotify.camel;
 
+import javax.sql.DataSource;
+
 import dev.pgnotify.camel.support.EndpointConnections;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ResolveEndpointFailedException;
@@ -15,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -184,11 +187,49 @@ class PgNotifyComponentTest {
     }
 
     @Test
+    void theRegistrysOnlyDataSourceIsAutowiredAndAUrlSetForPgnotifyWinsOverIt() throws Exception {
+        DataSource application = new org.postgresql.ds.PGSimpleDataSource();
+        try (CamelContext withBean = new DefaultCamelContext()) {
+            withBean.getRegistry().bind("applicationDataSource", application);
+            withBean.start();
+            PgNotifyEndpoint endpoint = withBean.getEndpoint("pgnotify:a", PgNotifyEndpoint.class);
+            assertSame(application, endpoint.getConfiguration().getDataSource(), "autowired, as camel-sql's");
+        }
+        try (CamelContext withBeanAndUrl = new DefaultCamelContext()) {
+            withBeanAndUrl.getRegistry().bind("applicationDataSource", application);
+            PgNotifyComponent component = new PgNotifyComponent();
+            component.getConfiguration().setJdbcUrl("jdbc:postgresql://pgnotify-db/app");
+            withBeanAndUrl.addComponent("pgnotify", component);
+            withBeanAndUrl.start();
+            PgNotifyEndpoint endpoint = withBeanAndUrl.getEndpoint("pgnotify:a", PgNotifyEndpoint.class);
+            assertNull(endpoint.getConfiguration().effectiveDataSource(), "the URL set for pgnotify wins");
+        }
+    }
+
+    @Test
+    void withSeveralDataSourcesNoneIsAutowiredAndTheErrorNamesThem() throws Exception {
+        try (CamelContext withBeans = new DefaultCamelContext()) {
+            withBeans.getRegistry().bind("ordersDb", new org.postgresql.ds.PGSimpleDataSource());
+            withBeans.getRegistry().bind("reportsDb", new org.postgresql.ds.PGSimpleDataSource());
+            withBeans.start();
+            var e = assertThrows(Exception.class,
+                    () -> withBeans.createProducerTemplate().sendBody("pgnotify:orders", "x"));
+            Throwable cause = e;
+            while (cause.getCause() != null && !(cause instanceof IllegalStateException)) {
+                cause = cause.getCause();
+            }
+            assertTrue(cause.getMessage().contains("2 DataSources (ordersDb, reportsDb)"), cause.getMessage());
+            assertTrue(cause.getMessage().contains("camel.component.pgnotify.data-source=#bean:name"),
+                    cause.getMessage());
+        }
+    }
+
+    @Test
     void urlOnTheEndpointWinsOverTheComponentsDataSource() {
         PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
         component.getConfiguration().setDataSource(new org.postgresql.ds.PGSimpleDataSource());
         PgNotifyEndpoint endpoint = context.getEndpoint("pgnotify:a?jdbcUrl=jdbc:postgresql://other/app",
                 PgNotifyEndpoint.class);
-        assertNull(endpoint.getConfiguration().getDataSource());
+        assertNull(endpoint.getConfiguration().effectiveDataSource());
     }
 }

@@ -114,6 +114,26 @@ public final class Database {
         }
     }
 
+    /**
+     * Runs the work on a connection the caller holds (a transaction's), within the statement bound: past it, the
+     * connection is closed, which fails the transaction rather than leaving its thread blocked. The connection is not
+     * closed otherwise.
+     */
+    public <T> T callOn(Connection connection, Object owner, String what, Work<T> work) throws SQLException {
+        BoundedCall call = watchdog.begin(owner, what, connectTimeoutMillis, statementTimeoutMillis, onExpired);
+        try {
+            call.attach(connection);
+            return work.run(connection);
+        } catch (SQLException | RuntimeException e) {
+            if (call.isExpired() || isReadTimeout(e)) {
+                throw timedOut(call, e);
+            }
+            throw e;
+        } finally {
+            call.close();
+        }
+    }
+
     private static boolean isReadTimeout(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof SocketTimeoutException) {

@@ -8,6 +8,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
@@ -39,13 +40,15 @@ public final class EndpointConnections {
     private final CallWatchdog watchdog;
     private final PgNotifyConfiguration configuration;
     private final String endpointDescription;
+    private final Supplier<String> noDatabaseHint;
 
     private Database database;
     private DataSource acquiredPool;
     private int pooledUsers;
 
     public EndpointConnections(SharedPools sharedPools, CallWatchdog watchdog, PgNotifyConfiguration configuration,
-                               String endpointDescription) {
+                               String endpointDescription, Supplier<String> noDatabaseHint) {
+        this.noDatabaseHint = noDatabaseHint;
         this.sharedPools = sharedPools;
         this.watchdog = watchdog;
         this.configuration = configuration;
@@ -58,7 +61,7 @@ public final class EndpointConnections {
     public synchronized Database acquireDatabase() throws PgNotifyConnectionException {
         requireDatabase();
         if (pooledUsers == 0) {
-            DataSource dataSource = configuration.getDataSource();
+            DataSource dataSource = configuration.effectiveDataSource();
             Consumer<Connection> onExpired;
             if (dataSource == null) {
                 acquiredPool = sharedPools.acquire(configuration.getJdbcUrl(), configuration.getUsername(),
@@ -122,7 +125,7 @@ public final class EndpointConnections {
         requireDatabase();
         Target target = listenerTarget();
         return new ListenerKey(target.jdbcUrl(), target.username(), target.password(),
-                target.jdbcUrl() == null ? configuration.getDataSource() : null, configuration.isLowLatencyListener(),
+                target.jdbcUrl() == null ? configuration.effectiveDataSource() : null, configuration.isLowLatencyListener(),
                 configuration.getConnectTimeout(), configuration.getStatementTimeout(),
                 configuration.getConnectionCheckInterval(), configuration.getReconnectDelay(),
                 configuration.getMaxReconnectDelay());
@@ -133,7 +136,7 @@ public final class EndpointConnections {
     }
 
     private Target listenerTarget() {
-        DataSource dataSource = configuration.getDataSource();
+        DataSource dataSource = configuration.effectiveDataSource();
         try {
             if (dataSource == null) {
                 return new Target(configuration.getJdbcUrl(), configuration.getUsername(), configuration.getPassword());
@@ -251,15 +254,16 @@ public final class EndpointConnections {
     }
 
     private void requireDatabase() {
-        if (configuration.getDataSource() == null && configuration.getJdbcUrl() == null) {
+        if (configuration.effectiveDataSource() == null && configuration.getJdbcUrl() == null) {
             throw new IllegalStateException(
                     endpointDescription + " has no database: set jdbcUrl (camel.component.pgnotify.jdbc-url) or"
-                                            + " dataSource on the component or on the endpoint");
+                                            + " dataSource on the component or on the endpoint"
+                                            + noDatabaseHint.get());
         }
     }
 
     private String describeEndpoint() {
-        return configuration.getJdbcUrl() != null && configuration.getDataSource() == null
+        return configuration.getJdbcUrl() != null && configuration.effectiveDataSource() == null
                 ? endpointDescription + " at " + describe(configuration.getJdbcUrl(), configuration.getUsername())
                 : endpointDescription;
     }

@@ -1,14 +1,19 @@
 package dev.pgnotify.camel.support;
 
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
+import javax.sql.DataSource;
+
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.spi.PgNotifyTransactions;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 
@@ -59,24 +64,57 @@ public abstract class StoringProducer extends PooledProducer {
         super.doStop();
     }
 
+    /**
+     * Stores the message. Inside a transaction on the endpoint's DataSource (a transacted route, a Spring-managed
+     * transaction), on that transaction's connection: it commits or rolls back with the caller's work, and consumers are
+     * woken after the commit, never before (a wake-up before the commit would find nothing and delay delivery to the
+     * next poll). Otherwise in a transaction of its own.
+     */
     @Override
     public void process(Exchange exchange) throws Exception {
         Message message = exchange.getMessage();
         Object body = message.getBody();
         String headers = target.codec().encodeHeaders(message.getHeaders(), exchange);
-        if (getEndpoint().getConfiguration().isBatch() && body instanceof Collection<?> elements) {
-            message.setHeader(PgNotifyConstants.MESSAGE_ID, insertMany(elements, headers, exchange));
+        DataSource joinable = getEndpoint().joinableDataSource();
+        PgNotifyTransactions transactions = getEndpoint().getConfiguration().getTransactions();
+        Connection joined = joinable != null ? transactions.transactionConnection(joinable) : null;
+        try {
+            if (getEndpoint().getConfiguration().isBatch() && body instanceof Collection<?> elements) {
+                message.setHeader(PgNotifyConstants.MESSAGE_ID, insertMany(elements, headers, exchange, joined));
+            } else {
+                message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, exchange, joined));
+            }
+        } finally {
+            if (joined != null) {
+                transactions.release(joined, joinable);
+            }
+        }
+        if (joined != null) {
+            transactions.afterCommit(this::wakeConsumers);
         } else {
-            message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, exchange));
+            wakeConsumers();
+        }
+    }
+
+    private void wakeConsumers() {
+        WakeUpSenders.Sender sender = wakeUps;
+        if (sender == null) {
+            // stopped since
+            return;
         }
         String wakeUpChannel = target.wakeUpChannel();
         getEndpoint().getComponent().getLocalWakeUps().wake(wakeUpChannel, getEndpoint().getChannel());
-        wakeUps.request(wakeUpChannel, getEndpoint().getChannel());
+        sender.request(wakeUpChannel, getEndpoint().getChannel());
     }
 
-    private long insertOne(Object body, String headers, Exchange exchange) throws Exception {
+    /** Runs a statement: on a pooled connection, or on the caller's transaction's ({@code joined}, when not null). */
+    private <T> T run(Connection joined, String what, Database.Work<T> work) throws SQLException {
+        return joined == null ? database().call(this, what, work) : database().callOn(joined, this, what, work);
+    }
+
+    private long insertOne(Object body, String headers, Exchange exchange, Connection joined) throws Exception {
         MessageCodec.StoredBody stored = target.codec().encodeBody(body, exchange);
-        return database().call(this, "sending a message", connection -> {
+        return run(joined, "sending a message", connection -> {
             try (PreparedStatement insert = connection.prepareStatement(target.insertOne())) {
                 insert.setString(1, getEndpoint().getChannel());
                 insert.setString(2, stored.json());
@@ -95,7 +133,8 @@ public abstract class StoringProducer extends PooledProducer {
         });
     }
 
-    private List<Long> insertMany(Collection<?> elements, String headers, Exchange exchange) throws Exception {
+    private List<Long> insertMany(Collection<?> elements, String headers, Exchange exchange, Connection joined)
+            throws Exception {
         int size = elements.size();
         String[] json = new String[size];
         String[] text = new String[size];
@@ -108,7 +147,7 @@ public abstract class StoringProducer extends PooledProducer {
             bytes[i] = stored.bytes();
             i++;
         }
-        List<Long> ids = database().call(this, "sending " + size + " messages", connection -> {
+        List<Long> ids = run(joined, "sending " + size + " messages", connection -> {
             List<Long> inserted = new ArrayList<>(size);
             try (PreparedStatement insert = connection.prepareStatement(target.insertMany())) {
                 insert.setString(1, getEndpoint().getChannel());

@@ -1,0 +1,34 @@
+package dev.pgnotify.camel.spi;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+/**
+ * How pgnotify takes part in the application's database transactions, kept behind this interface so that the component
+ * depends on no transaction framework (as camel-jdbc's ConnectionStrategy does). An implementation binds it to a
+ * framework's transaction synchronization (Spring's DataSourceUtils and TransactionSynchronization, say); any single bean of this type in the registry is used (option {@code transactions},
+ * autowired).
+ * <p>
+ * A producer whose exchange runs inside a transaction on the endpoint's DataSource inserts on that transaction's
+ * connection, and wakes consumers only after it commits: a wake-up before the commit would find nothing and delay
+ * delivery to the next poll.
+ */
+public interface PgNotifyTransactions {
+
+    /**
+     * The connection of the transaction the calling thread runs in on this DataSource, or null when it runs in none.
+     * The caller neither commits nor closes it: it hands it back with {@link #release}.
+     */
+    Connection transactionConnection(DataSource dataSource) throws SQLException;
+
+    /** Hands back a connection obtained from {@link #transactionConnection}. */
+    void release(Connection connection, DataSource dataSource);
+
+    /**
+     * Runs the action once the transaction the calling thread runs in commits, never if it rolls back. Called only
+     * while {@link #transactionConnection} returned a connection on this thread.
+     */
+    void afterCommit(Runnable action);
+}
