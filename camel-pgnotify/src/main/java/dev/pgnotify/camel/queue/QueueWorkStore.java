@@ -6,12 +6,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 import dev.pgnotify.camel.support.Parameters;
+import dev.pgnotify.camel.support.WorkRows;
 import dev.pgnotify.camel.support.WorkStore;
 import org.postgresql.PGStatement;
 
@@ -34,10 +34,10 @@ final class QueueWorkStore implements WorkStore {
             // binary results from the first execution: a bytea body arrives as its bytes, not as hex text twice its
             // size
             statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
-            Array ackIds = ids(connection, request.acknowledged());
+            Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             new Parameters(statement)
-                    .byIdsAndAttempts(ackIds, attempts(connection, request.acknowledged()))
+                    .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch())
                     .add(request.budget()).add(request.leaseMillis())
@@ -97,7 +97,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledge)) {
-            new Parameters(acknowledge).byIdsAndAttempts(ids(connection, items), attempts(connection, items));
+            new Parameters(acknowledge).byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items));
             acknowledge.executeUpdate();
         }
     }
@@ -136,7 +136,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void release(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement release = connection.prepareStatement(queue.sql().releaseClaims)) {
-            new Parameters(release).byIdsAndAttempts(ids(connection, items), attempts(connection, items));
+            new Parameters(release).byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items));
             release.executeUpdate();
         }
     }
@@ -148,13 +148,7 @@ final class QueueWorkStore implements WorkStore {
             scan.setLong(2, from);
             scan.setLong(3, to);
             scan.setInt(4, limit);
-            List<long[]> rows = new ArrayList<>();
-            try (ResultSet rs = scan.executeQuery()) {
-                while (rs.next()) {
-                    rows.add(new long[] { rs.getLong(1), rs.getBoolean(2) ? 1 : 0 });
-                }
-            }
-            return rows;
+            return WorkRows.live(scan);
         }
     }
 
@@ -162,21 +156,7 @@ final class QueueWorkStore implements WorkStore {
     public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
         try (PreparedStatement lookUp = connection.prepareStatement(queue.sql().liveAmong)) {
             new Parameters(lookUp).byIds(connection.createArrayOf("bigint", ids));
-            Map<Long, Boolean> rows = new LinkedHashMap<>();
-            try (ResultSet rs = lookUp.executeQuery()) {
-                while (rs.next()) {
-                    rows.put(rs.getLong(1), rs.getBoolean(2));
-                }
-            }
-            return rows;
+            return WorkRows.liveById(lookUp);
         }
-    }
-
-    private static Array ids(Connection connection, List<Item> items) throws SQLException {
-        return connection.createArrayOf("bigint", items.stream().map(Item::id).toArray(Long[]::new));
-    }
-
-    private static Array attempts(Connection connection, List<Item> items) throws SQLException {
-        return connection.createArrayOf("integer", items.stream().map(Item::attempt).toArray(Integer[]::new));
     }
 }

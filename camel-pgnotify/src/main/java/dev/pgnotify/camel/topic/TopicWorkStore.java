@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.pgnotify.camel.support.Parameters;
+import dev.pgnotify.camel.support.WorkRows;
 import dev.pgnotify.camel.support.WorkStore;
 import org.postgresql.PGStatement;
 
@@ -122,14 +123,14 @@ final class TopicWorkStore implements WorkStore {
         int limit = (int) Math.min(Integer.MAX_VALUE, (long) request.batch() * CUT_BATCHES);
         try (PreparedStatement statement = connection.prepareStatement(
                 cutFirst ? topic.sql().cutAndClaim : topic.sql().acknowledgeAndClaim)) {
-            Array ackIds = ids(connection, request.acknowledged());
+            Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement);
             if (cutFirst) {
                 parameters.add(channel).add(group).add(request.batch()).add(limit);
             }
             parameters
-                    .byIdsAndAttempts(ackIds, attempts(connection, request.acknowledged()))
+                    .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch())
                     .add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence())
@@ -269,7 +270,7 @@ final class TopicWorkStore implements WorkStore {
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(topic.sql().acknowledge)) {
-            new Parameters(acknowledge).byIdsAndAttempts(ids(connection, items), attempts(connection, items));
+            new Parameters(acknowledge).byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items));
             acknowledge.executeUpdate();
         }
     }
@@ -330,10 +331,10 @@ final class TopicWorkStore implements WorkStore {
     @Override
     public void release(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement release = connection.prepareStatement(topic.sql().releaseClaims)) {
-            Array ids = ids(connection, items);
+            Array ids = WorkRows.ids(connection, items);
             new Parameters(release)
                     .add(connection.createArrayOf("integer", items.stream().map(Item::progress).toArray(Integer[]::new)))
-                    .add(ids).byIdsAndAttempts(ids, attempts(connection, items));
+                    .add(ids).byIdsAndAttempts(ids, WorkRows.attempts(connection, items));
             release.executeUpdate();
         }
     }
@@ -346,13 +347,7 @@ final class TopicWorkStore implements WorkStore {
             scan.setLong(3, from);
             scan.setLong(4, to);
             scan.setInt(5, limit);
-            List<long[]> rows = new ArrayList<>();
-            try (ResultSet rs = scan.executeQuery()) {
-                while (rs.next()) {
-                    rows.add(new long[] { rs.getLong(1), rs.getBoolean(2) ? 1 : 0 });
-                }
-            }
-            return rows;
+            return WorkRows.live(scan);
         }
     }
 
@@ -360,21 +355,7 @@ final class TopicWorkStore implements WorkStore {
     public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
         try (PreparedStatement lookUp = connection.prepareStatement(topic.sql().liveAmong)) {
             new Parameters(lookUp).byIds(connection.createArrayOf("bigint", ids));
-            Map<Long, Boolean> rows = new LinkedHashMap<>();
-            try (ResultSet rs = lookUp.executeQuery()) {
-                while (rs.next()) {
-                    rows.put(rs.getLong(1), rs.getBoolean(2));
-                }
-            }
-            return rows;
+            return WorkRows.liveById(lookUp);
         }
-    }
-
-    private static Array ids(Connection connection, List<Item> items) throws SQLException {
-        return connection.createArrayOf("bigint", items.stream().map(Item::id).toArray(Long[]::new));
-    }
-
-    private static Array attempts(Connection connection, List<Item> items) throws SQLException {
-        return connection.createArrayOf("integer", items.stream().map(Item::attempt).toArray(Integer[]::new));
     }
 }

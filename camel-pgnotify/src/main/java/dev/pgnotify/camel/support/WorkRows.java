@@ -1,0 +1,51 @@
+package dev.pgnotify.camel.support;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What every mode's work store binds and reads the same way: items' ids and attempts, and the sweep's rows. */
+public final class WorkRows {
+
+    private WorkRows() {
+    }
+
+    /** The items' ids, as a bigint[] parameter. */
+    public static Array ids(Connection connection, List<WorkStore.Item> items) throws SQLException {
+        return connection.createArrayOf("bigint", items.stream().map(WorkStore.Item::id).toArray(Long[]::new));
+    }
+
+    /** The attempts the items were claimed as (their fencing tokens), as an integer[] parameter. */
+    public static Array attempts(Connection connection, List<WorkStore.Item> items) throws SQLException {
+        return connection.createArrayOf("integer",
+                items.stream().map(WorkStore.Item::attempt).toArray(Integer[]::new));
+    }
+
+    /** Rows of (id, due) as the sweep's range scan returns them: {id, 1 when due, else 0}. */
+    public static List<long[]> live(PreparedStatement scan) throws SQLException {
+        List<long[]> rows = new ArrayList<>();
+        try (ResultSet rs = scan.executeQuery()) {
+            while (rs.next()) {
+                rows.add(new long[] { rs.getLong(1), rs.getBoolean(2) ? 1 : 0 });
+            }
+        }
+        return rows;
+    }
+
+    /** Rows of (id, due) as the sweep's look-up by id returns them, in order. */
+    public static Map<Long, Boolean> liveById(PreparedStatement lookUp) throws SQLException {
+        Map<Long, Boolean> rows = new LinkedHashMap<>();
+        try (ResultSet rs = lookUp.executeQuery()) {
+            while (rs.next()) {
+                rows.put(rs.getLong(1), rs.getBoolean(2));
+            }
+        }
+        return rows;
+    }
+}
