@@ -99,6 +99,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "table": getOrCreateConfiguration(target).setTable(property(camelContext, java.lang.String.class, value)); return true;
         case "topictable":
         case "topicTable": getOrCreateConfiguration(target).setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "transacted": getOrCreateConfiguration(target).setTransacted(property(camelContext, boolean.class, value)); return true;
         case "transactions": getOrCreateConfiguration(target).setTransactions(property(camelContext, dev.pgnotify.camel.spi.PgNotifyTransactions.class, value)); return true;
         case "username": getOrCreateConfiguration(target).setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
@@ -182,6 +183,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "table": return java.lang.String.class;
         case "topictable":
         case "topicTable": return java.lang.String.class;
+        case "transacted": return boolean.class;
         case "transactions": return dev.pgnotify.camel.spi.PgNotifyTransactions.class;
         case "username": return java.lang.String.class;
         default: return null;
@@ -261,6 +263,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "table": return getOrCreateConfiguration(target).getTable();
         case "topictable":
         case "topicTable": return getOrCreateConfiguration(target).getTopicTable();
+        case "transacted": return getOrCreateConfiguration(target).isTransacted();
         case "transactions": return getOrCreateConfiguration(target).getTransactions();
         case "username": return getOrCreateConfiguration(target).getUsername();
         default: return null;

@@ -89,6 +89,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "table": target.getConfiguration().setTable(property(camelContext, java.lang.String.class, value)); return true;
         case "topictable":
         case "topicTable": target.getConfiguration().setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "transacted": target.getConfiguration().setTransacted(property(camelContext, boolean.class, value)); return true;
         case "transactions": target.getConfiguration().setTransactions(property(camelContext, dev.pgnotify.camel.spi.PgNotifyTransactions.class, value)); return true;
         case "username": target.getConfiguration().setUsername(property(camelContext, java.lang.String.class, value)); return true;
         default: return false;
@@ -169,6 +170,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "table": return java.lang.String.class;
         case "topictable":
         case "topicTable": return java.lang.String.class;
+        case "transacted": return boolean.class;
         case "transactions": return dev.pgnotify.camel.spi.PgNotifyTransactions.class;
         case "username": return java.lang.String.class;
         default: return null;
@@ -245,6 +247,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "table": return target.getConfiguration().getTable();
         case "topictable":
         case "topicTable": return target.getConfiguration().getTopicTable();
+        case "transacted": return target.getConfiguration().isTransacted();
         case "transactions": return target.getConfiguration().getTransactions();
         case "username": return target.getConfiguration().getUsername();
         default: return null;

@@ -23,7 +23,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
     private static final Set<String> SECRET_PROPERTY_NAMES;
     private static final Map<String, String> MULTI_VALUE_PREFIXES;
     static {
-        Set<String> props = new HashSet<>(39);
+        Set<String> props = new HashSet<>(40);
         props.add("batch");
         props.add("bridgeErrorHandler");
         props.add("channel");
@@ -61,6 +61,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
         props.add("storeJsonAsJsonb");
         props.add("table");
         props.add("topicTable");
+        props.add("transacted");
         props.add("transactions");
         props.add("username");
         PROPERTY_NAMES = Collections.unmodifiableSet(props);

@@ -78,6 +78,8 @@ public class PgNotifyConfiguration implements Cloneable {
     private long leaseTime = 30000;
     @UriParam(label = "consumer", defaultValue = "10")
     private int maxAttempts = 10;
+    @UriParam(label = "consumer", defaultValue = "false")
+    private boolean transacted;
     @UriParam(label = "consumer", defaultValue = "1000", javaType = "java.time.Duration")
     private long retryDelay = 1000;
     @UriParam(label = "consumer", defaultValue = "2.0")
@@ -385,6 +387,25 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setTransactions(PgNotifyTransactions transactions) {
         this.transactions = transactions;
+    }
+
+    public boolean isTransacted() {
+        return transacted;
+    }
+
+    /**
+     * mode=queue: processes each message in a database transaction on the dataSource, the one the route's own JDBC work
+     * on that DataSource joins (Spring's JdbcTemplate, camel-sql, a transacted() route), and acknowledges the message
+     * in it: the route's database work and the acknowledgement commit together, so work done in that database happens
+     * exactly once per message. If the exchange fails, or the transaction cannot commit, everything rolls back and the
+     * message is delivered again after its retry delay; after maxAttempts it goes to the dead-letter table (each
+     * delivery is counted before the transaction starts, so a rollback cannot undo the count). The transaction lasts as
+     * long as the route: keep transacted routes short, as an open transaction holds back vacuum on the whole database.
+     * Needs a dataSource and the transactions option (the Spring Boot starter provides both). Work outside that
+     * database (an HTTP call, a file) is not undone by the rollback and may happen again: make it idempotent.
+     */
+    public void setTransacted(boolean transacted) {
+        this.transacted = transacted;
     }
 
     public int getConcurrentConsumers() {

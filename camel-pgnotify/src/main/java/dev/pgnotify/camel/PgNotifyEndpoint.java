@@ -146,6 +146,10 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
             requireAtLeast("maxRetention", configuration.getMaxRetention(), Math.max(1000, configuration.getRetention()));
             requireAtLeast("rotateInterval", configuration.getRotateInterval(), 100);
         }
+        if (configuration.isTransacted() && configuration.getMode() != PgNotifyMode.QUEUE) {
+            throw new IllegalArgumentException("pgnotify:" + channel + ": transacted=true is supported with mode=queue"
+                                               + " only, not mode=" + configuration.getMode());
+        }
         if (configuration.getMode() == PgNotifyMode.QUEUE) {
             QueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());
         }

@@ -9,7 +9,7 @@ import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
 
 /**
- * A queue or topic consumer in a JVM of its own, started by tests ({@link ChildJvmConsumer}) to be killed or to compete
+ * A queue or topic consumer in a JVM of its own, started by tests ({@link dev.pgnotify.camel.test.ChildJvm}) to be killed or to compete
  * with the test's own consumer. It records what it processes in a {@link ProcessedLog}, prints READY once consuming,
  * and stops when its standard input closes.
  * <p>

@@ -232,4 +232,36 @@ class PgNotifyComponentTest {
                 PgNotifyEndpoint.class);
         assertNull(endpoint.getConfiguration().effectiveDataSource());
     }
+
+    @Test
+    void transactedIsRejectedOutsideQueueMode() {
+        var e = assertThrows(Exception.class,
+                () -> context.getEndpoint("pgnotify:a?mode=topic&group=billing&transacted=true"));
+        assertTrue(rootMessages(e).contains("transacted=true is supported with mode=queue only"), rootMessages(e));
+    }
+
+    @Test
+    void aTransactedConsumerWithoutATransactionIntegrationFailsAtStartSayingWhatIsMissing() throws Exception {
+        try (CamelContext camel = new DefaultCamelContext()) {
+            camel.addRoutes(new org.apache.camel.builder.RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("pgnotify:jobs?transacted=true&jdbcUrl=jdbc:postgresql://nowhere.invalid/app").to("log:x");
+                }
+            });
+            var e = assertThrows(Exception.class, camel::start);
+            String messages = rootMessages(e);
+            assertTrue(messages.contains("transacted=true needs a transaction integration"), messages);
+            assertTrue(messages.contains("jdbcUrl is set"), messages);
+            assertTrue(messages.contains("camel-pgnotify-spring-boot-starter"), messages);
+        }
+    }
+
+    private static String rootMessages(Throwable failure) {
+        StringBuilder messages = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            messages.append(t.getMessage()).append('\n');
+        }
+        return messages.toString();
+    }
 }

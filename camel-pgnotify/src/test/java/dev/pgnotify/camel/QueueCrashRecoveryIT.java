@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.IntStream;
 
+import dev.pgnotify.camel.test.ChildJvm;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.AfterEach;
@@ -62,7 +63,7 @@ class QueueCrashRecoveryIT extends PgNotifyITSupport {
         }
 
         // batches of 50 at 5 ms a message: a kill lands in the middle of a batch
-        try (ChildJvmConsumer child = ChildJvmConsumer.start(server(), ChildJvmConsumer.logFile("crash-child"),
+        try (ChildJvm child = ChildJvm.start(server(), ChildJvm.logFile("crash-child"), ConsumerProcess.class,
                 "crash", "table=crash_it_queue", "crash_it_processed", "2", "50", Long.toString(LEASE_MILLIS), "5")) {
             await(Duration.ofSeconds(60)).until(() -> count("SELECT count(*) FROM crash_it_processed") >= 300);
             child.kill();
@@ -99,7 +100,7 @@ class QueueCrashRecoveryIT extends PgNotifyITSupport {
             template.sendBody("pgnotify:compete?table=compete_it_queue&batch=true", bodies.subList(from, from + 1000));
         }
 
-        try (ChildJvmConsumer child = ChildJvmConsumer.start(server(), ChildJvmConsumer.logFile("compete-child"),
+        try (ChildJvm child = ChildJvm.start(server(), ChildJvm.logFile("compete-child"), ConsumerProcess.class,
                 "compete", "table=compete_it_queue", "compete_it_processed", "2", "100", "30000", "0")) {
             context.getRouteController().startRoute("compete");
             await(Duration.ofSeconds(120)).until(() -> count("SELECT count(*) FROM compete_it_queue") == 0);

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import dev.pgnotify.camel.test.ChildJvm;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.AfterEach;
@@ -113,7 +114,7 @@ class TopicRecoveryIT extends PgNotifyITSupport {
                     bodies.subList(from, from + 500));
         }
         // batches of 50 at 5 ms a message: a kill lands in the middle of a batch
-        try (ChildJvmConsumer child = ChildJvmConsumer.start(server(), ChildJvmConsumer.logFile("topic-crash-child"),
+        try (ChildJvm child = ChildJvm.start(server(), ChildJvm.logFile("topic-crash-child"), ConsumerProcess.class,
                 "crash", "mode=topic&group=workers&topicTable=" + TOPIC, PROCESSED, "2", "50",
                 Long.toString(LEASE_MILLIS), "5")) {
             await(Duration.ofSeconds(60)).until(() -> count("SELECT count(*) FROM " + PROCESSED) >= 300);
@@ -143,7 +144,7 @@ class TopicRecoveryIT extends PgNotifyITSupport {
     @Test
     void fourConsumersInTwoJvmsShareTheGroupsMessages() throws Exception {
         context.getRouteController().startRoute("compete");
-        try (ChildJvmConsumer child = ChildJvmConsumer.start(server(), ChildJvmConsumer.logFile("topic-compete-child"),
+        try (ChildJvm child = ChildJvm.start(server(), ChildJvm.logFile("topic-compete-child"), ConsumerProcess.class,
                 "compete", "mode=topic&group=workers&topicTable=" + TOPIC, PROCESSED, "2", "100", "30000", "0")) {
             List<String> bodies = IntStream.range(0, 20_000).mapToObj(i -> "m" + i).toList();
             for (int from = 0; from < bodies.size(); from += 1000) {

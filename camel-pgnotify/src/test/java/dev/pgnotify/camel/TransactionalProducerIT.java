@@ -124,7 +124,8 @@ class TransactionalProducerIT extends PgNotifyITSupport {
         private final ThreadLocal<Connection> current = new ThreadLocal<>();
         private final ThreadLocal<List<Runnable>> afterCommit = new ThreadLocal<>();
 
-        <T> T inTransaction(DataSource dataSource, Callable<T> work) throws Exception {
+        @Override
+        public <T> T inTransaction(DataSource dataSource, Callable<T> work) throws Exception {
             try (Connection connection = dataSource.getConnection()) {
                 connection.setAutoCommit(false);
                 current.set(connection);

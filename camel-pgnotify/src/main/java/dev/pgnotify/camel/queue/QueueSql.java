@@ -53,6 +53,12 @@ final class QueueSql {
     /** Parameters: acknowledged ids (twice), their attempts, the ids again. */
     final String acknowledge;
 
+    /**
+     * Acknowledges one message inside the application's transaction (transacted=true): no change to that
+     * transaction's durability, unlike {@link #acknowledge}. Parameters: id, attempts.
+     */
+    final String acknowledgeInTransaction;
+
     /** Parameters: delay in milliseconds, error text, id, attempts. */
     final String retryLater;
 
@@ -117,6 +123,7 @@ final class QueueSql {
                               + " LEFT JOIN claimed c ON true";
         acknowledge = "DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
                       + " IS NOT NULL";
+        acknowledgeInTransaction = "DELETE FROM " + t + " WHERE id = ? AND attempts = ?";
         retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"

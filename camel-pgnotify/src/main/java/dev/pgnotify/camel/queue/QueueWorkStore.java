@@ -103,6 +103,15 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
+    public boolean acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
+        try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledgeInTransaction)) {
+            acknowledge.setLong(1, item.id());
+            acknowledge.setInt(2, item.attempt());
+            return acknowledge.executeUpdate() == 1;
+        }
+    }
+
+    @Override
     public void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException {
         try (PreparedStatement retry = connection.prepareStatement(queue.sql().retryLater)) {
             retry.setLong(1, delayMillis);

@@ -2,6 +2,7 @@ package dev.pgnotify.camel.spi;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.concurrent.Callable;
 
 import javax.sql.DataSource;
 
@@ -31,4 +32,11 @@ public interface PgNotifyTransactions {
      * while {@link #transactionConnection} returned a connection on this thread.
      */
     void afterCommit(Runnable action);
+
+    /**
+     * Runs the work in a transaction on this DataSource, for a consumer with transacted=true: begun on the calling
+     * thread, so that the route's own JDBC work on that DataSource joins it, committed when the work returns, rolled
+     * back when it throws (the exception is rethrown as is). A commit that fails throws too.
+     */
+    <T> T inTransaction(DataSource dataSource, Callable<T> work) throws Exception;
 }

@@ -1,5 +1,6 @@
 package dev.pgnotify.camel.support;
 
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,12 +20,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import javax.sql.DataSource;
+
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.spi.PgNotifyTransactions;
 import org.apache.camel.CamelExchangeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
+import org.apache.camel.RollbackExchangeException;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.support.DefaultConsumer;
@@ -261,6 +266,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         sweeps = 0;
         failedClaims.set(0);
         lastClaimFailure = null;
+        if (configuration.isTransacted()) {
+            requireTransactionIntegration();
+        }
         database = endpoint.getConnections().acquireDatabase();
         try {
             store = prepare(database);
@@ -289,6 +297,24 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             startWorker();
         }
         endpoint.installHealthCheck(this, this);
+    }
+
+    private void requireTransactionIntegration() {
+        PgNotifyConfiguration configuration = configuration();
+        String missing = null;
+        if (configuration.getTransactions() == null) {
+            missing = "a transaction integration (option transactions: a PgNotifyTransactions bean)";
+        } else if (getEndpoint().joinableDataSource() == null) {
+            missing = "the application's DataSource (option dataSource)";
+        }
+        if (missing != null) {
+            throw new IllegalStateException("pgnotify:" + channel() + ": transacted=true needs " + missing
+                                            + (configuration.getJdbcUrl() != null
+                                                    ? "; jdbcUrl is set, and a pool of pgnotify's own cannot join the"
+                                                      + " application's transactions"
+                                                    : "")
+                                            + ". The camel-pgnotify-spring-boot-starter provides both in Spring Boot.");
+        }
     }
 
     /** The name of the consumer's threads (Camel adds its own prefix and number). */
@@ -425,6 +451,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         private final Database database = ClaimingConsumer.this.database;
         private final WorkStore store = ClaimingConsumer.this.store;
         private final List<WorkStore.Item> acknowledgements = new ArrayList<>();
+        private final boolean transacted = configuration().isTransacted();
         /** Claimed and not yet finished by this thread, to drop if it is replaced. */
         private final Set<Long> held = ConcurrentHashMap.newKeySet();
         private long lastClaimNanos = System.nanoTime() - MIN_CLAIM_INTERVAL_NANOS;
@@ -567,14 +594,15 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     item.progress(i + 1);
                     continue;
                 }
-                Exception failure = process(item, message);
+                if (transacted) {
+                    // mode=queue: an item is one message
+                    return processInTransaction(item, message);
+                }
+                Exception failure = process(item, message, false);
                 if (failure == null) {
                     delivered.incrementAndGet();
                 } else if (item.single()) {
-                    if (item.attempt() >= maxAttempts) {
-                        return moveToDeadLetter(item, message, errorText(failure)) ? Outcome.SETTLED : Outcome.LEFT;
-                    }
-                    return retryLater(item, failure) ? Outcome.SETTLED : Outcome.LEFT;
+                    return retryOrDeadLetter(item, message, failure);
                 } else if (!splitOut(item, message, failure)) {
                     return Outcome.LEFT;
                 }
@@ -585,6 +613,70 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 item.progress(i + 1);
             }
             return Outcome.DONE;
+        }
+
+        private Outcome retryOrDeadLetter(WorkStore.Item item, WorkStore.StoredMessage message, Exception failure) {
+            if (item.attempt() >= configuration().getMaxAttempts()) {
+                return moveToDeadLetter(item, message, errorText(failure)) ? Outcome.SETTLED : Outcome.LEFT;
+            }
+            return retryLater(item, failure) ? Outcome.SETTLED : Outcome.LEFT;
+        }
+
+        /**
+         * transacted=true: the exchange and the message's acknowledgement in one transaction on the application's
+         * DataSource, which the route's own JDBC work joins. The claim that counted this delivery committed before, on
+         * its own, so a rollback cannot undo the count: a message that always fails still reaches the dead-letter
+         * table after maxAttempts. The acknowledgement comes last, so that the row is locked only for the commit.
+         */
+        private Outcome processInTransaction(WorkStore.Item item, WorkStore.StoredMessage message) {
+            PgNotifyTransactions transactions = configuration().getTransactions();
+            DataSource dataSource = getEndpoint().joinableDataSource();
+            Exception failure;
+            try {
+                transactions.inTransaction(dataSource, () -> {
+                    Exception routeFailure = process(item, message, true);
+                    if (routeFailure != null) {
+                        throw new RouteFailed(routeFailure);
+                    }
+                    if (!acknowledgeInTransaction(transactions, dataSource, item)) {
+                        throw new LeaseLost();
+                    }
+                    return null;
+                });
+                delivered.incrementAndGet();
+                finished(item);
+                return Outcome.SETTLED;
+            } catch (LeaseLost e) {
+                LOG.warn("Message {} of {} was claimed again before its transaction committed (its lease of {} ms ran"
+                         + " out without a renewal getting through); the transaction rolled back and the message is"
+                         + " processed by its new claim",
+                        message.id(), workKey(), configuration().getLeaseTime());
+                finished(item);
+                return Outcome.SETTLED;
+            } catch (RouteFailed e) {
+                failure = (Exception) e.getCause();
+            } catch (Exception e) {
+                // the transaction could not begin or commit: rolled back, or its outcome unknown; a retry is fenced by
+                // the delivery count, so it does nothing if the commit went through after all
+                failure = e;
+            }
+            return retryOrDeadLetter(item, message, failure);
+        }
+
+        private boolean acknowledgeInTransaction(PgNotifyTransactions transactions, DataSource dataSource,
+                                                 WorkStore.Item item)
+                throws SQLException {
+            Connection connection = transactions.transactionConnection(dataSource);
+            if (connection == null) {
+                throw new IllegalStateException("The transactions integration " + transactions.getClass().getName()
+                                                + " began no transaction on the dataSource");
+            }
+            try {
+                return database.callOn(connection, ClaimingConsumer.this, "acknowledging a message in its transaction",
+                        joined -> store.acknowledgeInTransaction(joined, item));
+            } finally {
+                transactions.release(connection, dataSource);
+            }
         }
 
         private boolean load(WorkStore.Item item, int from) {
@@ -643,8 +735,16 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             return claim.items();
         }
 
-        private Exception process(WorkStore.Item item, WorkStore.StoredMessage stored) {
+        /**
+         * Runs the exchange; returns why it failed, or null. In a transaction, an exchange the route marked rollback
+         * only failed too, as a transacted route's would.
+         */
+        private Exception process(WorkStore.Item item, WorkStore.StoredMessage stored, boolean inTransaction) {
             Exchange exchange = createExchange(false);
+            if (inTransaction) {
+                // Camel then keeps the exchange on this thread, the transaction's
+                exchange.getExchangeExtension().setTransacted(true);
+            }
             try {
                 Message in = exchange.getMessage();
                 populate(in, item, stored, exchange);
@@ -660,6 +760,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 exchange.setException(new CamelExchangeException("The route threw " + e, exchange, e));
             }
             Exception failure = exchange.getException();
+            if (failure == null && inTransaction && (exchange.isRollbackOnly() || exchange.isRollbackOnlyLast())) {
+                failure = new RollbackExchangeException("The route marked the exchange rollback only", exchange);
+            }
             releaseExchange(exchange, false);
             return failure;
         }
@@ -1039,5 +1142,19 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             text.append("; caused by: ").append(cause);
         }
         return text.length() > MAX_ERROR_TEXT ? text.substring(0, MAX_ERROR_TEXT) : text.toString();
+    }
+
+    /** The route failed inside a transacted delivery: rolls the transaction back. */
+    private static final class RouteFailed extends Exception {
+        RouteFailed(Exception cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+
+    /** The message was claimed again by the time its acknowledgement ran: rolls the transaction back. */
+    private static final class LeaseLost extends Exception {
+        LeaseLost() {
+            super("claimed again", null, false, false);
+        }
     }
 }

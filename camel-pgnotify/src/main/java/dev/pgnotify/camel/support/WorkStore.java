@@ -99,6 +99,15 @@ public interface WorkStore {
 
     void acknowledge(Connection connection, List<Item> items) throws SQLException;
 
+    /**
+     * Acknowledges a single-message item on the connection of the transaction its exchange ran in, with that
+     * transaction's durability; returns false when the item was claimed again since (its lease ran out), so that the
+     * transaction rolls back. Only for stores that support transacted=true.
+     */
+    default boolean acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
+        throw new UnsupportedOperationException("transacted=true is not supported here");
+    }
+
     /** Makes a single-message item due again after the delay, with the error. */
     void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException;
 

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel;
+package dev.pgnotify.camel.test;
 
 import java.io.BufferedReader;
 import java.io.File;
@@ -11,24 +11,26 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import dev.pgnotify.camel.test.PgTestServer;
-
 /**
- * Runs {@link ConsumerProcess} in a separate JVM on the test's PostgreSQL.
+ * Runs a main class of the test classpath in a JVM of its own on the test's PostgreSQL (the server's URL and
+ * credentials as {@link PgTestServer}'s system properties), to be killed as a crash would, or to compete with the
+ * test's consumers. The child prints {@code READY <name>} once it consumes; closing its standard input asks it to
+ * stop.
  */
-final class ChildJvmConsumer implements AutoCloseable {
+public final class ChildJvm implements AutoCloseable {
 
     private final Process process;
     private final CompletableFuture<String> ready = new CompletableFuture<>();
 
-    private ChildJvmConsumer(Process process) {
+    private ChildJvm(Process process) {
         this.process = process;
         Thread reader = new Thread(this::readOutput, "child-jvm-output-" + process.pid());
         reader.setDaemon(true);
         reader.start();
     }
 
-    static ChildJvmConsumer start(PgTestServer server, Path log, String... arguments) throws Exception {
+    public static ChildJvm start(PgTestServer server, Path log, Class<?> mainClass, String... arguments)
+            throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx256m");
@@ -41,21 +43,21 @@ final class ChildJvmConsumer implements AutoCloseable {
         }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(ConsumerProcess.class.getName());
+        command.add(mainClass.getName());
         command.addAll(List.of(arguments));
         Process process = new ProcessBuilder(command).redirectError(log.toFile()).start();
-        ChildJvmConsumer child = new ChildJvmConsumer(process);
+        ChildJvm child = new ChildJvm(process);
         child.ready.get(60, TimeUnit.SECONDS);
         return child;
     }
 
     /** The name the child records its work under. */
-    String name() {
+    public String name() {
         return ready.getNow(null);
     }
 
     /** kill -9: no shutdown hook, no cleanup, exactly like a crash. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
@@ -85,7 +87,7 @@ final class ChildJvmConsumer implements AutoCloseable {
         ready.completeExceptionally(new IllegalStateException("the child JVM ended before it was ready; see its log"));
     }
 
-    static Path logFile(String name) {
+    public static Path logFile(String name) {
         return new File("target/" + name + ".log").toPath();
     }
 }
