@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import javax.sql.DataSource;
 
@@ -36,6 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
         "logging.level.org.apache.camel.processor.errorhandler=OFF",
         "logging.level.dev.pgnotify.camel.support.ClaimingConsumer=ERROR" })
 class TransactedConsumerIT {
+
+    static final CountDownLatch SLOW_ROUTE_ENTERED = new CountDownLatch(1);
+    static final CountDownLatch SLOW_ROUTE_MAY_FINISH = new CountDownLatch(1);
 
     @SpringBootConfiguration
     @EnableAutoConfiguration
@@ -72,6 +77,13 @@ class TransactedConsumerIT {
                             .filter(header(PgNotifyConstants.ATTEMPT).isEqualTo(1))
                                 .throwException(new IllegalStateException("the HTTP call after the save failed"))
                             .end();
+                    from("pgnotify:tc-slow?transacted=true").routeId("tc-slow")
+                            .process(exchange -> {
+                                jdbc.update("INSERT INTO tc_it_saved (message_id) VALUES (-1)");
+                                SLOW_ROUTE_ENTERED.countDown();
+                                SLOW_ROUTE_MAY_FINISH.await(30, TimeUnit.SECONDS);
+                            });
+
                     from("direct:saveOnce").routeId("save-once")
                             .transacted()
                             .idempotentConsumer(simple("${id}"), idempotentRepository)
@@ -123,12 +135,33 @@ class TransactedConsumerIT {
     }
 
     @Test
+    void aSlowRouteHoldsItsTransactionOpenOnlyWhileItRunsAndTheClaimIsNotInIt() throws Exception {
+        String ourTransactions = "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL"
+                                 + " AND pid <> pg_backend_pid() AND datname = current_database()";
+        producer.sendBody("pgnotify:tc-slow", "slow");
+        SLOW_ROUTE_ENTERED.await(30, TimeUnit.SECONDS);
+        try {
+            // the claim committed on its own before the route's transaction began: its count is visible outside
+            assertEquals(1, jdbc.queryForObject("SELECT attempts FROM tc_it_queue WHERE channel = 'tc-slow'",
+                    Integer.class));
+            assertEquals(1L, TestDatabase.count(ourTransactions), "the route's own transaction, and only it");
+        } finally {
+            SLOW_ROUTE_MAY_FINISH.countDown();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> TestDatabase.count(
+                "SELECT count(*) FROM tc_it_queue WHERE channel = 'tc-slow'") == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> TestDatabase.count(ourTransactions) == 0);
+        assertEquals(1L, TestDatabase.count("SELECT count(*) FROM tc_it_saved WHERE message_id = -1"));
+    }
+
+    @Test
     void anIdempotentConsumerSkipsTheWorkOfAMessageDeliveredAgain() throws Exception {
         producer.sendBody("pgnotify:tc-idem", "pay invoice 7");
         await().atMost(Duration.ofSeconds(30)).until(
                 () -> TestDatabase.count("SELECT count(*) FROM tc_it_queue WHERE channel = 'tc-idem'") == 0);
-        assertEquals(1L, TestDatabase.count("SELECT count(*) FROM tc_it_saved"), "saved once over two deliveries");
-        long id = jdbc.queryForObject("SELECT message_id FROM tc_it_saved", Long.class);
+        assertEquals(1L, TestDatabase.count("SELECT count(*) FROM tc_it_saved WHERE message_id > 0"),
+                "saved once over two deliveries");
+        long id = jdbc.queryForObject("SELECT message_id FROM tc_it_saved WHERE message_id > 0", Long.class);
         assertEquals(1L, TestDatabase.count("SELECT count(*) FROM camel_messageprocessed WHERE processorname = 'tc-idem'"
                                             + " AND messageid = '" + id + "'"),
                 "keyed on the pgnotify message id");

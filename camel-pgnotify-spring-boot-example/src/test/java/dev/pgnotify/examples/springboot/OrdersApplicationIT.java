@@ -1,0 +1,83 @@
+package dev.pgnotify.examples.springboot;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import dev.pgnotify.camel.test.PgTestServer;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.client.TestRestTemplate;
+import org.springframework.core.ParameterizedTypeReference;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Drives the example over HTTP as its README does: an accepted order is saved and shipped from its event; a refused
+ * one leaves neither an order nor an event; the actuator's health shows the shipping consumer.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class OrdersApplicationIT {
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) throws Exception {
+        PgTestServer server = PgTestServer.get();
+        server.execute("DROP TABLE IF EXISTS orders, message_queue, message_queue_dead CASCADE");
+        registry.add("spring.datasource.url", server::jdbcUrl);
+        registry.add("spring.datasource.username", server::username);
+        registry.add("spring.datasource.password", server::password);
+    }
+
+    @Autowired
+    TestRestTemplate http;
+
+    @Test
+    void anAcceptedOrderIsSavedAndShippedFromItsEvent() {
+        ResponseEntity<Map<String, Object>> placed = place("book", 2);
+        assertEquals(HttpStatus.CREATED, placed.getStatusCode());
+        long id = ((Number) placed.getBody().get("id")).longValue();
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> orders().stream()
+                .anyMatch(order -> ((Number) order.get("id")).longValue() == id && order.get("shipped_at") != null));
+    }
+
+    @Test
+    void aRefusedOrderLeavesNeitherTheOrderNorItsEvent() throws Exception {
+        int before = orders().size();
+        ResponseEntity<Map<String, Object>> refused = place("book", 0);
+        assertEquals(HttpStatus.UNPROCESSABLE_ENTITY, refused.getStatusCode());
+        assertTrue(String.valueOf(refused.getBody().get("error")).contains("quantity must be at least 1"));
+        assertEquals(before, orders().size(), "the order rolled back");
+        assertEquals(0L, ((Number) PgTestServer.get().queryValue(
+                "SELECT count(*) FROM message_queue WHERE body_json->>'quantity' = '0'")).longValue(),
+                "and its event with it");
+    }
+
+    @Test
+    void theActuatorsHealthShowsTheShippingConsumer() {
+        ResponseEntity<String> health = http.getForEntity("/actuator/health", String.class);
+        assertEquals(HttpStatus.OK, health.getStatusCode(), health.getBody());
+        assertTrue(health.getBody().contains("ship-orders"), health.getBody());
+    }
+
+    private ResponseEntity<Map<String, Object>> place(String item, int quantity) {
+        return http.exchange("/orders", HttpMethod.POST,
+                new org.springframework.http.HttpEntity<>(Map.of("item", item, "quantity", quantity)),
+                new ParameterizedTypeReference<>() {
+                });
+    }
+
+    private List<Map<String, Object>> orders() {
+        return http.exchange("/orders", HttpMethod.GET, null,
+                new ParameterizedTypeReference<List<Map<String, Object>>>() {
+                }).getBody();
+    }
+}
