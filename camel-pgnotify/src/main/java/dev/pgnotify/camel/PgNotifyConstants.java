@@ -37,6 +37,23 @@ public final class PgNotifyConstants {
               javaType = "String")
     public static final String GROUP = "CamelPgNotifyGroup";
 
+    @Metadata(label = "producer",
+              description = "mode=queue and topic: the producer runs this operation on its channel instead of sending"
+                            + " the body. requeueDeadLetters delivers dead letters again, purgeDeadLetters deletes them"
+                            + " (both: all of the channel's, or only the ids in CamelPgNotifyMessageId, an id or a"
+                            + " list; in mode=topic, of the group in CamelPgNotifyGroup, else of the endpoint's group,"
+                            + " else of every group) and the new body is how many; statistics measures the channel"
+                            + " and the new body is the list of PgNotifyStatistics.",
+              javaType = "String", enums = "requeueDeadLetters,purgeDeadLetters,statistics")
+    public static final String OPERATION = "CamelPgNotifyOperation";
+
+    /** {@link #OPERATION}: delivers dead letters again. */
+    public static final String OPERATION_REQUEUE_DEAD_LETTERS = "requeueDeadLetters";
+    /** {@link #OPERATION}: deletes dead letters. */
+    public static final String OPERATION_PURGE_DEAD_LETTERS = "purgeDeadLetters";
+    /** {@link #OPERATION}: measures the channel. */
+    public static final String OPERATION_STATISTICS = "statistics";
+
     private PgNotifyConstants() {
     }
 }

@@ -3,7 +3,11 @@ package dev.pgnotify.camel;
 import javax.sql.DataSource;
 
 import java.sql.SQLException;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.ToLongFunction;
 
 import dev.pgnotify.camel.notify.NotifyConsumer;
 import dev.pgnotify.camel.notify.NotifyProducer;
@@ -13,6 +17,7 @@ import dev.pgnotify.camel.queue.QueueResources;
 import dev.pgnotify.camel.queue.QueueTable;
 import dev.pgnotify.camel.support.ConsumerHealthCheck;
 import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.support.EndpointAdmin;
 import dev.pgnotify.camel.support.EndpointConnections;
 import dev.pgnotify.camel.topic.TopicConsumer;
 import dev.pgnotify.camel.topic.TopicProducer;
@@ -22,6 +27,9 @@ import org.apache.camel.Category;
 import org.apache.camel.Consumer;
 import org.apache.camel.MultipleConsumersSupport;
 import org.apache.camel.Processor;
+import org.apache.camel.api.management.ManagedAttribute;
+import org.apache.camel.api.management.ManagedOperation;
+import org.apache.camel.api.management.ManagedResource;
 import org.apache.camel.Producer;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.health.HealthCheckRepository;
@@ -33,6 +41,8 @@ import org.apache.camel.spi.UriPath;
 import org.apache.camel.support.DefaultConsumer;
 import org.apache.camel.support.DefaultEndpoint;
 import org.apache.camel.util.URISupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Send and receive messages through PostgreSQL: a durable queue table woken by LISTEN/NOTIFY, a durable topic
@@ -41,7 +51,10 @@ import org.apache.camel.util.URISupport;
 @UriEndpoint(firstVersion = "0.1.0", scheme = "pgnotify", title = "PostgreSQL Notify",
              syntax = "pgnotify:channel", category = { Category.DATABASE, Category.MESSAGING },
              headersClass = PgNotifyConstants.class)
+@ManagedResource(description = "A pgnotify endpoint: its channel's messages and dead letters")
 public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsumersSupport, EndpointServiceLocation {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PgNotifyEndpoint.class);
 
     @UriPath(description = "The channel: the LISTEN/NOTIFY channel in mode=notify, the queue's channel in mode=queue,"
                            + " the topic's channel in mode=topic."
@@ -54,6 +67,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     private final PgNotifyConfiguration configuration;
 
     private final EndpointConnections connections;
+    private final EndpointAdmin admin = new EndpointAdmin(this);
     private QueueResources queue;
     private TopicResources topic;
 
@@ -70,8 +84,95 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         return (PgNotifyComponent) super.getComponent();
     }
 
+    @ManagedAttribute(description = "The channel")
     public String getChannel() {
         return channel;
+    }
+
+    @ManagedAttribute(description = "The mode: queue, topic or notify")
+    public String getMode() {
+        return configuration.getMode().name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Operators' view of the channel: its figures, its dead letters. */
+    public EndpointAdmin getAdmin() {
+        return admin;
+    }
+
+    /**
+     * The channel's figures, measured in the database at most once a second (mode=queue: one; mode=topic: one per
+     * group, the endpoint's group only when set).
+     */
+    public List<PgNotifyStatistics> statistics() throws SQLException {
+        return admin.statistics();
+    }
+
+    @ManagedAttribute(description = "Messages waiting: due and not claimed (mode=topic: not processed yet by the"
+                                    + " groups, summed); empty when it cannot be measured")
+    public Long getWaitingMessages() {
+        return sum(PgNotifyStatistics::waiting);
+    }
+
+    @ManagedAttribute(description = "Messages claimed by a consumer whose lease runs")
+    public Long getInFlightMessages() {
+        return sum(PgNotifyStatistics::inFlight);
+    }
+
+    @ManagedAttribute(description = "Messages that failed and wait for their next delivery")
+    public Long getRetryingMessages() {
+        return sum(PgNotifyStatistics::retrying);
+    }
+
+    @ManagedAttribute(description = "Messages in the dead-letter table")
+    public Long getDeadLetters() {
+        return sum(PgNotifyStatistics::deadLetters);
+    }
+
+    @ManagedAttribute(description = "The age in milliseconds of the oldest message not processed yet (the largest of"
+                                    + " the groups'); empty when there is none")
+    public Long getOldestMessageAgeMillis() {
+        List<PgNotifyStatistics> statistics = measuredOrNull();
+        return statistics == null ? null : statistics.stream().map(PgNotifyStatistics::oldestAgeMillis)
+                .filter(Objects::nonNull).max(Long::compare).orElse(null);
+    }
+
+    @ManagedOperation(description = "Delivers every dead letter of the channel (in mode=topic, of the endpoint's"
+                                    + " group, or of every group) again; returns how many")
+    public int requeueDeadLetters() throws SQLException {
+        return admin.requeueDeadLetters(null, null);
+    }
+
+    @ManagedOperation(description = "Delivers one dead letter, by message id, again; returns how many (0 or 1 per"
+                                    + " group)")
+    public int requeueDeadLetter(long id) throws SQLException {
+        return admin.requeueDeadLetters(null, List.of(id));
+    }
+
+    @ManagedOperation(description = "Deletes every dead letter of the channel (of the group); returns how many")
+    public int purgeDeadLetters() throws SQLException {
+        return admin.purgeDeadLetters(null, null);
+    }
+
+    @ManagedOperation(description = "Deletes one dead letter, by message id; returns how many")
+    public int purgeDeadLetter(long id) throws SQLException {
+        return admin.purgeDeadLetters(null, List.of(id));
+    }
+
+    private Long sum(ToLongFunction<PgNotifyStatistics> figure) {
+        List<PgNotifyStatistics> statistics = measuredOrNull();
+        return statistics == null ? null : statistics.stream().mapToLong(figure).sum();
+    }
+
+    private List<PgNotifyStatistics> measuredOrNull() {
+        if (configuration.getMode() == PgNotifyMode.NOTIFY) {
+            return null;
+        }
+        try {
+            return admin.statistics();
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("Could not measure pgnotify:{}: {}", channel, e.getMessage());
+            return null;
+        }
     }
 
     public PgNotifyConfiguration getConfiguration() {

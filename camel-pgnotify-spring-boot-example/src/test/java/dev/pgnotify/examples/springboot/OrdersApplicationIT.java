@@ -68,6 +68,18 @@ class OrdersApplicationIT {
         assertTrue(health.getBody().contains("ship-orders"), health.getBody());
     }
 
+    @Test
+    void theDevConsoleAndTheMetricsShowTheChannel() {
+        place("pen", 1);
+        ResponseEntity<String> console = http.getForEntity("/actuator/camel/pgnotify", String.class);
+        assertEquals(HttpStatus.OK, console.getStatusCode(), console.getBody());
+        assertTrue(console.getBody().contains("order-events") && console.getBody().contains("deadLetters"),
+                console.getBody());
+        ResponseEntity<String> metric = http.getForEntity("/actuator/metrics/pgnotify.messages", String.class);
+        assertEquals(HttpStatus.OK, metric.getStatusCode(), metric.getBody());
+        assertTrue(metric.getBody().contains("order-events"), metric.getBody());
+    }
+
     private ResponseEntity<Map<String, Object>> place(String item, int quantity) {
         return http.exchange("/orders", HttpMethod.POST,
                 new org.springframework.http.HttpEntity<>(Map.of("item", item, "quantity", quantity)),

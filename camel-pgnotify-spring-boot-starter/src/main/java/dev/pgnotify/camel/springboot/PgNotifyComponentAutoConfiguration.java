@@ -2,6 +2,7 @@ package dev.pgnotify.camel.springboot;
 
 import dev.pgnotify.camel.PgNotifyComponent;
 import dev.pgnotify.camel.spi.PgNotifyTransactions;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Component;
 import org.apache.camel.spi.ComponentCustomizer;
@@ -12,6 +13,7 @@ import org.apache.camel.spring.boot.util.ConditionalOnCamelContextAndAutoConfigu
 import org.apache.camel.spring.boot.util.ConditionalOnHierarchicalProperties;
 import org.apache.camel.spring.boot.util.HierarchicalPropertiesEvaluator;
 import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -19,6 +21,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Lazy;
 import org.springframework.jdbc.datasource.DataSourceUtils;
 
@@ -71,6 +74,17 @@ public class PgNotifyComponentAutoConfiguration {
      * Spring's transactions for pgnotify: autowired into the component as its only PgNotifyTransactions bean (an
      * application can declare its own instead).
      */
+    /** Gauges of the channels' messages, when Micrometer is there (Spring Boot's actuator brings it). */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(MeterRegistry.class)
+    static class Metrics {
+        @Bean
+        @ConditionalOnMissingBean
+        PgNotifyMetrics pgNotifyMetrics(ObjectProvider<MeterRegistry> registry) {
+            return new PgNotifyMetrics(registry);
+        }
+    }
+
     @Bean
     @ConditionalOnMissingBean(PgNotifyTransactions.class)
     @ConditionalOnClass(DataSourceUtils.class)

@@ -1,11 +1,13 @@
 package dev.pgnotify.camel.springboot;
 
+import java.time.Duration;
 import java.util.Map;
 
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.PgNotifyComponent;
 import dev.pgnotify.camel.PgNotifyConfiguration;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
@@ -23,6 +25,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -55,6 +58,8 @@ class PgNotifyStarterIT {
                 @Override
                 public void configure() {
                     from("pgnotify:starter-events").routeId("starter-events").to("mock:events");
+                    // a channel nobody consumes here: its messages wait
+                    from("direct:backlog").routeId("backlog").to("pgnotify:starter-backlog");
                 }
             };
         }
@@ -74,6 +79,8 @@ class PgNotifyStarterIT {
     ProducerTemplate producer;
     @Autowired
     HealthEndpoint healthEndpoint;
+    @Autowired
+    MeterRegistry meterRegistry;
 
     @Test
     void propertiesBindOntoTheComponent() {
@@ -97,7 +104,8 @@ class PgNotifyStarterIT {
         producer.sendBody("pgnotify:starter-events", "hello from Spring Boot");
         events.setResultWaitTime(10_000);
         events.assertIsSatisfied();
-        assertEquals(0L, TestDatabase.count("SELECT count(*) FROM starter_it_queue"), "acknowledged");
+        await().atMost(Duration.ofSeconds(10)).until(() -> TestDatabase.count(
+                "SELECT count(*) FROM starter_it_queue WHERE channel = 'starter-events'") == 0);
     }
 
     @Test
@@ -110,6 +118,19 @@ class PgNotifyStarterIT {
         assertEquals("UP", camel.getStatus().getCode(), camel.toString());
         assertTrue(camel.getDetails().keySet().stream().anyMatch(key -> key.contains("starter-events")),
                 "the pgnotify consumer's check among " + camel.getDetails());
+    }
+
+    @Test
+    void micrometerGaugesReadTheChannelsFigures() {
+        producer.sendBody("direct:backlog", "one");
+        producer.sendBody("direct:backlog", "two");
+        await().atMost(Duration.ofSeconds(10)).until(() -> meterRegistry.get("pgnotify.messages")
+                .tag("channel", "starter-backlog").tag("state", "waiting").gauge().value() == 2.0);
+        assertEquals(0.0, meterRegistry.get("pgnotify.messages").tag("channel", "starter-backlog")
+                .tag("state", "dead").gauge().value());
+        assertTrue(meterRegistry.get("pgnotify.oldest.age").tag("channel", "starter-backlog").gauge().value() >= 0);
+        assertEquals("starter_it_queue", meterRegistry.get("pgnotify.messages").tag("channel", "starter-events")
+                .tag("state", "in_flight").gauge().getId().getTag("table"), "the consumer's channel too");
     }
 
     private PgNotifyComponent component() {

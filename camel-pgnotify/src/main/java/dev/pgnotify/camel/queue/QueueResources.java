@@ -7,6 +7,7 @@ import java.sql.Statement;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyHeaderFilterStrategy;
+import dev.pgnotify.camel.support.ChannelAdmin;
 import dev.pgnotify.camel.support.Database;
 import dev.pgnotify.camel.support.MessageCodec;
 import dev.pgnotify.camel.support.Privileges;
@@ -111,5 +112,10 @@ public final class QueueResources {
     /** The sequence of the table's ids, as pg_get_serial_sequence names it (quoted where needed). */
     String sequence() {
         return sequence;
+    }
+
+    /** What operators do with a channel: its figures, its dead letters. */
+    public ChannelAdmin admin(String channel) {
+        return new QueueAdmin(this, channel);
     }
 }

@@ -80,6 +80,28 @@ final class QueueSql {
     /** The messages among these ids that still exist, each with whether it is due. Parameters: ids (twice). */
     final String liveAmong;
 
+    /**
+     * A channel's figures, each count stopping at a cap: waiting (due), in flight (claimed: a future available_at
+     * without an error), retrying (with one), the oldest message's age in milliseconds, dead letters. Parameters:
+     * channel and cap three times, channel, channel and cap.
+     */
+    final String statistics;
+
+    /**
+     * Moves dead letters of a channel back into the queue as new messages, in their order (the table's trigger wakes
+     * the consumers). Parameters: channel, ids or null for all (twice). Returns the new ids.
+     */
+    final String requeueDeadLetters;
+
+    /** Parameters: channel, ids or null for all (twice). */
+    final String purgeDeadLetters;
+
+    /** A count of the channel's messages meeting a condition, stopping at a cap. Parameters: channel, cap. */
+    private static String capped(String table, String condition) {
+        return "(SELECT count(*) FROM (SELECT 1 FROM " + table + " q WHERE q.channel = ? AND " + condition
+               + " LIMIT ?) c)";
+    }
+
     QueueSql(QueueTable table) {
         String t = table.sql();
         insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
@@ -107,7 +129,9 @@ final class QueueSql {
                               + " within_budget AS (SELECT id FROM ("
                               + "SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM candidates) c"
                               + " WHERE before < ?),"
-                              + " claimed AS (UPDATE " + t + " q SET attempts = q.attempts + 1,"
+                              // last_error cleared: a message with an error and a future available_at is one
+                              // waiting for its retry, one without is in a consumer's hands
+                              + " claimed AS (UPDATE " + t + " q SET attempts = q.attempts + 1, last_error = NULL,"
                               + " available_at = now() + ? * interval '1 millisecond'"
                               + " WHERE q.id = ANY(ARRAY(SELECT id FROM within_budget))"
                               + " RETURNING q.id, CASE WHEN q.attempts <= ? THEN q.body_json::text END AS body_json,"
@@ -144,5 +168,19 @@ final class QueueSql {
         liveInRange = "SELECT id, available_at <= now() FROM " + t
                       + " WHERE channel = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
         liveAmong = "SELECT q.id, q.available_at <= now() FROM " + t + " q WHERE " + SupportSql.BY_IDS;
+        statistics = "SELECT " + capped(t, "q.available_at <= now()") + ", "
+                     + capped(t, "q.available_at > now() AND q.last_error IS NULL") + ", "
+                     + capped(t, "q.available_at > now() AND q.last_error IS NOT NULL") + ","
+                     + " (SELECT (extract(epoch FROM now() - q.created_at) * 1000)::bigint FROM " + t + " q"
+                     + " WHERE q.channel = ? ORDER BY q.id LIMIT 1),"
+                     + " (SELECT count(*) FROM (SELECT 1 FROM " + table.deadLetterSql() + " q WHERE q.channel = ?"
+                     + " LIMIT ?) c)";
+        String deadOfChannel = " WHERE channel = ? AND (?::bigint[] IS NULL OR id = ANY(?))";
+        requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfChannel
+                             + " RETURNING id, channel, body_json, body_text, body_bytes, headers)"
+                             + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
+                             + " SELECT channel, body_json, body_text, body_bytes, headers FROM dead ORDER BY id"
+                             + " RETURNING id";
+        purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
     }
 }

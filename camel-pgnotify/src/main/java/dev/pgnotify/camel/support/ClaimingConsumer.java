@@ -30,6 +30,10 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.RollbackExchangeException;
+import org.apache.camel.Suspendable;
+import org.apache.camel.api.management.ManagedAttribute;
+import org.apache.camel.api.management.ManagedOperation;
+import org.apache.camel.api.management.ManagedResource;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.support.DefaultConsumer;
@@ -56,8 +60,9 @@ import org.slf4j.LoggerFactory;
  * <p>
  * Every database call is bounded (connectTimeout, statementTimeout); a thread that stays stuck anyway is replaced.
  */
+@ManagedResource(description = "A pgnotify queue or topic consumer")
 public abstract class ClaimingConsumer extends DefaultConsumer
-        implements SharedListener.Handler, ConsumerHealthCheck.Monitored {
+        implements SharedListener.Handler, ConsumerHealthCheck.Monitored, Suspendable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClaimingConsumer.class);
     private static final int MAX_ERROR_TEXT = 4000;
@@ -112,6 +117,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private volatile Throwable lastClaimFailure;
     private volatile Instant lastClaim;
     private volatile boolean running;
+    /** Suspended (paused): claims nothing new; what it holds finishes. */
+    private volatile boolean paused;
     private CountDownLatch stopped;
     private volatile Database database;
     private volatile WorkStore store;
@@ -169,32 +176,38 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     }
 
     /** Whether the wake-up LISTEN connection is up. */
+    @ManagedAttribute(description = "Whether the consumer's LISTEN connection is up")
     public boolean isListening() {
         SharedListener.Subscription current = subscription;
         return current != null && current.listener().isListening();
     }
 
     /** How many claimed items this consumer holds right now. */
+    @ManagedAttribute(description = "Claimed items (messages, or topic batches) this consumer holds right now")
     public int getInFlightCount() {
         return inFlight.size();
     }
 
     /** Messages delivered (exchanges that completed) since start. */
+    @ManagedAttribute(description = "Messages delivered (exchanges that completed) since start")
     public long getDeliveredCount() {
         return delivered.get();
     }
 
     /** Deliveries that failed and were scheduled again since start. */
+    @ManagedAttribute(description = "Deliveries that failed and were scheduled again since start")
     public long getRetriedCount() {
         return retried.get();
     }
 
     /** Messages moved to the dead-letter table since start. */
+    @ManagedAttribute(description = "Messages moved to the dead-letter table since start")
     public long getDeadLetteredCount() {
         return deadLettered.get();
     }
 
     /** Messages skipped because they were no longer stored (mode=topic: emptied after the maximum retention). */
+    @ManagedAttribute(description = "mode=topic: messages skipped because the log no longer held them")
     public long getExpiredCount() {
         return expired.get();
     }
@@ -207,6 +220,60 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     /** Why the last claim failed, while claims fail; null once one succeeds. */
     public Throwable getLastClaimFailure() {
         return failedClaims.get() > 0 ? lastClaimFailure : null;
+    }
+
+    @ManagedAttribute(description = "When the last claim succeeded (ISO-8601), empty before the first")
+    public String getLastClaimTime() {
+        Instant at = lastClaim;
+        return at == null ? null : at.toString();
+    }
+
+    @ManagedAttribute(description = "Why the last claim failed, while claims fail; empty once one succeeds")
+    public String getLastError() {
+        Throwable failure = getLastClaimFailure();
+        return failure == null ? null : failure.toString();
+    }
+
+    @ManagedAttribute(description = "How often the LISTEN connection this consumer shares was re-established")
+    public long getReconnects() {
+        SharedListener.Subscription current = subscription;
+        return current == null ? 0 : current.listener().getReconnects();
+    }
+
+    @ManagedAttribute(description = "The channel")
+    public String getChannel() {
+        return channel();
+    }
+
+    @ManagedAttribute(description = "Whether the consumer is paused: it claims nothing new until resumed")
+    public boolean isPaused() {
+        return paused;
+    }
+
+    /**
+     * Stops claiming: the messages in hand are processed and acknowledged, nothing new is claimed (other consumers of
+     * the channel go on) until {@link #resume()}. The same as Camel's suspend of the consumer or its route.
+     */
+    @ManagedOperation(description = "Pauses the consumer: what it holds finishes, it claims nothing new until resumed")
+    public void pause() {
+        LOG.info("pgnotify:{} ({}) paused: it claims no new messages until resumed", channel(), workKey());
+        suspend();
+    }
+
+    /** Camel suspends consumers at the start of a graceful shutdown too, so that they take no new work. */
+    @Override
+    protected void doSuspend() throws Exception {
+        paused = true;
+    }
+
+    @Override
+    protected void doResume() throws Exception {
+        paused = false;
+        WakeUpSignal current = signal;
+        if (current != null) {
+            current.wakeAll();
+        }
+        LOG.info("pgnotify:{} ({}) resumed", channel(), workKey());
     }
 
     /** The id from which fresh claims scan (see {@link ClaimCursor}). */
@@ -280,6 +347,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             database = null;
             throw e;
         }
+        paused = false;
         running = true;
         stopped = new CountDownLatch(1);
         String name = workKey();
@@ -465,6 +533,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         @Override
         public void run() {
             while (running && !abandoned) {
+                if (paused) {
+                    awaitResume();
+                    continue;
+                }
                 if (!lastClaimFull) {
                     lingerAfterLastClaim();
                 }
@@ -888,6 +960,17 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             }
         }
 
+        private void awaitResume() {
+            try {
+                signal.await(configuration().getPollInterval());
+                // once resumed, claim at once: wake-ups that came meanwhile were not answered
+                woken = true;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
+            }
+        }
+
         private void awaitWakeUp() {
             try {
                 if (!due.isEmpty()) {
@@ -1087,6 +1170,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     public void reportHealth(HealthCheckResultBuilder result) {
         SharedListener.Subscription current = subscription;
         result.detail("mode", mode()).detail("inFlight", inFlight.size()).detail("threads", workerList.size())
+                .detail("paused", paused)
                 .detail("delivered", delivered.get()).detail("retried", retried.get())
                 .detail("deadLettered", deadLettered.get());
         Instant claimedAt = lastClaim;

@@ -73,6 +73,11 @@ public abstract class StoringProducer extends PooledProducer {
     @Override
     public void process(Exchange exchange) throws Exception {
         Message message = exchange.getMessage();
+        String operation = message.getHeader(PgNotifyConstants.OPERATION, String.class);
+        if (operation != null) {
+            runOperation(message, operation);
+            return;
+        }
         Object body = message.getBody();
         String headers = target.codec().encodeHeaders(message.getHeaders(), exchange);
         DataSource joinable = getEndpoint().joinableDataSource();
@@ -94,6 +99,46 @@ public abstract class StoringProducer extends PooledProducer {
         } else {
             wakeConsumers();
         }
+    }
+
+    /** An operator's operation on the channel (see {@link PgNotifyConstants#OPERATION}); its result is the body. */
+    private void runOperation(Message message, String operation) throws SQLException {
+        EndpointAdmin admin = getEndpoint().getAdmin();
+        String group = message.getHeader(PgNotifyConstants.GROUP, String.class);
+        switch (operation) {
+            case PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS ->
+                message.setBody(admin.requeueDeadLetters(group, selectedIds(message)));
+            case PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS ->
+                message.setBody(admin.purgeDeadLetters(group, selectedIds(message)));
+            case PgNotifyConstants.OPERATION_STATISTICS -> message.setBody(admin.statistics());
+            default -> throw new IllegalArgumentException(
+                    "pgnotify:" + getEndpoint().getChannel() + ": unknown " + PgNotifyConstants.OPERATION + " '"
+                                                          + operation + "': use "
+                                                          + PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS + ", "
+                                                          + PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS + " or "
+                                                          + PgNotifyConstants.OPERATION_STATISTICS);
+        }
+    }
+
+    /** The message ids an operation is limited to: none (all), one, or a list (or "1,2,3"). */
+    private static List<Long> selectedIds(Message message) {
+        Object ids = message.getHeader(PgNotifyConstants.MESSAGE_ID);
+        if (ids == null) {
+            return null;
+        }
+        List<Long> selected = new ArrayList<>();
+        Iterable<?> values = ids instanceof Iterable<?> iterable ? iterable
+                : ids instanceof String text ? List.of(text.split(",")) : List.of(ids);
+        for (Object value : values) {
+            String text = String.valueOf(value).trim();
+            try {
+                selected.add(Long.parseLong(text));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(PgNotifyConstants.MESSAGE_ID + " must hold message ids (numbers),"
+                                                   + " not '" + text + "'", e);
+            }
+        }
+        return selected;
     }
 
     private void wakeConsumers() {

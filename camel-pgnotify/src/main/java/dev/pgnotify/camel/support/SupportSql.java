@@ -30,6 +30,15 @@ public final class SupportSql {
 
     public static final String CURRENT_SCHEMA = "SELECT current_schema()";
 
+    /** Bounds the statements of the current transaction. Parameter: the bound, as text ("3000" is milliseconds). */
+    public static final String SET_LOCAL_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', ?, true)";
+
+    /** How full the server's queue of notifications not yet read by every listener is, from 0 to 1. */
+    public static final String NOTIFICATION_QUEUE_USAGE = "SELECT pg_notification_queue_usage()";
+
+    /** Sends one notification. Parameters: channel, payload. */
+    public static final String NOTIFY_ONE = "SELECT pg_notify(?, ?)";
+
     /**
      * Serializes schema creation across every application that starts at the same time; held until commit.
      */

@@ -7,6 +7,7 @@ import java.sql.Statement;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyHeaderFilterStrategy;
+import dev.pgnotify.camel.support.ChannelAdmin;
 import dev.pgnotify.camel.support.Database;
 import dev.pgnotify.camel.support.MessageCodec;
 import dev.pgnotify.camel.support.Privileges;
@@ -119,5 +120,10 @@ public final class TopicResources {
 
     String itemSequence() {
         return itemSequence;
+    }
+
+    /** What operators do with a channel (the group's, when given; otherwise every group's): its figures, its dead letters. */
+    public ChannelAdmin admin(String channel, String group) {
+        return new TopicAdmin(this, channel, group);
     }
 }

@@ -104,6 +104,24 @@ final class TopicSql {
      */
     final String groupLag;
 
+    /** The groups of a channel. Parameters: channel. */
+    final String groupsOfChannel;
+
+    /**
+     * A group's items: messages in flight (claimed: a future available_at without an error), messages waiting for a
+     * retry (with one), and dead letters (stopping at a cap). Parameters: channel, group, cap, channel, group.
+     */
+    final String groupItems;
+
+    /**
+     * Gives dead letters of a group back to it as new items, while the log still holds their messages. Parameters:
+     * channel, group, ids or null for all (twice). Returns the new items' ids.
+     */
+    final String requeueDeadLetters;
+
+    /** Parameters: channel, group, ids or null for all (twice). */
+    final String purgeDeadLetters;
+
     /**
      * Rotates the log and empties the slots no group needs any more. Parameters: retention, maximum retention, rotate
      * interval, in milliseconds. Returns a row per slot emptied, with the groups that had not read all of it.
@@ -143,7 +161,9 @@ final class TopicSql {
                               // up to a batch of messages, and at least one item
                               + " within AS (SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) - size AS before"
                               + " FROM candidates) c WHERE before < ?),"
-                              + " claimed AS (UPDATE " + items + " q SET attempts = q.attempts + 1,"
+                              // last_error cleared: an item with an error and a future available_at is one waiting
+                              // for its retry, one without is in a consumer's hands
+                              + " claimed AS (UPDATE " + items + " q SET attempts = q.attempts + 1, last_error = NULL,"
                               + " available_at = now() + ? * interval '1 millisecond'"
                               + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
                               + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
@@ -194,6 +214,22 @@ final class TopicSql {
         groupLag = "SELECT lag.messages, (extract(epoch FROM lag.age) * 1000)::bigint FROM ("
                    + TopicSchema.lagOf(table, " WHERE g.channel = ? AND g.group_name = ?", " AND t.id >= ?")
                    + ") lag";
+        groupsOfChannel = "SELECT group_name FROM " + table.groupsSql() + " WHERE channel = ? ORDER BY group_name";
+        String remaining = "cardinality(t.ids) - t.progress";
+        groupItems = "SELECT coalesce(sum(" + remaining + ") FILTER (WHERE t.available_at > now() AND t.attempts > 0"
+                     + " AND t.last_error IS NULL), 0),"
+                     + " coalesce(sum(" + remaining + ") FILTER (WHERE t.available_at > now()"
+                     + " AND t.last_error IS NOT NULL), 0),"
+                     + " (SELECT count(*) FROM (SELECT 1 FROM " + table.deadLetterSql() + " d WHERE d.channel = ?"
+                     + " AND d.group_name = ? LIMIT ?) c)"
+                     + " FROM " + items + " t WHERE t.channel = ? AND t.group_name = ?";
+        String deadOfGroup = " d WHERE d.channel = ? AND d.group_name = ? AND (?::bigint[] IS NULL OR d.id = ANY(?))";
+        requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfGroup
+                             + " AND EXISTS (SELECT 1 FROM " + log + " m WHERE m.id = d.id)"
+                             + " RETURNING d.channel, d.group_name, d.id)"
+                             + " INSERT INTO " + items + " (channel, group_name, ids)"
+                             + " SELECT channel, group_name, ARRAY[id] FROM dead ORDER BY id RETURNING id";
+        purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
     }
