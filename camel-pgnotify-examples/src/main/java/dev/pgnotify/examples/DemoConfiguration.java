@@ -19,12 +19,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Assembles the demo from its bridges: demo.bridges picks them (files, http-in, webhooks, outbox), demo.dsl=yaml
- * loads the file bridge and the webhook relay from their YAML route files instead of Java, demo.traffic adds traffic.
+ * Assembles the demo from its bridges: demo.bridges picks them (files, http-in, webhooks, outbox, and kafka, which
+ * needs a broker), demo.dsl=yaml loads the file bridge, the webhook relay and the Kafka relay from their YAML route
+ * files instead of Java, demo.traffic adds traffic.
  */
 public class DemoConfiguration implements CamelConfiguration {
 
-    public static final Set<String> ALL_BRIDGES = Set.of("files", "http-in", "webhooks", "outbox");
+    public static final Set<String> ALL_BRIDGES = Set.of("files", "http-in", "webhooks", "outbox", "kafka");
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoConfiguration.class);
 
@@ -57,6 +58,13 @@ public class DemoConfiguration implements CamelConfiguration {
         }
         if (bridges.contains("webhooks")) {
             addRoutes(camelContext, yaml, new WebhookRelayRoutes(), "routes/webhook-relay.yaml");
+        }
+        if (bridges.contains("kafka")) {
+            addRoutes(camelContext, yaml, new KafkaRelayRoutes(), "routes/kafka-relay.yaml");
+            LOG.info("Kafka relay: pgnotify:{} to the Kafka topic {} on {}",
+                    properties.resolveProperty("demo.kafka.channel").orElseThrow(),
+                    properties.resolveProperty("demo.kafka.topic").orElseThrow(),
+                    properties.resolveProperty("demo.kafka.brokers").orElseThrow());
         }
         OutboxOrderService orders = null;
         if (bridges.contains("outbox")) {
