@@ -5,10 +5,11 @@ import java.nio.file.Path;
 /**
  * What to run, from system properties: bench.smoke (tiny counts, one run: for CI), bench.runs (repetitions, 3),
  * bench.out (where the report goes), bench.memory (the heap workloads, true), bench.mvccSeconds (the length of the free
- * and held-snapshot streams, 300), bench.soakMinutes (a soak at bench.soakRate msg/s, 500; 0 skips it).
+ * and held-snapshot streams, 300), bench.soakMinutes (a soak at bench.soakRate msg/s, 500; 0 skips it), bench.kafka
+ * (the Kafka relay against a real broker; true unless smoke).
  */
 record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
-                    int soakRate) {
+                    int soakRate, boolean kafka) {
 
     static BenchOptions fromSystemProperties() {
         boolean smoke = Boolean.getBoolean("bench.smoke");
@@ -22,7 +23,9 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         // the soak (not in the default run): -Dbench.soakMinutes=30
         int soakMinutes = Integer.getInteger("bench.soakMinutes", 0);
         int soakRate = Integer.getInteger("bench.soakRate", 500);
-        return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate);
+        // the Kafka relay against a broker started for it (not in a smoke run: the broker alone takes seconds)
+        boolean kafka = Boolean.parseBoolean(System.getProperty("bench.kafka", Boolean.toString(!smoke)));
+        return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate, kafka);
     }
 
     /** A message count: the full one, or a small one for a smoke run. */

@@ -38,13 +38,23 @@ public final class Benchmark {
             PgNotifyWorkloads pgnotify = new PgNotifyWorkloads(bench);
             TopicWorkloads topic = new TopicWorkloads(bench);
             topic.create();
+            KafkaWorkloads kafka = options.kafka() ? new KafkaWorkloads(bench) : null;
             // rounds: each workload once per round, so that baselines and pgnotify alternate
-            for (int round = 1; round <= options.runs(); round++) {
-                LOG.info("Round {} of {}", round, options.runs());
-                baselines.runAll();
-                pgnotify.runNotify();
-                pgnotify.runQueue(round == 1);
-                topic.runAll();
+            try {
+                for (int round = 1; round <= options.runs(); round++) {
+                    LOG.info("Round {} of {}", round, options.runs());
+                    baselines.runAll();
+                    pgnotify.runNotify();
+                    pgnotify.runQueue(round == 1);
+                    topic.runAll();
+                    if (kafka != null) {
+                        kafka.runAll();
+                    }
+                }
+            } finally {
+                if (kafka != null) {
+                    kafka.close();
+                }
             }
             MvccWorkloads mvcc = new MvccWorkloads(bench, topic);
             mvcc.run();

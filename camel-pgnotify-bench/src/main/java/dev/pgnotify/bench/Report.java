@@ -144,6 +144,9 @@ final class Report {
             ratio(md, "topic, publishing with " + groups + " group(s) consuming: ≥ 0.9× publishing to a queue",
                     String.format(TopicWorkloads.PUBLISH, groups), PgNotifyWorkloads.QUEUE_1, 0.9);
         }
+        int relayed = bench.options.count(10_000);
+        ratio(md, "Kafka relay: ≥ 0.8× Kafka's own producer sending one record at a time (acks=all)",
+                String.format(KafkaWorkloads.RELAY, relayed), String.format(KafkaWorkloads.PRODUCER_ALONE, relayed), 0.8);
         heldSnapshotLatency(md);
         heldSnapshotLatency(md, "topic (1 group)", mvcc.topicFreeName, mvcc.topicHeldName, mvcc.topicFreeWindows,
                 mvcc.topicHeldWindows);
