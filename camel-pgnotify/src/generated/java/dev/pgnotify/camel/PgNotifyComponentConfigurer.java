@@ -48,6 +48,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": getOrCreateConfiguration(target).setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
         case "deadlettertable":
         case "deadLetterTable": getOrCreateConfiguration(target).setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "dropexpired":
+        case "dropExpired": getOrCreateConfiguration(target).setDropExpired(property(camelContext, boolean.class, value)); return true;
         case "group": getOrCreateConfiguration(target).setGroup(property(camelContext, java.lang.String.class, value)); return true;
         case "groupstart":
         case "groupStart": getOrCreateConfiguration(target).setGroupStart(property(camelContext, java.lang.String.class, value)); return true;
@@ -97,6 +99,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": getOrCreateConfiguration(target).setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
         case "table": getOrCreateConfiguration(target).setTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "timetolive":
+        case "timeToLive": getOrCreateConfiguration(target).setTimeToLive(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "topictable":
         case "topicTable": getOrCreateConfiguration(target).setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
         case "transacted": getOrCreateConfiguration(target).setTransacted(property(camelContext, boolean.class, value)); return true;
@@ -132,6 +136,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": return javax.sql.DataSource.class;
         case "deadlettertable":
         case "deadLetterTable": return java.lang.String.class;
+        case "dropexpired":
+        case "dropExpired": return boolean.class;
         case "group": return java.lang.String.class;
         case "groupstart":
         case "groupStart": return java.lang.String.class;
@@ -181,6 +187,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return boolean.class;
         case "table": return java.lang.String.class;
+        case "timetolive":
+        case "timeToLive": return long.class;
         case "topictable":
         case "topicTable": return java.lang.String.class;
         case "transacted": return boolean.class;
@@ -212,6 +220,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": return getOrCreateConfiguration(target).getDataSource();
         case "deadlettertable":
         case "deadLetterTable": return getOrCreateConfiguration(target).getDeadLetterTable();
+        case "dropexpired":
+        case "dropExpired": return getOrCreateConfiguration(target).isDropExpired();
         case "group": return getOrCreateConfiguration(target).getGroup();
         case "groupstart":
         case "groupStart": return getOrCreateConfiguration(target).getGroupStart();
@@ -261,6 +271,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return getOrCreateConfiguration(target).isStoreJsonAsJsonb();
         case "table": return getOrCreateConfiguration(target).getTable();
+        case "timetolive":
+        case "timeToLive": return getOrCreateConfiguration(target).getTimeToLive();
         case "topictable":
         case "topicTable": return getOrCreateConfiguration(target).getTopicTable();
         case "transacted": return getOrCreateConfiguration(target).isTransacted();

@@ -38,6 +38,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "dataSource": target.getConfiguration().setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
         case "deadlettertable":
         case "deadLetterTable": target.getConfiguration().setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "dropexpired":
+        case "dropExpired": target.getConfiguration().setDropExpired(property(camelContext, boolean.class, value)); return true;
         case "exceptionhandler":
         case "exceptionHandler": target.setExceptionHandler(property(camelContext, org.apache.camel.spi.ExceptionHandler.class, value)); return true;
         case "exchangepattern":
@@ -87,6 +89,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": target.getConfiguration().setStoreJsonAsJsonb(property(camelContext, boolean.class, value)); return true;
         case "table": target.getConfiguration().setTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "timetolive":
+        case "timeToLive": target.getConfiguration().setTimeToLive(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "topictable":
         case "topicTable": target.getConfiguration().setTopicTable(property(camelContext, java.lang.String.class, value)); return true;
         case "transacted": target.getConfiguration().setTransacted(property(camelContext, boolean.class, value)); return true;
@@ -119,6 +123,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "dataSource": return javax.sql.DataSource.class;
         case "deadlettertable":
         case "deadLetterTable": return java.lang.String.class;
+        case "dropexpired":
+        case "dropExpired": return boolean.class;
         case "exceptionhandler":
         case "exceptionHandler": return org.apache.camel.spi.ExceptionHandler.class;
         case "exchangepattern":
@@ -168,6 +174,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return boolean.class;
         case "table": return java.lang.String.class;
+        case "timetolive":
+        case "timeToLive": return long.class;
         case "topictable":
         case "topicTable": return java.lang.String.class;
         case "transacted": return boolean.class;
@@ -196,6 +204,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "dataSource": return target.getConfiguration().getDataSource();
         case "deadlettertable":
         case "deadLetterTable": return target.getConfiguration().getDeadLetterTable();
+        case "dropexpired":
+        case "dropExpired": return target.getConfiguration().isDropExpired();
         case "exceptionhandler":
         case "exceptionHandler": return target.getExceptionHandler();
         case "exchangepattern":
@@ -245,6 +255,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "storejsonasjsonb":
         case "storeJsonAsJsonb": return target.getConfiguration().isStoreJsonAsJsonb();
         case "table": return target.getConfiguration().getTable();
+        case "timetolive":
+        case "timeToLive": return target.getConfiguration().getTimeToLive();
         case "topictable":
         case "topicTable": return target.getConfiguration().getTopicTable();
         case "transacted": return target.getConfiguration().isTransacted();

@@ -80,6 +80,10 @@ public class PgNotifyConfiguration implements Cloneable {
     private int maxAttempts = 10;
     @UriParam(label = "consumer", defaultValue = "false")
     private boolean transacted;
+    @UriParam(label = "consumer", defaultValue = "false")
+    private boolean dropExpired;
+    @UriParam(label = "producer", defaultValue = "0", javaType = "java.time.Duration")
+    private long timeToLive;
     @UriParam(label = "consumer", defaultValue = "1000", javaType = "java.time.Duration")
     private long retryDelay = 1000;
     @UriParam(label = "consumer", defaultValue = "2.0")
@@ -387,6 +391,30 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setTransactions(PgNotifyTransactions transactions) {
         this.transactions = transactions;
+    }
+
+    public boolean isDropExpired() {
+        return dropExpired;
+    }
+
+    /**
+     * mode=queue: what becomes of a message whose expiry time (CamelPgNotifyExpiresAt, timeToLive) passed before it was
+     * claimed: by default it moves to the dead-letter table with the reason; with true it is dropped (and counted).
+     */
+    public void setDropExpired(boolean dropExpired) {
+        this.dropExpired = dropExpired;
+    }
+
+    public long getTimeToLive() {
+        return timeToLive;
+    }
+
+    /**
+     * mode=queue: how long a message sent by this producer may wait to be delivered; one not claimed in time is not
+     * delivered (see dropExpired). 0 (the default): forever. The header CamelPgNotifyExpiresAt overrides it.
+     */
+    public void setTimeToLive(long timeToLive) {
+        this.timeToLive = timeToLive;
     }
 
     public boolean isTransacted() {

@@ -37,6 +37,22 @@ public final class PgNotifyConstants {
               javaType = "String")
     public static final String GROUP = "CamelPgNotifyGroup";
 
+    @Metadata(label = "consumer,producer",
+              description = "mode=queue: the message's key. A keyed message is delivered only after every earlier"
+                            + " message of the same key and channel has completed (acknowledged or dead-lettered), and"
+                            + " never at the same time as one, across all consumers; messages of other keys go on in"
+                            + " parallel. Set by the consumer too.",
+              javaType = "String")
+    public static final String KEY = "CamelPgNotifyKey";
+
+    @Metadata(label = "producer",
+              description = "mode=queue: when the message expires (a java.time.Instant, java.util.Date, epoch"
+                            + " milliseconds or ISO-8601 text): one not claimed by then is not delivered, but moved to"
+                            + " the dead-letter table with the reason (or dropped, with dropExpired). Overrides the"
+                            + " timeToLive option.",
+              javaType = "java.time.Instant")
+    public static final String EXPIRES_AT = "CamelPgNotifyExpiresAt";
+
     @Metadata(label = "producer",
               description = "mode=queue and topic: the producer runs this operation on its channel instead of sending"
                             + " the body. requeueDeadLetters delivers dead letters again, purgeDeadLetters deletes them"

@@ -158,6 +158,13 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
     private Integer concurrentConsumers = 1;
 
     /**
+     * mode=queue: what becomes of a message whose expiry time (CamelPgNotifyExpiresAt, timeToLive) passed before it
+     * was claimed: by default it moves to the dead-letter table with the reason; with true it is dropped (and
+     * counted).
+     */
+    private Boolean dropExpired = false;
+
+    /**
      * mode=topic, required for consumers: the consumer group. Every group receives every message of the channel; the
      * consumers of one group (threads, routes and applications alike) share its messages, each delivered to one of
      * them. A group is registered the first time one of its consumers starts, and keeps its place while none runs.
@@ -279,6 +286,13 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
      * processing.
      */
     private Boolean lazyStartProducer = false;
+
+    /**
+     * mode=queue: how long a message sent by this producer may wait to be delivered; one not claimed in time is not
+     * delivered (see dropExpired). 0 (the default): forever. The header CamelPgNotifyExpiresAt overrides it. A
+     * duration (30s, 500ms; a bare number is milliseconds).
+     */
+    private Duration timeToLive = Duration.ofMillis(0);
 
     /**
      * Whether autowiring is enabled. This is used for automatic autowiring options (the option must be marked as
@@ -460,6 +474,14 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
         this.concurrentConsumers = concurrentConsumers;
     }
 
+    public Boolean getDropExpired() {
+        return dropExpired;
+    }
+
+    public void setDropExpired(Boolean dropExpired) {
+        this.dropExpired = dropExpired;
+    }
+
     public String getGroup() {
         return group;
     }
@@ -594,6 +616,14 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
 
     public void setLazyStartProducer(Boolean lazyStartProducer) {
         this.lazyStartProducer = lazyStartProducer;
+    }
+
+    public Duration getTimeToLive() {
+        return timeToLive;
+    }
+
+    public void setTimeToLive(Duration timeToLive) {
+        this.timeToLive = timeToLive;
     }
 
     public Boolean getAutowiredEnabled() {

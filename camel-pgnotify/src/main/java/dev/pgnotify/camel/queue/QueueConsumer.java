@@ -56,5 +56,8 @@ public class QueueConsumer extends ClaimingConsumer {
         in.setHeader(PgNotifyConstants.CHANNEL, channel());
         in.setHeader(PgNotifyConstants.ATTEMPT, item.attempt());
         in.setHeader(PgNotifyConstants.CREATED_AT, stored.createdAt().toInstant());
+        if (stored.key() != null) {
+            in.setHeader(PgNotifyConstants.KEY, stored.key());
+        }
     }
 }

@@ -17,6 +17,7 @@ public class QueueProducer extends StoringProducer {
     protected Target prepare(Database database) throws Exception {
         QueueResources queue = getEndpoint().queue(database, this);
         queue.requirePrivileges(database, this, QueueResources.Role.PRODUCER);
-        return new Target(queue.codec(), queue.sql().insertOne, queue.sql().insertMany, queue.table().wakeUpChannel());
+        return new Target(queue.codec(), queue.sql().insertOne, queue.sql().insertMany, queue.table().wakeUpChannel(),
+                true);
     }
 }

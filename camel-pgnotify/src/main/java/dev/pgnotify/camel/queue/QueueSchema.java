@@ -52,8 +52,15 @@ public final class QueueSchema {
     private QueueSchema() {
     }
 
-    /** One object of a queue's schema: how to see that it exists, and how to create it. */
-    private record SchemaObject(String description, SqlCheck exists, String ddl) {
+    /**
+     * One object of a queue's schema: how to see that it exists, and how to create it. A migration brings a table of
+     * an earlier version up to date; a new table has it already, so the documentation leaves it out.
+     */
+    private record SchemaObject(String description, SqlCheck exists, String ddl, boolean migration) {
+
+        SchemaObject(String description, SqlCheck exists, String ddl) {
+            this(description, exists, ddl, false);
+        }
     }
 
     @FunctionalInterface
@@ -121,7 +128,7 @@ public final class QueueSchema {
 
     /** Every statement that creates a queue from nothing, as the documentation shows it. */
     public static List<String> ddl(QueueTable table) {
-        return objects(table).stream().map(SchemaObject::ddl).toList();
+        return objects(table).stream().filter(object -> !object.migration()).map(SchemaObject::ddl).toList();
     }
 
     /** The objects of a queue, in the order they are created. */
@@ -146,12 +153,26 @@ public final class QueueSchema {
                     + "    attempts     integer     NOT NULL DEFAULT 0,\n"
                     + "    available_at timestamptz NOT NULL DEFAULT now(),\n"
                     + "    last_error   text,\n"
+                    + "    message_key  text,\n"
+                    + "    expires_at   timestamptz,\n"
                     + "    CHECK (num_nonnulls(body_json, body_text, body_bytes) <= 1)\n"
                     // half of each page stays free: a claim rewrites its row, and on the same page that is a HOT
                     // update (no index entry); measured: claims of a 200,000 backlog ran 2.4 times faster than at
                     // fillfactor 90
                     + ") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01,"
                     + " autovacuum_vacuum_insert_scale_factor = 0.01)"));
+        // a queue of an earlier version gains the columns in place: adding a nullable column rewrites nothing
+        objects.add(new SchemaObject("columns message_key, expires_at of " + table.display(),
+                connection -> hasColumns(connection, t, "message_key", "expires_at"),
+                "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS message_key text,"
+                    + " ADD COLUMN IF NOT EXISTS expires_at timestamptz", true));
+        // per-key order: a keyed message waits while an earlier one of its key exists (see QueueSql); only keyed
+        // messages are in it, so an unkeyed stream pays nothing for it
+        objects.add(new SchemaObject("index " + table.schema() + "." + table.keyIndexName(),
+                connection -> exists(connection, SupportSql.TABLE_EXISTS,
+                        PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.keyIndexName())),
+                "CREATE INDEX " + PgIdentifiers.quote(table.keyIndexName()) + " ON " + t
+                    + " (channel, message_key, id) WHERE message_key IS NOT NULL"));
         // claims walk a channel in id order from their frontier; available_at stays out of the index so that claims
         // are HOT updates. Partial on a predicate that every row meets: only statements that name the channel may use
         // it, so that look-ups by id always go to the primary key (see QueueSql)
@@ -173,8 +194,12 @@ public final class QueueSchema {
                     + "    created_at timestamptz NOT NULL,\n"
                     + "    attempts   integer     NOT NULL,\n"
                     + "    last_error text,\n"
-                    + "    failed_at  timestamptz NOT NULL DEFAULT now()\n"
+                    + "    failed_at  timestamptz NOT NULL DEFAULT now(),\n"
+                    + "    message_key text\n"
                     + ")"));
+        objects.add(new SchemaObject("column message_key of " + table.deadLetterDisplay(),
+                connection -> hasColumns(connection, table.deadLetterSql(), "message_key"),
+                "ALTER TABLE " + table.deadLetterSql() + " ADD COLUMN IF NOT EXISTS message_key text", true));
         // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit)
         objects.add(new SchemaObject("function " + table.schema() + "." + table.wakeUpTriggerName() + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()"),
@@ -212,15 +237,7 @@ public final class QueueSchema {
     private static boolean requireShape(
             Connection connection, String quotedName, String displayName, Map<String, String> expected, String hint)
             throws SQLException {
-        Map<String, String> actual = new LinkedHashMap<>();
-        try (PreparedStatement columns = connection.prepareStatement(SupportSql.TABLE_COLUMNS)) {
-            columns.setString(1, quotedName);
-            try (ResultSet rs = columns.executeQuery()) {
-                while (rs.next()) {
-                    actual.put(rs.getString(1), rs.getString(2));
-                }
-            }
-        }
+        Map<String, String> actual = columnsOf(connection, quotedName);
         List<String> problems = new ArrayList<>();
         List<String> missingColumns = new ArrayList<>();
         expected.forEach((column, type) -> {
@@ -266,6 +283,24 @@ public final class QueueSchema {
             return false;
         }
         return true;
+    }
+
+    private static boolean hasColumns(Connection connection, String quotedName, String... columns) throws SQLException {
+        return columnsOf(connection, quotedName).keySet().containsAll(List.of(columns));
+    }
+
+    /** A table's columns and their types, as format_type writes them. */
+    private static Map<String, String> columnsOf(Connection connection, String quotedName) throws SQLException {
+        Map<String, String> columns = new LinkedHashMap<>();
+        try (PreparedStatement statement = connection.prepareStatement(SupportSql.TABLE_COLUMNS)) {
+            statement.setString(1, quotedName);
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    columns.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        return columns;
     }
 
     private static boolean tableExists(Connection connection, String quotedName) throws SQLException {

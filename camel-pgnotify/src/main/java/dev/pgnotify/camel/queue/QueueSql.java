@@ -25,14 +25,33 @@ final class QueueSql {
      */
     private static final String BY_IDS_AND_ATTEMPTS = SupportSql.BY_IDS_AND_ATTEMPTS;
 
+    /** When a message expires: the instant given, else now plus the time to live given, else never. */
+    private static final String EXPIRES_AT = "coalesce(?::timestamptz, now() + ?::bigint * interval '1 millisecond')";
+
+    /**
+     * Per-key order: a keyed message is claimable only while no earlier message of its key exists (waiting, in flight
+     * or retrying), apart from those this very statement acknowledges. One probe of the key index; a message without
+     * a key is not looked at.
+     */
+    private static final String NO_EARLIER_OF_ITS_KEY = "(q.message_key IS NULL OR NOT EXISTS (SELECT 1 FROM %s e"
+                                                        + " WHERE e.channel = q.channel AND e.message_key = q.message_key"
+                                                        + " AND e.id < q.id"
+                                                        + " AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
+
     /** How a row's body size is measured for maxBytesPerPoll. */
     private static final String BODY_SIZE
             = "coalesce(octet_length(q.body_text), octet_length(q.body_bytes), pg_column_size(q.body_json), 0)";
 
-    /** Parameters: channel, body_json, body_text, body_bytes, headers. Returns the id. */
+    /**
+     * Parameters: channel, body_json, body_text, body_bytes, headers, message key, expiry instant, time to live in
+     * milliseconds (the last three may be null). Returns the id.
+     */
     final String insertOne;
 
-    /** Parameters: channel, headers, json[], text[], bytea[]. Returns the ids in list order. */
+    /**
+     * Parameters: channel, headers, message key, expiry instant, time to live in milliseconds (for every element),
+     * json[], text[], bytea[]. Returns the ids in list order.
+     */
     final String insertMany;
 
     /**
@@ -62,7 +81,10 @@ final class QueueSql {
     /** Parameters: delay in milliseconds, error text, id, attempts. */
     final String retryLater;
 
-    /** Parameters: id, attempts, error text. */
+    /**
+     * Parameters: id, attempts, error text. Returns, for a keyed message, the id of the next message of its key (which
+     * may go now), if any.
+     */
     final String moveToDeadLetter;
 
     /** Parameters: lease in milliseconds, ids (twice), attempts, the ids again. */
@@ -104,28 +126,39 @@ final class QueueSql {
 
     QueueSql(QueueTable table) {
         String t = table.sql();
-        insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
-                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb"
+        insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key, expires_at)"
+                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ?, " + EXPIRES_AT
                     + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s"
                     + " RETURNING id";
-        insertMany = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
-                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb"
+        insertMany = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
+                     + " expires_at)"
+                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ?, " + EXPIRES_AT
                      + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s,"
                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
                      + " ORDER BY u.n RETURNING id";
+        String noEarlier = String.format(NO_EARLIER_OF_ITS_KEY, t);
         acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
-                              + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + "),"
+                              + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS
+                              + " RETURNING q.id, q.channel, q.message_key),"
                               // due messages named by id (they are the channel's): point look-ups on the primary key
                               + " named AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
                               + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now()"
-                              + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
+                              + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                               + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                               // fresh messages: an index range scan that starts at the frontier
                               + " fresh AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
                               + " WHERE q.channel = ? AND q.id > ? AND q.available_at <= now()"
                               + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
-                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                              + " candidates AS (SELECT id, size FROM named UNION ALL SELECT id, size FROM fresh),"
+                              + " AND " + noEarlier + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              // per-key order: the next message of each key acknowledged here, wherever it lies
+                              // (the frontier may have passed it while it waited for its turn)
+                              + " successors AS (SELECT n.id, n.size FROM acknowledged a CROSS JOIN LATERAL ("
+                              + "SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q WHERE q.channel = a.channel"
+                              + " AND q.message_key = a.message_key AND q.id > a.id AND q.available_at <= now()"
+                              + " AND " + noEarlier + " ORDER BY q.id LIMIT 1 FOR UPDATE SKIP LOCKED) n"
+                              + " WHERE a.message_key IS NOT NULL),"
+                              + " candidates AS (SELECT id, size FROM named UNION SELECT id, size FROM fresh"
+                              + " UNION SELECT id, size FROM successors),"
                               + " within_budget AS (SELECT id FROM ("
                               + "SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM candidates) c"
                               + " WHERE before < ?),"
@@ -138,9 +171,11 @@ final class QueueSql {
                               + " CASE WHEN q.attempts <= ? THEN q.body_text END AS body_text,"
                               + " CASE WHEN q.attempts <= ? THEN q.body_bytes END AS body_bytes,"
                               + " q.headers::text AS headers, q.attempts, q.created_at,"
-                              + " pg_current_xact_id_if_assigned()::text AS xid)"
+                              + " pg_current_xact_id_if_assigned()::text AS xid, q.message_key,"
+                              + " q.expires_at < now() AS outlived)"
                               + " SELECT c.id, c.body_json, c.body_text, c.body_bytes, c.headers, c.attempts,"
-                              + " c.created_at, c.xid, m.snapshot, m.last_id, m.fresh FROM ("
+                              + " c.created_at, c.xid, m.snapshot, m.last_id, m.fresh, c.message_key, c.outlived,"
+                              + " c.id = ANY(ARRAY(SELECT id FROM successors)) AS successor FROM ("
                               + "SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
                               + " (SELECT count(*) FROM fresh) AS fresh) m"
@@ -151,16 +186,22 @@ final class QueueSql {
         retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
-                           + " RETURNING id, channel, body_json, body_text, body_bytes, headers, created_at, attempts)"
-                           + " INSERT INTO " + table.deadLetterSql()
-                           + " (id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, last_error)"
-                           + " SELECT id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, ?"
-                           + " FROM dead"
+                           + " RETURNING id, channel, body_json, body_text, body_bytes, headers, created_at, attempts,"
+                           + " message_key),"
+                           + " moved AS (INSERT INTO " + table.deadLetterSql()
+                           + " (id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, last_error,"
+                           + " message_key)"
+                           + " SELECT id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, ?,"
+                           + " message_key FROM dead"
                            + " ON CONFLICT (id) DO UPDATE SET channel = excluded.channel,"
                            + " body_json = excluded.body_json, body_text = excluded.body_text,"
                            + " body_bytes = excluded.body_bytes, headers = excluded.headers,"
                            + " created_at = excluded.created_at, attempts = excluded.attempts,"
-                           + " last_error = excluded.last_error, failed_at = now()";
+                           + " last_error = excluded.last_error, failed_at = now(), message_key = excluded.message_key)"
+                           // per-key order: the next message of its key may go now
+                           + " SELECT (SELECT n.id FROM " + t + " n WHERE n.channel = d.channel"
+                           + " AND n.message_key = d.message_key AND n.id > d.id ORDER BY n.id LIMIT 1)"
+                           + " FROM dead d WHERE d.message_key IS NOT NULL";
         renewLeases = "UPDATE " + t + " q SET available_at = now() + ? * interval '1 millisecond'"
                       + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
@@ -177,9 +218,10 @@ final class QueueSql {
                      + " LIMIT ?) c)";
         String deadOfChannel = " WHERE channel = ? AND (?::bigint[] IS NULL OR id = ANY(?))";
         requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfChannel
-                             + " RETURNING id, channel, body_json, body_text, body_bytes, headers)"
-                             + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers)"
-                             + " SELECT channel, body_json, body_text, body_bytes, headers FROM dead ORDER BY id"
+                             + " RETURNING id, channel, body_json, body_text, body_bytes, headers, message_key)"
+                             + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key)"
+                             + " SELECT channel, body_json, body_text, body_bytes, headers, message_key FROM dead"
+                             + " ORDER BY id"
                              + " RETURNING id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
     }

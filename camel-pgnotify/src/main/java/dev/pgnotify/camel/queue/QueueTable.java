@@ -102,6 +102,11 @@ public final class QueueTable {
         return name + "_claim";
     }
 
+    /** The index of keyed messages: per-key order looks up a message's predecessors of the same key in it. */
+    String keyIndexName() {
+        return name + "_key";
+    }
+
     String wakeUpTriggerName() {
         return name + "_wake_up";
     }

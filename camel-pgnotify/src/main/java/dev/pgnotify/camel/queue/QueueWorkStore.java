@@ -49,6 +49,8 @@ final class QueueWorkStore implements WorkStore {
 
     private static Claim read(PreparedStatement statement, ClaimRequest request) throws SQLException {
         List<Item> claimed = new ArrayList<>();
+        // claimed as the next of a key just acknowledged: like those named by id, not part of the fresh scan
+        Set<Long> successors = new java.util.HashSet<>();
         String snapshot = null;
         Long lastId = null;
         long fresh = 0;
@@ -72,10 +74,14 @@ final class QueueWorkStore implements WorkStore {
                 if (body == null) {
                     body = rs.getBytes(4);
                 }
-                StoredMessage message = new StoredMessage(id, body, rs.getString(5), rs.getTimestamp(7), true);
+                StoredMessage message = new StoredMessage(id, body, rs.getString(5), rs.getTimestamp(7), true,
+                        rs.getString(12), rs.getBoolean(13));
                 String xid = rs.getString(8);
                 if (xid != null) {
                     claimXid = Long.parseLong(xid);
+                }
+                if (rs.getBoolean(14)) {
+                    successors.add(id);
                 }
                 claimed.add(new Item(id, rs.getInt(6), List.of(message), 0));
             }
@@ -86,7 +92,7 @@ final class QueueWorkStore implements WorkStore {
         long freshClaimed = 0;
         long lastFreshClaimed = request.frontier();
         for (Item item : claimed) {
-            if (!named.contains(item.id())) {
+            if (!named.contains(item.id()) && !successors.contains(item.id())) {
                 freshClaimed++;
                 lastFreshClaimed = Math.max(lastFreshClaimed, item.id());
             }
@@ -123,12 +129,18 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
-    public void deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
+    public Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(queue.sql().moveToDeadLetter)) {
             dead.setLong(1, item.id());
             dead.setInt(2, item.attempt());
             dead.setString(3, error);
-            dead.executeUpdate();
+            try (ResultSet rs = dead.executeQuery()) {
+                if (rs.next()) {
+                    long next = rs.getLong(1);
+                    return rs.wasNull() ? null : next;
+                }
+                return null;
+            }
         }
     }
 

@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
+import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.spi.PgNotifyTransactions;
 import org.apache.camel.CamelExchangeException;
@@ -206,8 +207,12 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         return deadLettered.get();
     }
 
-    /** Messages skipped because they were no longer stored (mode=topic: emptied after the maximum retention). */
-    @ManagedAttribute(description = "mode=topic: messages skipped because the log no longer held them")
+    /**
+     * Messages not delivered because they expired: mode=queue, their expiry time passed before they were claimed;
+     * mode=topic, the log emptied them after the maximum retention.
+     */
+    @ManagedAttribute(description = "Messages not delivered because they expired (mode=queue: expiry time passed;"
+                                    + " mode=topic: the log no longer held them)")
     public long getExpiredCount() {
         return expired.get();
     }
@@ -666,6 +671,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     item.progress(i + 1);
                     continue;
                 }
+                if (message.outlived()) {
+                    return settleOutlived(item, message);
+                }
                 if (transacted) {
                     // mode=queue: an item is one message
                     return processInTransaction(item, message);
@@ -685,6 +693,21 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 item.progress(i + 1);
             }
             return Outcome.DONE;
+        }
+
+        /**
+         * A message whose expiry time passed before it was claimed is not delivered: it goes to the dead-letter table
+         * with the reason, or (expiredMessages=drop) is acknowledged as if done.
+         */
+        private Outcome settleOutlived(WorkStore.Item item, WorkStore.StoredMessage message) {
+            expired.incrementAndGet();
+            if (configuration().isDropExpired()) {
+                LOG.debug("Message {} of {} expired before it was delivered; dropped", message.id(), workKey());
+                return Outcome.DONE;
+            }
+            return moveToDeadLetter(item, message, "Expired before it was delivered (its expiry time, from "
+                                                   + PgNotifyConstants.EXPIRES_AT + " or timeToLive, had passed)")
+                    ? Outcome.SETTLED : Outcome.LEFT;
         }
 
         private Outcome retryOrDeadLetter(WorkStore.Item item, WorkStore.StoredMessage message, Exception failure) {
@@ -890,11 +913,15 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             LOG.warn("Message {} of {} moves to the dead-letter table after {} deliveries: {}", message.id(), workKey(),
                     item.attempt(), error);
             try {
-                call("moving a message to the dead-letter table", database.statementTimeoutMillis(), connection -> {
-                    store.deadLetter(connection, item, message, error);
-                    return null;
-                });
+                Long madeClaimable = call("moving a message to the dead-letter table",
+                        database.statementTimeoutMillis(), connection -> store.deadLetter(connection, item, message,
+                                error));
                 deadLettered.incrementAndGet();
+                if (madeClaimable != null) {
+                    // per-key order: the next message of its key goes now, rather than when the sweep finds it
+                    addDue(madeClaimable);
+                    signal.wakeOne();
+                }
                 if (item.single()) {
                     finished(item);
                 }

@@ -4,7 +4,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.TemporalAccessor;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -30,7 +35,24 @@ public abstract class StoringProducer extends PooledProducer {
      * @param insertOne  parameters: channel, body_json, body_text, body_bytes, headers; returns the id
      * @param insertMany parameters: channel, headers, json[], text[], bytea[]; returns the ids in list order
      */
-    public record Target(MessageCodec codec, String insertOne, String insertMany, String wakeUpChannel) {
+    public record Target(MessageCodec codec, String insertOne, String insertMany, String wakeUpChannel,
+                         boolean keysAndExpiry) {
+
+        /**
+         * @param keysAndExpiry whether the statements take a message key and an expiry (mode=queue): insertOne then
+         *                      takes key, expiry instant and time to live after the headers, and insertMany takes them
+         *                      after its headers, before the arrays
+         */
+        public Target {
+        }
+
+        public Target(MessageCodec codec, String insertOne, String insertMany, String wakeUpChannel) {
+            this(codec, insertOne, insertMany, wakeUpChannel, false);
+        }
+    }
+
+    /** A message's key and expiry, from its headers and the endpoint's timeToLive. */
+    private record Placement(String key, Timestamp expiresAt, Long timeToLive) {
     }
 
     private Target target;
@@ -79,15 +101,17 @@ public abstract class StoringProducer extends PooledProducer {
             return;
         }
         Object body = message.getBody();
+        Placement placement = placement(message);
         String headers = target.codec().encodeHeaders(message.getHeaders(), exchange);
         DataSource joinable = getEndpoint().joinableDataSource();
         PgNotifyTransactions transactions = getEndpoint().getConfiguration().getTransactions();
         Connection joined = joinable != null ? transactions.transactionConnection(joinable) : null;
         try {
             if (getEndpoint().getConfiguration().isBatch() && body instanceof Collection<?> elements) {
-                message.setHeader(PgNotifyConstants.MESSAGE_ID, insertMany(elements, headers, exchange, joined));
+                message.setHeader(PgNotifyConstants.MESSAGE_ID,
+                        insertMany(elements, headers, placement, exchange, joined));
             } else {
-                message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, exchange, joined));
+                message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, placement, exchange, joined));
             }
         } finally {
             if (joined != null) {
@@ -157,7 +181,58 @@ public abstract class StoringProducer extends PooledProducer {
         return joined == null ? database().call(this, what, work) : database().callOn(joined, this, what, work);
     }
 
-    private long insertOne(Object body, String headers, Exchange exchange, Connection joined) throws Exception {
+    /** The message's key and expiry; only mode=queue has them, so elsewhere they are refused rather than ignored. */
+    private Placement placement(Message message) {
+        String key = message.getHeader(PgNotifyConstants.KEY, String.class);
+        Object expiresAt = message.getHeader(PgNotifyConstants.EXPIRES_AT);
+        long timeToLive = getEndpoint().getConfiguration().getTimeToLive();
+        if (!target.keysAndExpiry()) {
+            if (key != null || expiresAt != null || timeToLive > 0) {
+                throw new IllegalArgumentException(
+                        "pgnotify:" + getEndpoint().getChannel() + ": " + PgNotifyConstants.KEY + ", "
+                                                   + PgNotifyConstants.EXPIRES_AT + " and timeToLive are supported in"
+                                                   + " mode=queue only, not mode="
+                                                   + getEndpoint().getMode());
+            }
+            return new Placement(null, null, null);
+        }
+        return new Placement(key, expiresAt == null ? null : toTimestamp(expiresAt),
+                timeToLive > 0 ? timeToLive : null);
+    }
+
+    private static Timestamp toTimestamp(Object value) {
+        if (value instanceof Instant instant) {
+            return Timestamp.from(instant);
+        } else if (value instanceof java.util.Date date) {
+            return new Timestamp(date.getTime());
+        } else if (value instanceof Number millis) {
+            return new Timestamp(millis.longValue());
+        } else if (value instanceof TemporalAccessor temporal) {
+            return Timestamp.from(Instant.from(temporal));
+        }
+        try {
+            return Timestamp.from(OffsetDateTime.parse(value.toString().trim()).toInstant());
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException(PgNotifyConstants.EXPIRES_AT + " must be an instant (java.time.Instant,"
+                                               + " java.util.Date, epoch milliseconds or ISO-8601 text such as"
+                                               + " 2026-11-26T10:15:30Z), not '" + value + "'", e);
+        }
+    }
+
+    /** Binds the key and expiry at {@code index} on; returns the next index. */
+    private static int bind(PreparedStatement statement, int index, Placement placement) throws SQLException {
+        statement.setString(index, placement.key());
+        statement.setTimestamp(index + 1, placement.expiresAt());
+        if (placement.timeToLive() != null) {
+            statement.setLong(index + 2, placement.timeToLive());
+        } else {
+            statement.setNull(index + 2, Types.BIGINT);
+        }
+        return index + 3;
+    }
+
+    private long insertOne(Object body, String headers, Placement placement, Exchange exchange, Connection joined)
+            throws Exception {
         MessageCodec.StoredBody stored = target.codec().encodeBody(body, exchange);
         return run(joined, "sending a message", connection -> {
             try (PreparedStatement insert = connection.prepareStatement(target.insertOne())) {
@@ -170,6 +245,9 @@ public abstract class StoringProducer extends PooledProducer {
                     insert.setNull(4, Types.BINARY);
                 }
                 insert.setString(5, headers);
+                if (target.keysAndExpiry()) {
+                    bind(insert, 6, placement);
+                }
                 try (ResultSet rs = insert.executeQuery()) {
                     rs.next();
                     return rs.getLong(1);
@@ -178,7 +256,8 @@ public abstract class StoringProducer extends PooledProducer {
         });
     }
 
-    private List<Long> insertMany(Collection<?> elements, String headers, Exchange exchange, Connection joined)
+    private List<Long> insertMany(Collection<?> elements, String headers, Placement placement, Exchange exchange,
+                                  Connection joined)
             throws Exception {
         int size = elements.size();
         String[] json = new String[size];
@@ -197,9 +276,10 @@ public abstract class StoringProducer extends PooledProducer {
             try (PreparedStatement insert = connection.prepareStatement(target.insertMany())) {
                 insert.setString(1, getEndpoint().getChannel());
                 insert.setString(2, headers);
-                insert.setArray(3, connection.createArrayOf("text", json));
-                insert.setArray(4, connection.createArrayOf("text", text));
-                insert.setArray(5, connection.createArrayOf("bytea", bytes));
+                int next = target.keysAndExpiry() ? bind(insert, 3, placement) : 3;
+                insert.setArray(next, connection.createArrayOf("text", json));
+                insert.setArray(next + 1, connection.createArrayOf("text", text));
+                insert.setArray(next + 2, connection.createArrayOf("bytea", bytes));
                 try (ResultSet rs = insert.executeQuery()) {
                     while (rs.next()) {
                         inserted.add(rs.getLong(1));

@@ -19,7 +19,19 @@ public interface WorkStore {
      * A message as stored; its body is null until loaded (a topic batch loads its bodies within a byte budget). A
      * loaded message without a creation time is one the table no longer holds ({@link #expired}).
      */
-    record StoredMessage(long id, Object body, String headers, Timestamp createdAt, boolean loaded) {
+    record StoredMessage(long id, Object body, String headers, Timestamp createdAt, boolean loaded, String key,
+                         boolean outlived) {
+
+        /**
+         * @param key      mode=queue: the message's key (per-key order), or null
+         * @param outlived mode=queue: its expiry time passed before it was claimed: it is not to be delivered
+         */
+        public StoredMessage {
+        }
+
+        public StoredMessage(long id, Object body, String headers, Timestamp createdAt, boolean loaded) {
+            this(id, body, headers, createdAt, loaded, null, false);
+        }
 
         /** A message that is gone: a topic's log emptied it after the maximum retention, before it was processed. */
         public static StoredMessage expired(long id) {
@@ -113,8 +125,9 @@ public interface WorkStore {
 
     /**
      * Puts one message of the item in the dead-letter table with the error; a single-message item is removed with it.
+     * Returns the id of a message this made claimable (the next of a keyed message's key), or null.
      */
-    void deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
+    Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
 
     /**
      * Takes a failed message out of a batch into an item of its own, due again after the delay, with one delivery

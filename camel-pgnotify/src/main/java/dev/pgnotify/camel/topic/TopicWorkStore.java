@@ -303,7 +303,7 @@ final class TopicWorkStore implements WorkStore {
     }
 
     @Override
-    public void deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
+    public Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(topic.sql().deadLetter)) {
             dead.setLong(1, item.id());
             dead.setInt(2, item.attempt());
@@ -313,6 +313,7 @@ final class TopicWorkStore implements WorkStore {
             dead.setLong(6, message.id());
             dead.executeUpdate();
         }
+        return null;
     }
 
     @Override
