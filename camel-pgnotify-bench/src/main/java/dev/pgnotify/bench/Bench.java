@@ -49,7 +49,7 @@ final class Bench {
         Measurement measurement = find(name);
         if (measurement == null) {
             measurement = new Measurement(group, name, description);
-            if (options.only() != null && !name.contains(options.only())) {
+            if (!options.selects(name)) {
                 return measurement;
             }
             measurements.add(measurement);
@@ -67,7 +67,7 @@ final class Bench {
     /** Runs a long workload once, whatever bench.runs says: its windows are what matters. */
     Measurement measureOnce(String group, String name, String description, Callable<Run> run) throws Exception {
         Measurement measurement = new Measurement(group, name, description);
-        if (options.only() != null && !name.contains(options.only())) {
+        if (!options.selects(name)) {
             return measurement;
         }
         Run result = run.call();

@@ -16,7 +16,7 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         int runs = Integer.getInteger("bench.runs", smoke ? 1 : 3);
         Path out = Path.of(System.getProperty("bench.out", "target/bench-report"));
         boolean memory = Boolean.parseBoolean(System.getProperty("bench.memory", "true"));
-        // for profiling one workload: bench.only=<part of its name>
+        // for profiling some workloads: bench.only=<part of a name>|<part of another>
         String only = System.getProperty("bench.only");
         // the free and held-snapshot streams, each this long
         int mvccSeconds = Integer.getInteger("bench.mvccSeconds", smoke ? 3 : 300);
@@ -26,6 +26,19 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         // the Kafka relay against a broker started for it (not in a smoke run: the broker alone takes seconds)
         boolean kafka = Boolean.parseBoolean(System.getProperty("bench.kafka", Boolean.toString(!smoke)));
         return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate, kafka);
+    }
+
+    /** Whether a workload runs: every one, or those whose name contains one of bench.only's |-separated parts. */
+    boolean selects(String name) {
+        if (only == null) {
+            return true;
+        }
+        for (String part : only.split("\\|")) {
+            if (name.contains(part)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A message count: the full one, or a small one for a smoke run. */

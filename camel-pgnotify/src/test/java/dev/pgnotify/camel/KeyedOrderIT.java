@@ -64,7 +64,13 @@ class KeyedOrderIT extends PgNotifyITSupport {
         try (ChildJvm child = ChildJvm.start(server(), ChildJvm.logFile("keyed-child"), KeyedConsumerProcess.class,
                 "keyed", TABLE, "4")) {
             context.getRouteController().startRoute("keyed");
-            // the table exists once the route has started
+            // both JVMs warmed up and claiming, so that both take keys when the stream comes
+            server().execute("INSERT INTO " + TABLE + " (channel, body_text, message_key)"
+                             + " SELECT 'keyed', 'warm' || k || ':1', 'warm' || k FROM generate_series(1, 200) k");
+            await(Duration.ofSeconds(60)).until(() -> count("SELECT count(DISTINCT split_part(worker, '/', 1)) FROM "
+                                                            + KeyedWorkLog.TABLE) == 2
+                                                      && count("SELECT count(*) FROM " + TABLE) == 0);
+            server().execute("DELETE FROM " + KeyedWorkLog.TABLE);
             server().execute("INSERT INTO " + TABLE + " (channel, body_text, message_key)"
                              + " SELECT 'keyed', 'k' || k || ':' || s, 'k' || k"
                              + " FROM generate_series(1, " + PER_KEY + ") s, generate_series(1, " + KEYS + ") k"

@@ -57,7 +57,9 @@ class QueueLifecycleIT extends PgNotifyITSupport {
             }
         });
         ServiceSupport consumer = (ServiceSupport) context.getRoute("held").getConsumer();
-        await(Duration.ofSeconds(10)).until(() -> consumer.isStopping() || consumer.isStopped());
+        // Camel suspends the consumer first (a graceful shutdown), then stops it once the exchange is done
+        await(Duration.ofSeconds(10)).until(() -> consumer.isSuspendingOrSuspended() || consumer.isStopping()
+                                                  || consumer.isStopped());
         releaseFirstExchange.countDown();
         stopping.get(30, TimeUnit.SECONDS);
 

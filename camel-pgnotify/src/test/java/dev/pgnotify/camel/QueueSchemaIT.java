@@ -61,7 +61,8 @@ class QueueSchemaIT extends PgNotifyITSupport {
         var e = assertThrows(Exception.class, () -> startRoute("pgnotify:orders?table=schema_it_absent&createSchema=false"));
 
         String message = rootMessage(e);
-        assertTrue(message.contains("missing table public.schema_it_absent, index public.schema_it_absent_claim,"
+        assertTrue(message.contains("missing table public.schema_it_absent, index public.schema_it_absent_key,"
+                                    + " index public.schema_it_absent_claim,"
                                     + " dead-letter table public.schema_it_absent_dead,"
                                     + " function public.schema_it_absent_wake_up(),"
                                     + " trigger schema_it_absent_wake_up on public.schema_it_absent,"

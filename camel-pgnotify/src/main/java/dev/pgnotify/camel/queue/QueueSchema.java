@@ -285,8 +285,10 @@ public final class QueueSchema {
         return true;
     }
 
+    /** Whether the table has these columns; a table still to be created will have them. */
     private static boolean hasColumns(Connection connection, String quotedName, String... columns) throws SQLException {
-        return columnsOf(connection, quotedName).keySet().containsAll(List.of(columns));
+        return !tableExists(connection, quotedName)
+               || columnsOf(connection, quotedName).keySet().containsAll(List.of(columns));
     }
 
     /** A table's columns and their types, as format_type writes them. */

@@ -30,7 +30,9 @@ final class QueueWorkStore implements WorkStore {
 
     @Override
     public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
-        try (PreparedStatement statement = connection.prepareStatement(queue.sql().acknowledgeAndClaim)) {
+        boolean keyed = request.acknowledged().stream().anyMatch(item -> item.messages().get(0).key() != null);
+        String claim = keyed ? queue.sql().acknowledgeAndClaimKeyed : queue.sql().acknowledgeAndClaim;
+        try (PreparedStatement statement = connection.prepareStatement(claim)) {
             // binary results from the first execution: a bytea body arrives as its bytes, not as hex text twice its
             // size
             statement.unwrap(PGStatement.class).setPrepareThreshold(-1);

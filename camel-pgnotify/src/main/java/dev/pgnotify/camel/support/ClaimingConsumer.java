@@ -256,10 +256,12 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     }
 
     /**
-     * Stops claiming: the messages in hand are processed and acknowledged, nothing new is claimed (other consumers of
-     * the channel go on) until {@link #resume()}. The same as Camel's suspend of the consumer or its route.
+     * Stops claiming: the exchanges under way finish, the messages claimed but not begun are handed back at once, and
+     * nothing new is claimed (other consumers of the channel go on) until {@link #resume()}. The same as Camel's
+     * suspend of the consumer or its route.
      */
-    @ManagedOperation(description = "Pauses the consumer: what it holds finishes, it claims nothing new until resumed")
+    @ManagedOperation(description = "Pauses the consumer: exchanges under way finish, claimed messages not begun are"
+                                    + " handed back, nothing new is claimed until resumed")
     public void pause() {
         LOG.info("pgnotify:{} ({}) paused: it claims no new messages until resumed", channel(), workKey());
         suspend();
@@ -615,7 +617,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 if (abandoned) {
                     return;
                 }
-                if (!running) {
+                if (!running || paused) {
+                    // stopping or paused (Camel suspends consumers at the start of a graceful shutdown): the rest of
+                    // the claim goes back at once, for other consumers, rather than when its leases run out
                     release(claimed.subList(i, claimed.size()));
                     return;
                 }
