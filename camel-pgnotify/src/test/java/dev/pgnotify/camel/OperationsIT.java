@@ -146,9 +146,18 @@ class OperationsIT extends PgNotifyITSupport {
                 new String[] { "long" }));
         cured.setResultWaitTime(10_000);
         cured.assertIsSatisfied();
-        // the rest through a producer's operation header, as a route or a REST call would
+        // the rest, all of the channel's, through JMX
         cured.reset();
         cured.expectedBodiesReceived("poison 2");
+        assertEquals(1, jmx.invoke(deadEndpoint, "requeueDeadLetters", new Object[0], new String[0]));
+        cured.assertIsSatisfied();
+        // and through a producer's operation header, as a route or a REST call would
+        poisonCured.set(false);
+        template.sendBody(DEAD, "poison 2b");
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE + "_dead") == 1);
+        poisonCured.set(true);
+        cured.reset();
+        cured.expectedBodiesReceived("poison 2b");
         assertEquals(1, template.requestBodyAndHeader(DEAD, null, PgNotifyConstants.OPERATION,
                 PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS, Integer.class));
         cured.assertIsSatisfied();
@@ -163,6 +172,10 @@ class OperationsIT extends PgNotifyITSupport {
         assertEquals(1, jmx.invoke(deadEndpoint, "purgeDeadLetter", new Object[] { third }, new String[] { "long" }));
         assertEquals(1, template.requestBodyAndHeader(DEAD, null, PgNotifyConstants.OPERATION,
                 PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS, Integer.class));
+        assertEquals(0L, count("SELECT count(*) FROM " + TABLE + "_dead"));
+        template.sendBody(DEAD, "poison 5");
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE + "_dead") == 1);
+        assertEquals(1, jmx.invoke(deadEndpoint, "purgeDeadLetters", new Object[0], new String[0]));
         assertEquals(0L, count("SELECT count(*) FROM " + TABLE + "_dead"));
         @SuppressWarnings("unchecked")
         List<PgNotifyStatistics> statistics = template.requestBodyAndHeader(WAITING, null,

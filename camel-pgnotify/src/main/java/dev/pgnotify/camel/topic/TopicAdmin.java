@@ -63,17 +63,7 @@ final class TopicAdmin implements ChannelAdmin {
 
     @Override
     public int requeueDeadLetters(Connection connection, String group, Long[] ids) throws SQLException {
-        int requeued = 0;
-        for (String name : groups(connection, group != null ? group : this.group)) {
-            try (PreparedStatement requeue = connection.prepareStatement(topic.sql().requeueDeadLetters)) {
-                bind(connection, requeue, name, ids);
-                try (ResultSet rs = requeue.executeQuery()) {
-                    while (rs.next()) {
-                        requeued++;
-                    }
-                }
-            }
-        }
+        int requeued = eachGroup(connection, group, ids, topic.sql().requeueDeadLetters);
         if (requeued > 0) {
             // new items wake nobody by themselves: the group's consumers are told, as after a cut
             try (PreparedStatement wake = connection.prepareStatement(SupportSql.NOTIFY_ONE)) {
@@ -87,14 +77,26 @@ final class TopicAdmin implements ChannelAdmin {
 
     @Override
     public int purgeDeadLetters(Connection connection, String group, Long[] ids) throws SQLException {
-        int purged = 0;
+        return eachGroup(connection, group, ids, topic.sql().purgeDeadLetters);
+    }
+
+    /**
+     * Runs a statement on the dead letters of a group (the one given, else the endpoint's, else every group of the
+     * channel); returns the rows it changed, in all.
+     */
+    private int eachGroup(Connection connection, String group, Long[] ids, String sql) throws SQLException {
+        int changed = 0;
         for (String name : groups(connection, group != null ? group : this.group)) {
-            try (PreparedStatement purge = connection.prepareStatement(topic.sql().purgeDeadLetters)) {
-                bind(connection, purge, name, ids);
-                purged += purge.executeUpdate();
+            try (PreparedStatement statement = connection.prepareStatement(sql)) {
+                statement.setString(1, channel);
+                statement.setString(2, name);
+                Array array = ids == null ? null : connection.createArrayOf("bigint", ids);
+                statement.setArray(3, array);
+                statement.setArray(4, array);
+                changed += statement.executeUpdate();
             }
         }
-        return purged;
+        return changed;
     }
 
     private List<String> groups(Connection connection, String only) throws SQLException {
@@ -111,14 +113,5 @@ final class TopicAdmin implements ChannelAdmin {
             }
         }
         return groups;
-    }
-
-    private void bind(Connection connection, PreparedStatement statement, String groupName, Long[] ids)
-            throws SQLException {
-        statement.setString(1, channel);
-        statement.setString(2, groupName);
-        Array array = ids == null ? null : connection.createArrayOf("bigint", ids);
-        statement.setArray(3, array);
-        statement.setArray(4, array);
     }
 }

@@ -115,7 +115,7 @@ final class TopicSql {
 
     /**
      * Gives dead letters of a group back to it as new items, while the log still holds their messages. Parameters:
-     * channel, group, ids or null for all (twice). Returns the new items' ids.
+     * channel, group, ids or null for all (twice).
      */
     final String requeueDeadLetters;
 
@@ -228,7 +228,7 @@ final class TopicSql {
                              + " AND EXISTS (SELECT 1 FROM " + log + " m WHERE m.id = d.id)"
                              + " RETURNING d.channel, d.group_name, d.id)"
                              + " INSERT INTO " + items + " (channel, group_name, ids)"
-                             + " SELECT channel, group_name, ARRAY[id] FROM dead ORDER BY id RETURNING id";
+                             + " SELECT channel, group_name, ARRAY[id] FROM dead ORDER BY id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
