@@ -48,6 +48,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": getOrCreateConfiguration(target).setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
         case "deadlettertable":
         case "deadLetterTable": getOrCreateConfiguration(target).setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "deduplicationwindow":
+        case "deduplicationWindow": getOrCreateConfiguration(target).setDeduplicationWindow(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "dropexpired":
         case "dropExpired": getOrCreateConfiguration(target).setDropExpired(property(camelContext, boolean.class, value)); return true;
         case "group": getOrCreateConfiguration(target).setGroup(property(camelContext, java.lang.String.class, value)); return true;
@@ -136,6 +138,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": return javax.sql.DataSource.class;
         case "deadlettertable":
         case "deadLetterTable": return java.lang.String.class;
+        case "deduplicationwindow":
+        case "deduplicationWindow": return long.class;
         case "dropexpired":
         case "dropExpired": return boolean.class;
         case "group": return java.lang.String.class;
@@ -220,6 +224,8 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "dataSource": return getOrCreateConfiguration(target).getDataSource();
         case "deadlettertable":
         case "deadLetterTable": return getOrCreateConfiguration(target).getDeadLetterTable();
+        case "deduplicationwindow":
+        case "deduplicationWindow": return getOrCreateConfiguration(target).getDeduplicationWindow();
         case "dropexpired":
         case "dropExpired": return getOrCreateConfiguration(target).isDropExpired();
         case "group": return getOrCreateConfiguration(target).getGroup();

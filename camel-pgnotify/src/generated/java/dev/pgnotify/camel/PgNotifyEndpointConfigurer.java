@@ -38,6 +38,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "dataSource": target.getConfiguration().setDataSource(property(camelContext, javax.sql.DataSource.class, value)); return true;
         case "deadlettertable":
         case "deadLetterTable": target.getConfiguration().setDeadLetterTable(property(camelContext, java.lang.String.class, value)); return true;
+        case "deduplicationwindow":
+        case "deduplicationWindow": target.getConfiguration().setDeduplicationWindow(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
         case "dropexpired":
         case "dropExpired": target.getConfiguration().setDropExpired(property(camelContext, boolean.class, value)); return true;
         case "exceptionhandler":
@@ -123,6 +125,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "dataSource": return javax.sql.DataSource.class;
         case "deadlettertable":
         case "deadLetterTable": return java.lang.String.class;
+        case "deduplicationwindow":
+        case "deduplicationWindow": return long.class;
         case "dropexpired":
         case "dropExpired": return boolean.class;
         case "exceptionhandler":
@@ -204,6 +208,8 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "dataSource": return target.getConfiguration().getDataSource();
         case "deadlettertable":
         case "deadLetterTable": return target.getConfiguration().getDeadLetterTable();
+        case "deduplicationwindow":
+        case "deduplicationWindow": return target.getConfiguration().getDeduplicationWindow();
         case "dropexpired":
         case "dropExpired": return target.getConfiguration().isDropExpired();
         case "exceptionhandler":

@@ -23,7 +23,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
     private static final Set<String> SECRET_PROPERTY_NAMES;
     private static final Map<String, String> MULTI_VALUE_PREFIXES;
     static {
-        Set<String> props = new HashSet<>(42);
+        Set<String> props = new HashSet<>(43);
         props.add("batch");
         props.add("bridgeErrorHandler");
         props.add("channel");
@@ -33,6 +33,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
         props.add("createSchema");
         props.add("dataSource");
         props.add("deadLetterTable");
+        props.add("deduplicationWindow");
         props.add("dropExpired");
         props.add("exceptionHandler");
         props.add("exchangePattern");

@@ -84,6 +84,8 @@ public class PgNotifyConfiguration implements Cloneable {
     private boolean dropExpired;
     @UriParam(label = "producer", defaultValue = "0", javaType = "java.time.Duration")
     private long timeToLive;
+    @UriParam(label = "producer", defaultValue = "0", javaType = "java.time.Duration")
+    private long deduplicationWindow;
     @UriParam(label = "consumer", defaultValue = "1000", javaType = "java.time.Duration")
     private long retryDelay = 1000;
     @UriParam(label = "consumer", defaultValue = "2.0")
@@ -415,6 +417,19 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setTimeToLive(long timeToLive) {
         this.timeToLive = timeToLive;
+    }
+
+    public long getDeduplicationWindow() {
+        return deduplicationWindow;
+    }
+
+    /**
+     * mode=queue: how long a message's deduplication id (CamelPgNotifyDeduplicationId) stays taken after the message
+     * completed (acknowledged or dead-lettered); while the message waits, is in flight or retries, it is taken anyway.
+     * 0 (the default): free again as soon as the message is done.
+     */
+    public void setDeduplicationWindow(long deduplicationWindow) {
+        this.deduplicationWindow = deduplicationWindow;
     }
 
     public boolean isTransacted() {

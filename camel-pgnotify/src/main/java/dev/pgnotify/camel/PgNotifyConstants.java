@@ -54,6 +54,20 @@ public final class PgNotifyConstants {
     public static final String EXPIRES_AT = "CamelPgNotifyExpiresAt";
 
     @Metadata(label = "producer",
+              description = "mode=queue: the message's deduplication id. A message whose id is taken on its channel (by"
+                            + " a message still waiting, in flight or retrying, or one that completed less than"
+                            + " deduplicationWindow ago) is not enqueued: the producer sets CamelPgNotifyDuplicate to"
+                            + " true instead of failing. Safe under concurrent producers (column dedup_id).",
+              javaType = "String")
+    public static final String DEDUPLICATION_ID = "CamelPgNotifyDeduplicationId";
+
+    @Metadata(label = "producer",
+              description = "mode=queue: set by the producer to true when the message was not enqueued because its"
+                            + " deduplication id was taken (and then no CamelPgNotifyMessageId is set).",
+              javaType = "Boolean")
+    public static final String DUPLICATE = "CamelPgNotifyDuplicate";
+
+    @Metadata(label = "producer",
               description = "mode=queue and topic: the producer runs this operation on its channel instead of sending"
                             + " the body. requeueDeadLetters delivers dead letters again, purgeDeadLetters deletes them"
                             + " (both: all of the channel's, or only the ids in CamelPgNotifyMessageId, an id or a"

@@ -64,6 +64,10 @@ class QueueSchemaIT extends PgNotifyITSupport {
         assertTrue(message.contains("missing table public.schema_it_absent, index public.schema_it_absent_key,"
                                     + " index public.schema_it_absent_claim,"
                                     + " dead-letter table public.schema_it_absent_dead,"
+                                    + " table public.schema_it_absent_dedup, function public.schema_it_absent_dedup(),"
+                                    + " trigger schema_it_absent_dedup on public.schema_it_absent,"
+                                    + " function public.schema_it_absent_dedup_done(),"
+                                    + " trigger schema_it_absent_dedup_done on public.schema_it_absent,"
                                     + " function public.schema_it_absent_wake_up(),"
                                     + " trigger schema_it_absent_wake_up on public.schema_it_absent,"
                                     + " function public.schema_it_absent_xid(),"
@@ -106,8 +110,8 @@ class QueueSchemaIT extends PgNotifyITSupport {
             starters.shutdown();
         }
         assertEquals(4, contexts.size(), "all four started without error");
-        // the wake-up trigger and the xid trigger, once each
-        assertEquals(2L, ((Number) server().queryValue("SELECT count(*) FROM pg_trigger"
+        // the wake-up, xid and the two deduplication triggers, once each
+        assertEquals(4L, ((Number) server().queryValue("SELECT count(*) FROM pg_trigger"
                                                        + " WHERE tgrelid = 'schema_it_race'::regclass AND NOT tgisinternal"))
                 .longValue());
         assertEquals(1L, ((Number) server().queryValue("SELECT count(*) FROM pg_proc WHERE proname = 'schema_it_race_wake_up'"))

@@ -278,6 +278,14 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
     private Boolean batch = false;
 
     /**
+     * mode=queue: how long a message's deduplication id (CamelPgNotifyDeduplicationId) stays taken after the message
+     * completed (acknowledged or dead-lettered); while the message waits, is in flight or retries, it is taken anyway.
+     * 0 (the default): free again as soon as the message is done. A duration (30s, 500ms; a bare number is
+     * milliseconds).
+     */
+    private Duration deduplicationWindow = Duration.ofMillis(0);
+
+    /**
      * Whether the producer should be started lazy (on the first message). By starting lazy you can use this to allow
      * CamelContext and routes to startup in situations where a producer may otherwise fail during starting and cause
      * the route to fail being started. By deferring this startup to be lazy then the startup failure can be handled
@@ -608,6 +616,14 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
 
     public void setBatch(Boolean batch) {
         this.batch = batch;
+    }
+
+    public Duration getDeduplicationWindow() {
+        return deduplicationWindow;
+    }
+
+    public void setDeduplicationWindow(Duration deduplicationWindow) {
+        this.deduplicationWindow = deduplicationWindow;
     }
 
     public Boolean getLazyStartProducer() {

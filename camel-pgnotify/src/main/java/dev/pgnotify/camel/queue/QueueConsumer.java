@@ -1,5 +1,8 @@
 package dev.pgnotify.camel.queue;
 
+import java.sql.PreparedStatement;
+import java.util.concurrent.TimeUnit;
+
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.support.ClaimingConsumer;
@@ -8,6 +11,8 @@ import dev.pgnotify.camel.support.WorkStore;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * mode=queue: the consumers of a channel share its messages; each message is a row of the queue table, claimed,
@@ -15,6 +20,8 @@ import org.apache.camel.Processor;
  * and the sweep below the frontier).
  */
 public class QueueConsumer extends ClaimingConsumer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(QueueConsumer.class);
 
     private volatile QueueResources queue;
 
@@ -27,6 +34,32 @@ public class QueueConsumer extends ClaimingConsumer {
         queue = getEndpoint().queue(database, this);
         queue.requirePrivileges(database, this, QueueResources.Role.CONSUMER);
         return new QueueWorkStore(queue, channel());
+    }
+
+    /** How often the consumers of a queue forget the deduplication ids whose window is over. */
+    private static final long FORGET_DEDUPLICATIONS_EVERY_SECONDS = 60;
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        sweeper().scheduleWithFixedDelay(this::forgetDeduplications, FORGET_DEDUPLICATIONS_EVERY_SECONDS,
+                FORGET_DEDUPLICATIONS_EVERY_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private void forgetDeduplications() {
+        Database current = database();
+        if (current == null) {
+            return;
+        }
+        try {
+            current.call(this, "forgetting expired deduplication ids", connection -> {
+                try (PreparedStatement forget = connection.prepareStatement(queue.sql().forgetDeduplications)) {
+                    return forget.executeUpdate();
+                }
+            });
+        } catch (Exception e) {
+            LOG.debug("Could not forget expired deduplication ids of {}; trying again later", channel(), e);
+        }
     }
 
     @Override

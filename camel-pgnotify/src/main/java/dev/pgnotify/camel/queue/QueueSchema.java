@@ -155,6 +155,7 @@ public final class QueueSchema {
                     + "    last_error   text,\n"
                     + "    message_key  text,\n"
                     + "    expires_at   timestamptz,\n"
+                    + "    dedup_id     text,\n"
                     + "    CHECK (num_nonnulls(body_json, body_text, body_bytes) <= 1)\n"
                     // half of each page stays free: a claim rewrites its row, and on the same page that is a HOT
                     // update (no index entry); measured: claims of a 200,000 backlog ran 2.4 times faster than at
@@ -162,10 +163,10 @@ public final class QueueSchema {
                     + ") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01,"
                     + " autovacuum_vacuum_insert_scale_factor = 0.01)"));
         // a queue of an earlier version gains the columns in place: adding a nullable column rewrites nothing
-        objects.add(new SchemaObject("columns message_key, expires_at of " + table.display(),
-                connection -> hasColumns(connection, t, "message_key", "expires_at"),
+        objects.add(new SchemaObject("columns message_key, expires_at, dedup_id of " + table.display(),
+                connection -> hasColumns(connection, t, "message_key", "expires_at", "dedup_id"),
                 "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS message_key text,"
-                    + " ADD COLUMN IF NOT EXISTS expires_at timestamptz", true));
+                    + " ADD COLUMN IF NOT EXISTS expires_at timestamptz, ADD COLUMN IF NOT EXISTS dedup_id text", true));
         // per-key order: a keyed message waits while an earlier one of its key exists (see QueueSql); only keyed
         // messages are in it, so an unkeyed stream pays nothing for it
         objects.add(new SchemaObject("index " + table.schema() + "." + table.keyIndexName(),
@@ -200,6 +201,52 @@ public final class QueueSchema {
         objects.add(new SchemaObject("column message_key of " + table.deadLetterDisplay(),
                 connection -> hasColumns(connection, table.deadLetterSql(), "message_key"),
                 "ALTER TABLE " + table.deadLetterSql() + " ADD COLUMN IF NOT EXISTS message_key text", true));
+        // deduplication: a message with a deduplication id is enqueued only while the id is free; the id stays taken
+        // while its message exists and for its window after. The table is the one arbiter of concurrent producers
+        // and of the message's end (its row is locked by either), and the triggers serve SQL publishers alike
+        String dedup = table.deduplicationSql();
+        objects.add(new SchemaObject("table " + table.deduplicationDisplay(),
+                connection -> tableExists(connection, dedup),
+                "CREATE TABLE " + dedup + " (\n"
+                    + "    channel   text        NOT NULL,\n"
+                    + "    dedup_id  text        NOT NULL,\n"
+                    + "    until     timestamptz NOT NULL,\n"
+                    + "    window_ms bigint      NOT NULL DEFAULT 0,\n"
+                    + "    PRIMARY KEY (channel, dedup_id)\n"
+                    + ")"));
+        objects.add(new SchemaObject("function " + table.schema() + "." + table.deduplicationTriggerName() + "()",
+                connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.deduplicationFunctionSql() + "()"),
+                "CREATE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                    + "BEGIN\n"
+                    + "    INSERT INTO " + dedup + " AS d (channel, dedup_id, until, window_ms)\n"
+                    + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', coalesce(nullif(current_setting('"
+                    + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
+                    + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity', window_ms = excluded.window_ms\n"
+                    + "    WHERE d.until < now();\n"
+                    + "    IF NOT FOUND THEN\n"
+                    + "        RETURN NULL;\n"
+                    + "    END IF;\n"
+                    + "    RETURN NEW;\n"
+                    + "END $$"));
+        objects.add(new SchemaObject("trigger " + table.deduplicationTriggerName() + " on " + table.display(),
+                connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.deduplicationTriggerName()),
+                "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationTriggerName()) + " BEFORE INSERT ON " + t
+                    + " FOR EACH ROW WHEN (NEW.dedup_id IS NOT NULL) EXECUTE FUNCTION "
+                    + table.deduplicationFunctionSql() + "()"));
+        objects.add(new SchemaObject("function " + table.schema() + "." + table.deduplicationDoneTriggerName() + "()",
+                connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
+                        table.deduplicationDoneFunctionSql() + "()"),
+                "CREATE FUNCTION " + table.deduplicationDoneFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                    + "BEGIN\n"
+                    + "    UPDATE " + dedup + " SET until = now() + window_ms * interval '1 millisecond'\n"
+                    + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
+                    + "    RETURN NULL;\n"
+                    + "END $$"));
+        objects.add(new SchemaObject("trigger " + table.deduplicationDoneTriggerName() + " on " + table.display(),
+                connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.deduplicationDoneTriggerName()),
+                "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " AFTER DELETE ON "
+                    + t + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION "
+                    + table.deduplicationDoneFunctionSql() + "()"));
         // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit)
         objects.add(new SchemaObject("function " + table.schema() + "." + table.wakeUpTriggerName() + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()"),

@@ -50,13 +50,15 @@ final class QueueSql {
 
     /**
      * Parameters: channel, body_json, body_text, body_bytes, headers, message key, expiry instant, time to live in
-     * milliseconds (the last three may be null). Returns the id.
+     * milliseconds, deduplication id (the last four may be null), deduplication window in milliseconds (text). Returns
+     * the id, or no row when the deduplication id was taken (the trigger skipped the row).
      */
     final String insertOne;
 
     /**
-     * Parameters: channel, headers, message key, expiry instant, time to live in milliseconds (for every element),
-     * json[], text[], bytea[]. Returns the ids in list order.
+     * Parameters: channel, headers, message key, expiry instant, time to live in milliseconds, deduplication id (null:
+     * a batch has none), deduplication window (for every element), json[], text[], bytea[]. Returns the ids in list
+     * order.
      */
     final String insertMany;
 
@@ -127,6 +129,9 @@ final class QueueSql {
     /** Parameters: channel, ids or null for all (twice). */
     final String purgeDeadLetters;
 
+    /** Forgets deduplication ids whose window is over, a bounded number at a time. */
+    final String forgetDeduplications;
+
     /** A count of the channel's messages meeting a condition, stopping at a cap. Parameters: channel, cap. */
     private static String capped(String table, String condition) {
         return "(SELECT count(*) FROM (SELECT 1 FROM " + table + " q WHERE q.channel = ? AND " + condition
@@ -135,14 +140,17 @@ final class QueueSql {
 
     QueueSql(QueueTable table) {
         String t = table.sql();
-        insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key, expires_at)"
-                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ?, " + EXPIRES_AT
-                    + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s"
+        insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key, expires_at,"
+                    + " dedup_id)"
+                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ?, " + EXPIRES_AT + ", ?"
+                    + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true),"
+                    + " set_config('" + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s"
                     + " RETURNING id";
         insertMany = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
-                     + " expires_at)"
-                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ?, " + EXPIRES_AT
-                     + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s,"
+                     + " expires_at, dedup_id)"
+                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ?, " + EXPIRES_AT + ", ?"
+                     + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true),"
+                     + " set_config('" + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s,"
                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
                      + " ORDER BY u.n RETURNING id";
         acknowledgeAndClaim = acknowledgeAndClaim(t, false);
@@ -191,6 +199,8 @@ final class QueueSql {
                              + " ORDER BY id"
                              + " RETURNING id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
+        forgetDeduplications = "DELETE FROM " + table.deduplicationSql() + " WHERE (channel, dedup_id) IN (SELECT"
+                               + " channel, dedup_id FROM " + table.deduplicationSql() + " WHERE until < now() LIMIT 1000)";
     }
 
     /**

@@ -102,6 +102,33 @@ public final class QueueTable {
         return name + "_claim";
     }
 
+    /** The table that remembers deduplication ids (while their message exists, and for a window after). */
+    String deduplicationSql() {
+        return qualified(schema, name + "_dedup");
+    }
+
+    String deduplicationDisplay() {
+        return schema + "." + name + "_dedup";
+    }
+
+    /** The trigger (and its function) that enqueues a message only if its deduplication id is free. */
+    String deduplicationTriggerName() {
+        return name + "_dedup";
+    }
+
+    String deduplicationFunctionSql() {
+        return qualified(schema, deduplicationTriggerName());
+    }
+
+    /** The trigger (and its function) that starts a deduplication id's window once its message is gone. */
+    String deduplicationDoneTriggerName() {
+        return name + "_dedup_done";
+    }
+
+    String deduplicationDoneFunctionSql() {
+        return qualified(schema, deduplicationDoneTriggerName());
+    }
+
     /** The index of keyed messages: per-key order looks up a message's predecessors of the same key in it. */
     String keyIndexName() {
         return name + "_key";

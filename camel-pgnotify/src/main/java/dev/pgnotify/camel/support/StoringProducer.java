@@ -51,8 +51,9 @@ public abstract class StoringProducer extends PooledProducer {
         }
     }
 
-    /** A message's key and expiry, from its headers and the endpoint's timeToLive. */
-    private record Placement(String key, Timestamp expiresAt, Long timeToLive) {
+    /** A message's key, expiry and deduplication, from its headers and the endpoint's options. */
+    private record Placement(String key, Timestamp expiresAt, Long timeToLive, String deduplicationId,
+                             long deduplicationWindow) {
     }
 
     private Target target;
@@ -111,7 +112,17 @@ public abstract class StoringProducer extends PooledProducer {
                 message.setHeader(PgNotifyConstants.MESSAGE_ID,
                         insertMany(elements, headers, placement, exchange, joined));
             } else {
-                message.setHeader(PgNotifyConstants.MESSAGE_ID, insertOne(body, headers, placement, exchange, joined));
+                Long id = insertOne(body, headers, placement, exchange, joined);
+                if (id == null) {
+                    // its deduplication id is taken: nothing was enqueued, and nobody is to be woken
+                    message.setHeader(PgNotifyConstants.DUPLICATE, true);
+                    message.removeHeader(PgNotifyConstants.MESSAGE_ID);
+                    return;
+                }
+                message.setHeader(PgNotifyConstants.MESSAGE_ID, id);
+                if (placement.deduplicationId() != null) {
+                    message.setHeader(PgNotifyConstants.DUPLICATE, false);
+                }
             }
         } finally {
             if (joined != null) {
@@ -185,19 +196,29 @@ public abstract class StoringProducer extends PooledProducer {
     private Placement placement(Message message) {
         String key = message.getHeader(PgNotifyConstants.KEY, String.class);
         Object expiresAt = message.getHeader(PgNotifyConstants.EXPIRES_AT);
+        String deduplicationId = message.getHeader(PgNotifyConstants.DEDUPLICATION_ID, String.class);
         long timeToLive = getEndpoint().getConfiguration().getTimeToLive();
         if (!target.keysAndExpiry()) {
-            if (key != null || expiresAt != null || timeToLive > 0) {
+            if (key != null || expiresAt != null || deduplicationId != null || timeToLive > 0) {
                 throw new IllegalArgumentException(
                         "pgnotify:" + getEndpoint().getChannel() + ": " + PgNotifyConstants.KEY + ", "
-                                                   + PgNotifyConstants.EXPIRES_AT + " and timeToLive are supported in"
-                                                   + " mode=queue only, not mode="
+                                                   + PgNotifyConstants.EXPIRES_AT + ", "
+                                                   + PgNotifyConstants.DEDUPLICATION_ID + " and timeToLive are"
+                                                   + " supported in mode=queue only, not mode="
                                                    + getEndpoint().getMode());
             }
-            return new Placement(null, null, null);
+            return new Placement(null, null, null, null, 0);
+        }
+        if (deduplicationId != null && getEndpoint().getConfiguration().isBatch()
+            && message.getBody() instanceof Collection<?>) {
+            throw new IllegalArgumentException(
+                    "pgnotify:" + getEndpoint().getChannel() + ": " + PgNotifyConstants.DEDUPLICATION_ID
+                                               + " names one message, and batch=true sends several: send them one"
+                                               + " by one, each with its own id");
         }
         return new Placement(key, expiresAt == null ? null : toTimestamp(expiresAt),
-                timeToLive > 0 ? timeToLive : null);
+                timeToLive > 0 ? timeToLive : null, deduplicationId,
+                getEndpoint().getConfiguration().getDeduplicationWindow());
     }
 
     private static Timestamp toTimestamp(Object value) {
@@ -219,7 +240,7 @@ public abstract class StoringProducer extends PooledProducer {
         }
     }
 
-    /** Binds the key and expiry at {@code index} on; returns the next index. */
+    /** Binds the key, expiry and deduplication at {@code index} on; returns the next index. */
     private static int bind(PreparedStatement statement, int index, Placement placement) throws SQLException {
         statement.setString(index, placement.key());
         statement.setTimestamp(index + 1, placement.expiresAt());
@@ -228,10 +249,13 @@ public abstract class StoringProducer extends PooledProducer {
         } else {
             statement.setNull(index + 2, Types.BIGINT);
         }
-        return index + 3;
+        statement.setString(index + 3, placement.deduplicationId());
+        statement.setString(index + 4, Long.toString(placement.deduplicationWindow()));
+        return index + 5;
     }
 
-    private long insertOne(Object body, String headers, Placement placement, Exchange exchange, Connection joined)
+    /** Returns the new message's id, or null when its deduplication id was taken (nothing enqueued). */
+    private Long insertOne(Object body, String headers, Placement placement, Exchange exchange, Connection joined)
             throws Exception {
         MessageCodec.StoredBody stored = target.codec().encodeBody(body, exchange);
         return run(joined, "sending a message", connection -> {
@@ -249,8 +273,7 @@ public abstract class StoringProducer extends PooledProducer {
                     bind(insert, 6, placement);
                 }
                 try (ResultSet rs = insert.executeQuery()) {
-                    rs.next();
-                    return rs.getLong(1);
+                    return rs.next() ? rs.getLong(1) : null;
                 }
             }
         });

@@ -17,6 +17,12 @@ public final class SupportSql {
      * behind PostgreSQL's commit-time NOTIFY lock.
      */
     public static final String WAKE_UP_SETTING = "pgnotify.wake_up";
+
+    /**
+     * How long (ms) a message's deduplication id stays taken after the message is gone; set by the producer for its
+     * statement (a SQL publisher may set it too), read by the queue's deduplication trigger; unset is 0.
+     */
+    public static final String DEDUPLICATION_WINDOW_SETTING = "pgnotify.dedup_window";
     public static final String WAKE_UP_DEFERRED = "deferred";
 
     /**

@@ -1,0 +1,137 @@
+package dev.pgnotify.camel;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.RoutesBuilder;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.mock.MockEndpoint;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Deduplication (header CamelPgNotifyDeduplicationId, column dedup_id): a message whose id is taken on its channel is
+ * not enqueued and the producer says so; the id is taken while its message waits or is in flight, and for
+ * deduplicationWindow after it completed; eight concurrent producers enqueue it once; SQL publishers get the same.
+ */
+class QueueDeduplicationIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "dedup_it_queue";
+    private static final String ORDERS = "pgnotify:dedup-orders?table=" + TABLE;
+
+    @Override
+    protected RoutesBuilder createRouteBuilder() throws Exception {
+        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        return new RouteBuilder() {
+            @Override
+            public void configure() {
+                from(ORDERS).routeId("orders").autoStartup(false).to("mock:orders");
+            }
+        };
+    }
+
+    @Test
+    void eightConcurrentProducersEnqueueTheMessageOnce() throws Exception {
+        ExecutorService producers = Executors.newFixedThreadPool(8, r -> new Thread(r, "dedup-producer"));
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Exchange>> sends = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) {
+                int producer = i;
+                sends.add(producers.submit(() -> {
+                    start.await(10, TimeUnit.SECONDS);
+                    return template.request(ORDERS, exchange -> {
+                        exchange.getMessage().setBody("order 7 from producer " + producer);
+                        exchange.getMessage().setHeader(PgNotifyConstants.DEDUPLICATION_ID, "order-7");
+                    });
+                }));
+            }
+            start.countDown();
+            int enqueued = 0;
+            int duplicates = 0;
+            for (Future<Exchange> send : sends) {
+                Exchange done = send.get(30, TimeUnit.SECONDS);
+                assertFalse(done.isFailed(), "a duplicate is reported, not a failure");
+                if (done.getMessage().getHeader(PgNotifyConstants.DUPLICATE, Boolean.class)) {
+                    duplicates++;
+                } else {
+                    enqueued++;
+                    assertNotNull(done.getMessage().getHeader(PgNotifyConstants.MESSAGE_ID));
+                }
+            }
+            assertEquals(1, enqueued);
+            assertEquals(7, duplicates);
+            assertEquals(1L, count("SELECT count(*) FROM " + TABLE + " WHERE dedup_id = 'order-7'"));
+        } finally {
+            producers.shutdownNow();
+        }
+    }
+
+    @Test
+    void theIdIsTakenWhileTheMessageExistsAndForTheWindowAfter() throws Exception {
+        assertFalse(send(ORDERS + "&deduplicationWindow=1500", "first", "order-8"), "enqueued");
+        assertTrue(send(ORDERS, "again, while waiting", "order-8"), "taken while the message waits");
+
+        MockEndpoint orders = getMockEndpoint("mock:orders");
+        orders.expectedBodiesReceived("first");
+        context.getRouteController().startRoute("orders");
+        orders.setResultWaitTime(10_000);
+        orders.assertIsSatisfied();
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        // acknowledged: the id stays taken for the window
+        assertTrue(send(ORDERS, "again, within the window", "order-8"));
+        // and is free once it is over
+        await(Duration.ofSeconds(10)).until(() -> !send(ORDERS, "after the window", "order-8"));
+        assertEquals(1L, count("SELECT count(*) FROM " + TABLE + "_dedup WHERE dedup_id = 'order-8'"));
+    }
+
+    @Test
+    void withoutAWindowTheIdIsFreeOnceTheMessageIsDoneAndSqlPublishersAreDeduplicatedToo() throws Exception {
+        // the queue's schema, as the application that created it left it
+        template.sendBody("pgnotify:dedup-setup?table=" + TABLE, "setup");
+        server().execute("DELETE FROM " + TABLE,
+                "INSERT INTO " + TABLE + " (channel, body_text, dedup_id) VALUES ('dedup-orders', 'sql 1', 'order-9')",
+                "INSERT INTO " + TABLE + " (channel, body_text, dedup_id) VALUES ('dedup-orders', 'sql 2', 'order-9')");
+        assertEquals(1L, count("SELECT count(*) FROM " + TABLE + " WHERE dedup_id = 'order-9'"), "the second skipped");
+        MockEndpoint orders = getMockEndpoint("mock:orders");
+        orders.expectedBodiesReceived("sql 1");
+        context.getRouteController().startRoute("orders");
+        orders.setResultWaitTime(10_000);
+        orders.assertIsSatisfied();
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        assertFalse(send(ORDERS, "sent again once done", "order-9"), "free again: no window");
+    }
+
+    @Test
+    void aBatchCannotCarryOneDeduplicationId() {
+        Exception e = assertThrows(Exception.class, () -> template.sendBodyAndHeader(ORDERS + "&batch=true",
+                List.of("a", "b"), PgNotifyConstants.DEDUPLICATION_ID, "batch-1"));
+        assertTrue(e.getCause().getMessage().contains("send them one by one"), e.getCause().getMessage());
+    }
+
+    /** Sends a message with a deduplication id; returns whether it was a duplicate. */
+    private boolean send(String uri, String body, String deduplicationId) {
+        Exchange done = template.request(uri, exchange -> {
+            exchange.getMessage().setBody(body);
+            exchange.getMessage().setHeader(PgNotifyConstants.DEDUPLICATION_ID, deduplicationId);
+        });
+        assertFalse(done.isFailed(), () -> String.valueOf(done.getException()));
+        return done.getMessage().getHeader(PgNotifyConstants.DUPLICATE, Boolean.class);
+    }
+
+    private static long count(String sql) throws Exception {
+        return ((Number) server().queryValue(sql)).longValue();
+    }
+}
