@@ -77,6 +77,12 @@ class TransactedConsumerIT {
                             .filter(header(PgNotifyConstants.ATTEMPT).isEqualTo(1))
                                 .throwException(new IllegalStateException("the HTTP call after the save failed"))
                             .end();
+                    // per-key order in transacted mode: with a poll once a minute, only the acknowledgement's own
+                    // hand-over of the key can deliver the next message promptly
+                    from("pgnotify:tc-keyed?transacted=true&pollInterval=60000").routeId("tc-keyed")
+                            .process(exchange -> jdbc.update("INSERT INTO tc_it_keyed (body) VALUES (?)",
+                                    exchange.getMessage().getBody(String.class)));
+
                     from("pgnotify:tc-slow?transacted=true").routeId("tc-slow")
                             .process(exchange -> {
                                 jdbc.update("INSERT INTO tc_it_saved (message_id) VALUES (-1)");
@@ -102,7 +108,8 @@ class TransactedConsumerIT {
         TestDatabase.server().execute(
                 "DROP TABLE IF EXISTS tc_it_queue, tc_it_queue_dead, tc_it_done, tc_it_saved, camel_messageprocessed CASCADE",
                 "CREATE TABLE tc_it_done (message_id bigint, body text, attempt int)",
-                "CREATE TABLE tc_it_saved (message_id bigint)");
+                "CREATE TABLE tc_it_saved (message_id bigint)",
+                "DROP TABLE IF EXISTS tc_it_keyed", "CREATE TABLE tc_it_keyed (seq serial PRIMARY KEY, body text)");
         TestDatabase.springDataSource(registry);
     }
 
@@ -152,6 +159,16 @@ class TransactedConsumerIT {
                 "SELECT count(*) FROM tc_it_queue WHERE channel = 'tc-slow'") == 0);
         await().atMost(Duration.ofSeconds(10)).until(() -> TestDatabase.count(ourTransactions) == 0);
         assertEquals(1L, TestDatabase.count("SELECT count(*) FROM tc_it_saved WHERE message_id = -1"));
+    }
+
+    @Test
+    void aKeysMessagesFollowEachOtherPromptlyInTransactedMode() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            producer.sendBodyAndHeader("pgnotify:tc-keyed", "keyed " + i, PgNotifyConstants.KEY, "account-1");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> TestDatabase.count("SELECT count(*) FROM tc_it_keyed") == 5);
+        assertEquals(List.of("keyed 1", "keyed 2", "keyed 3", "keyed 4", "keyed 5"),
+                jdbc.queryForList("SELECT body FROM tc_it_keyed ORDER BY seq", String.class));
     }
 
     @Test

@@ -85,7 +85,8 @@ final class QueueSql {
 
     /**
      * Acknowledges one message inside the application's transaction (transacted=true): no change to that
-     * transaction's durability, unlike {@link #acknowledge}. Parameters: id, attempts.
+     * transaction's durability, unlike {@link #acknowledge}. Parameters: id, attempts. Returns no row when the message
+     * was claimed again; else one, with the id of the next message of its key (or null).
      */
     final String acknowledgeInTransaction;
 
@@ -157,7 +158,12 @@ final class QueueSql {
         acknowledgeAndClaimKeyed = acknowledgeAndClaim(t, true);
         acknowledge = "DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
                       + " IS NOT NULL";
-        acknowledgeInTransaction = "DELETE FROM " + t + " WHERE id = ? AND attempts = ?";
+        acknowledgeInTransaction = "WITH gone AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
+                                   + " RETURNING id, channel, message_key)"
+                                   // per-key order: the next message of its key, to claim once this commits
+                                   + " SELECT (SELECT n.id FROM " + t + " n WHERE g.message_key IS NOT NULL"
+                                   + " AND n.channel = g.channel AND n.message_key = g.message_key AND n.id > g.id"
+                                   + " ORDER BY n.id LIMIT 1) FROM gone g";
         retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"

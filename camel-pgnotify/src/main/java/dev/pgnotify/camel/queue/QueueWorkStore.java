@@ -111,11 +111,17 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
-    public boolean acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
+    public InTransaction acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledgeInTransaction)) {
             acknowledge.setLong(1, item.id());
             acknowledge.setInt(2, item.attempt());
-            return acknowledge.executeUpdate() == 1;
+            try (ResultSet rs = acknowledge.executeQuery()) {
+                if (!rs.next()) {
+                    return new InTransaction(false, null);
+                }
+                long next = rs.getLong(1);
+                return new InTransaction(true, rs.wasNull() ? null : next);
+            }
         }
     }
 

@@ -732,18 +732,24 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             DataSource dataSource = getEndpoint().joinableDataSource();
             Exception failure;
             try {
-                transactions.inTransaction(dataSource, () -> {
+                WorkStore.InTransaction done = transactions.inTransaction(dataSource, () -> {
                     Exception routeFailure = process(item, message, true);
                     if (routeFailure != null) {
                         throw new RouteFailed(routeFailure);
                     }
-                    if (!acknowledgeInTransaction(transactions, dataSource, item)) {
+                    WorkStore.InTransaction acknowledged = acknowledgeInTransaction(transactions, dataSource, item);
+                    if (!acknowledged.acknowledged()) {
                         throw new LeaseLost();
                     }
-                    return null;
+                    return acknowledged;
                 });
                 delivered.incrementAndGet();
                 finished(item);
+                if (done.next() != null) {
+                    // per-key order: committed, so the next message of its key may go now
+                    addDue(done.next());
+                    signal.wakeOne();
+                }
                 return Outcome.SETTLED;
             } catch (LeaseLost e) {
                 LOG.warn("Message {} of {} was claimed again before its transaction committed (its lease of {} ms ran"
@@ -762,8 +768,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             return retryOrDeadLetter(item, message, failure);
         }
 
-        private boolean acknowledgeInTransaction(PgNotifyTransactions transactions, DataSource dataSource,
-                                                 WorkStore.Item item)
+        private WorkStore.InTransaction acknowledgeInTransaction(PgNotifyTransactions transactions,
+                                                                 DataSource dataSource, WorkStore.Item item)
                 throws SQLException {
             Connection connection = transactions.transactionConnection(dataSource);
             if (connection == null) {

@@ -106,6 +106,15 @@ public interface WorkStore {
     record Lease(long id, int attempt, int progress) {
     }
 
+    /**
+     * What an acknowledgement inside the application's transaction did.
+     *
+     * @param acknowledged false when the item had been claimed again (the transaction must roll back)
+     * @param next         the id of a message it makes claimable once committed (the next of a key), or null
+     */
+    record InTransaction(boolean acknowledged, Long next) {
+    }
+
     /** Acknowledges the given items and claims due ones, in one round trip. */
     Claim claim(Connection connection, ClaimRequest request) throws SQLException;
 
@@ -113,10 +122,10 @@ public interface WorkStore {
 
     /**
      * Acknowledges a single-message item on the connection of the transaction its exchange ran in, with that
-     * transaction's durability; returns false when the item was claimed again since (its lease ran out), so that the
-     * transaction rolls back. Only for stores that support transacted=true.
+     * transaction's durability. Not acknowledged when the item was claimed again since (its lease ran out): the
+     * transaction is then to roll back. Only for stores that support transacted=true.
      */
-    default boolean acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
+    default InTransaction acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
         throw new UnsupportedOperationException("transacted=true is not supported here");
     }
 
