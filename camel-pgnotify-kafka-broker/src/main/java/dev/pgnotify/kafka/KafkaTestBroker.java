@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -158,7 +159,7 @@ public final class KafkaTestBroker implements AutoCloseable {
     private void copyOutput(InputStream output, CompletableFuture<Void> started) {
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(output, StandardCharsets.UTF_8));
              PrintWriter copy = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8,
-                     java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND))) {
+                     StandardOpenOption.CREATE, StandardOpenOption.APPEND))) {
             String line;
             while ((line = lines.readLine()) != null) {
                 copy.println(line);

@@ -34,10 +34,7 @@ public final class ConsumerProcess {
         String name = "child-" + ProcessHandle.current().pid();
         try (ProcessedLog processed = new ProcessedLog(server, processedTable, name);
              CamelContext context = new DefaultCamelContext()) {
-            PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server.jdbcUrl());
-            component.getConfiguration().setUsername(server.username());
-            component.getConfiguration().setPassword(server.password());
+            pointAt(context, server);
             context.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -55,6 +52,14 @@ public final class ConsumerProcess {
                 // the test closes our standard input to stop us
             }
         }
+    }
+
+    /** Points the context's pgnotify component at the test server. */
+    static void pointAt(CamelContext context, PgTestServer server) {
+        PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setJdbcUrl(server.jdbcUrl());
+        component.getConfiguration().setUsername(server.username());
+        component.getConfiguration().setPassword(server.password());
     }
 
     /** Stands for the time a real route spends on a message. */

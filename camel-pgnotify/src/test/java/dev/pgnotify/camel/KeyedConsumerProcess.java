@@ -20,10 +20,7 @@ public final class KeyedConsumerProcess {
         PgTestServer server = PgTestServer.get();
         String name = "child-" + ProcessHandle.current().pid();
         try (CamelContext context = new DefaultCamelContext()) {
-            PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server.jdbcUrl());
-            component.getConfiguration().setUsername(server.username());
-            component.getConfiguration().setPassword(server.password());
+            ConsumerProcess.pointAt(context, server);
             context.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {

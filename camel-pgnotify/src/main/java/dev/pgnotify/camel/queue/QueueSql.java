@@ -28,22 +28,6 @@ final class QueueSql {
     /** When a message expires: the instant given, else now plus the time to live given, else never. */
     private static final String EXPIRES_AT = "coalesce(?::timestamptz, now() + ?::bigint * interval '1 millisecond')";
 
-    /**
-     * Per-key order: a keyed message is claimable only while no earlier message of its key exists (waiting, in flight
-     * or retrying), apart from those this very statement acknowledges. One probe of the key index; a message without
-     * a key is not looked at.
-     */
-    private static final String NO_EARLIER_OF_ITS_KEY = "(q.message_key IS NULL OR NOT EXISTS (SELECT 1 FROM %s e"
-                                                        + " WHERE e.channel = q.channel AND e.message_key = q.message_key"
-                                                        + " AND e.id < q.id"
-                                                        + " AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
-
-    /** As {@link #NO_EARLIER_OF_ITS_KEY}, when the statement acknowledges no keyed message. */
-    private static final String NO_EARLIER_OF_ITS_KEY_NONE_ACKNOWLEDGED = "(q.message_key IS NULL OR NOT EXISTS"
-                                                                         + " (SELECT 1 FROM %s e WHERE e.channel = q.channel"
-                                                                         + " AND e.message_key = q.message_key"
-                                                                         + " AND e.id < q.id))";
-
     /** How a row's body size is measured for maxBytesPerPoll. */
     private static final String BODY_SIZE
             = "coalesce(octet_length(q.body_text), octet_length(q.body_bytes), pg_column_size(q.body_json), 0)";
@@ -133,6 +117,17 @@ final class QueueSql {
     /** Forgets deduplication ids whose window is over, a bounded number at a time. */
     final String forgetDeduplications;
 
+    /**
+     * Per-key order: a keyed message is claimable only while no earlier message of its key exists (waiting, in flight
+     * or retrying), apart from those this very statement acknowledges ({@code acknowledging}: the statement has an
+     * {@code acknowledged} CTE with keyed rows). One probe of the key index; a message without a key is not looked at.
+     */
+    private static String noEarlierOfItsKey(String table, boolean acknowledging) {
+        return "(q.message_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + table + " e WHERE e.channel = q.channel"
+               + " AND e.message_key = q.message_key AND e.id < q.id"
+               + (acknowledging ? " AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)" : "") + "))";
+    }
+
     /** A count of the channel's messages meeting a condition, stopping at a cap. Parameters: channel, cap. */
     private static String capped(String table, String condition) {
         return "(SELECT count(*) FROM (SELECT 1 FROM " + table + " q WHERE q.channel = ? AND " + condition
@@ -215,7 +210,7 @@ final class QueueSql {
      * keyed variant's extra steps cost a queue without keys about 0.3 ms per claim of 100).
      */
     private static String acknowledgeAndClaim(String t, boolean keyed) {
-        String noEarlier = String.format(keyed ? NO_EARLIER_OF_ITS_KEY : NO_EARLIER_OF_ITS_KEY_NONE_ACKNOWLEDGED, t);
+        String noEarlier = noEarlierOfItsKey(t, keyed);
         return "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
                + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS
                + (keyed ? " RETURNING q.id, q.channel, q.message_key" : "") + "),"

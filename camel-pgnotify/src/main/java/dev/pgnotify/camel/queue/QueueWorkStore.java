@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -52,7 +53,7 @@ final class QueueWorkStore implements WorkStore {
     private static Claim read(PreparedStatement statement, ClaimRequest request) throws SQLException {
         List<Item> claimed = new ArrayList<>();
         // claimed as the next of a key just acknowledged: like those named by id, not part of the fresh scan
-        Set<Long> successors = new java.util.HashSet<>();
+        Set<Long> successors = new HashSet<>();
         String snapshot = null;
         Long lastId = null;
         long fresh = 0;

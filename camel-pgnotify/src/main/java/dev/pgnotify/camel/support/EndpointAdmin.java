@@ -89,20 +89,14 @@ public final class EndpointAdmin {
      * session (one that never reads holds it up); at 1, every NOTIFY fails.
      */
     public double notificationQueueUsage() throws SQLException {
-        EndpointConnections connections = endpoint.getConnections();
-        Database database = connections.acquireDatabase();
-        try {
-            return database.call(endpoint, "reading the notification queue's usage", STATISTICS_TIMEOUT_MILLIS,
-                    connection -> {
-                        try (PreparedStatement usage = connection.prepareStatement(SupportSql.NOTIFICATION_QUEUE_USAGE);
-                             ResultSet rs = usage.executeQuery()) {
-                            rs.next();
-                            return rs.getDouble(1);
-                        }
-                    });
-        } finally {
-            connections.releaseDatabase();
-        }
+        return withDatabase(database -> database.call(endpoint, "reading the notification queue's usage",
+                STATISTICS_TIMEOUT_MILLIS, connection -> {
+                    try (PreparedStatement usage = connection.prepareStatement(SupportSql.NOTIFICATION_QUEUE_USAGE);
+                         ResultSet rs = usage.executeQuery()) {
+                        rs.next();
+                        return rs.getDouble(1);
+                    }
+                }));
     }
 
     private <T> T run(String what, AdminWork<T> work) throws SQLException {
@@ -116,9 +110,7 @@ public final class EndpointAdmin {
                     "pgnotify:" + endpoint.getChannel() + " is mode=notify, which keeps no messages to measure or"
                                                     + " dead letters to deliver again");
         }
-        EndpointConnections connections = endpoint.getConnections();
-        Database database = connections.acquireDatabase();
-        try {
+        return withDatabase(database -> {
             ChannelAdmin admin = mode == PgNotifyMode.QUEUE
                     ? endpoint.queue(database, endpoint).admin(endpoint.getChannel())
                     : endpoint.topic(database, endpoint).admin(endpoint.getChannel(),
@@ -127,6 +119,20 @@ public final class EndpointAdmin {
             return timeoutMillis > 0
                     ? database.call(endpoint, what, timeoutMillis, call)
                     : database.call(endpoint, what, call);
+        });
+    }
+
+    @FunctionalInterface
+    private interface DatabaseWork<T> {
+        T apply(Database database) throws SQLException;
+    }
+
+    /** Runs on the endpoint's database, acquired for the call and released after, whatever happens. */
+    private <T> T withDatabase(DatabaseWork<T> work) throws SQLException {
+        EndpointConnections connections = endpoint.getConnections();
+        Database database = connections.acquireDatabase();
+        try {
+            return work.apply(database);
         } finally {
             connections.releaseDatabase();
         }

@@ -12,6 +12,7 @@ import java.time.format.DateTimeParseException;
 import java.time.temporal.TemporalAccessor;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Date;
 import java.util.List;
 
 import javax.sql.DataSource;
@@ -224,7 +225,7 @@ public abstract class StoringProducer extends PooledProducer {
     private static Timestamp toTimestamp(Object value) {
         if (value instanceof Instant instant) {
             return Timestamp.from(instant);
-        } else if (value instanceof java.util.Date date) {
+        } else if (value instanceof Date date) {
             return new Timestamp(date.getTime());
         } else if (value instanceof Number millis) {
             return new Timestamp(millis.longValue());
