@@ -67,6 +67,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "lazyStartProducer": target.setLazyStartProducer(property(camelContext, boolean.class, value)); return true;
         case "leasetime":
         case "leaseTime": getOrCreateConfiguration(target).setLeaseTime(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "listen": getOrCreateConfiguration(target).setListen(property(camelContext, boolean.class, value)); return true;
         case "lowlatencylistener":
         case "lowLatencyListener": getOrCreateConfiguration(target).setLowLatencyListener(property(camelContext, boolean.class, value)); return true;
         case "maxattempts":
@@ -157,6 +158,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "lazyStartProducer": return boolean.class;
         case "leasetime":
         case "leaseTime": return long.class;
+        case "listen": return boolean.class;
         case "lowlatencylistener":
         case "lowLatencyListener": return boolean.class;
         case "maxattempts":
@@ -243,6 +245,7 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "lazyStartProducer": return target.isLazyStartProducer();
         case "leasetime":
         case "leaseTime": return getOrCreateConfiguration(target).getLeaseTime();
+        case "listen": return getOrCreateConfiguration(target).isListen();
         case "lowlatencylistener":
         case "lowLatencyListener": return getOrCreateConfiguration(target).isLowLatencyListener();
         case "maxattempts":

@@ -57,6 +57,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "lazyStartProducer": target.setLazyStartProducer(property(camelContext, boolean.class, value)); return true;
         case "leasetime":
         case "leaseTime": target.getConfiguration().setLeaseTime(property(camelContext, java.time.Duration.class, value).toMillis()); return true;
+        case "listen": target.getConfiguration().setListen(property(camelContext, boolean.class, value)); return true;
         case "lowlatencylistener":
         case "lowLatencyListener": target.getConfiguration().setLowLatencyListener(property(camelContext, boolean.class, value)); return true;
         case "maxattempts":
@@ -144,6 +145,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "lazyStartProducer": return boolean.class;
         case "leasetime":
         case "leaseTime": return long.class;
+        case "listen": return boolean.class;
         case "lowlatencylistener":
         case "lowLatencyListener": return boolean.class;
         case "maxattempts":
@@ -227,6 +229,7 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "lazyStartProducer": return target.isLazyStartProducer();
         case "leasetime":
         case "leaseTime": return target.getConfiguration().getLeaseTime();
+        case "listen": return target.getConfiguration().isListen();
         case "lowlatencylistener":
         case "lowLatencyListener": return target.getConfiguration().isLowLatencyListener();
         case "maxattempts":

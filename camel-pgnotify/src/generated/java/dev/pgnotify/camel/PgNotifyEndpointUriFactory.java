@@ -23,7 +23,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
     private static final Set<String> SECRET_PROPERTY_NAMES;
     private static final Map<String, String> MULTI_VALUE_PREFIXES;
     static {
-        Set<String> props = new HashSet<>(43);
+        Set<String> props = new HashSet<>(44);
         props.add("batch");
         props.add("bridgeErrorHandler");
         props.add("channel");
@@ -43,6 +43,7 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
         props.add("jdbcUrl");
         props.add("lazyStartProducer");
         props.add("leaseTime");
+        props.add("listen");
         props.add("lowLatencyListener");
         props.add("maxAttempts");
         props.add("maxBytesPerPoll");

@@ -101,6 +101,8 @@ public class PgNotifyConfiguration implements Cloneable {
     private long maxReconnectDelay = 30000;
     @UriParam(label = "consumer,advanced", defaultValue = "true")
     private boolean lowLatencyListener = true;
+    @UriParam(label = "common", defaultValue = "true")
+    private boolean listen = true;
 
     public PgNotifyConfiguration copy() {
         try {
@@ -610,5 +612,23 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setLowLatencyListener(boolean lowLatencyListener) {
         this.lowLatencyListener = lowLatencyListener;
+    }
+
+    public boolean isListen() {
+        return listen;
+    }
+
+    /**
+     * mode=queue and topic: false for a connection through a pooler in transaction mode (PgBouncer
+     * pool_mode=transaction, and poolers like it), where a LISTEN is lost with its transaction. Then nothing keeps
+     * session state: no LISTEN; no session settings and no server-side prepared statements on pgnotify's own pool
+     * (set prepareThreshold=0 on a DataSource of your own for PgBouncer before 1.21); producers send no wake-up.
+     * Consumers poll instead: at once while there is work, then waiting twice as long after each poll that found
+     * nothing, from 10 ms up to pollInterval. Producers of the same application still wake them directly, and delayed
+     * messages are still claimed when they fall due. With listen=true, a connection whose LISTEN does not receive
+     * notifications is refused at start, naming this option.
+     */
+    public void setListen(boolean listen) {
+        this.listen = listen;
     }
 }

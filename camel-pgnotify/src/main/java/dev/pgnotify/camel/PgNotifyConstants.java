@@ -54,6 +54,28 @@ public final class PgNotifyConstants {
     public static final String EXPIRES_AT = "CamelPgNotifyExpiresAt";
 
     @Metadata(label = "producer",
+              description = "mode=queue: delivers the message this much later: milliseconds (a number), a"
+                            + " java.time.Duration, or text such as 5000, 30s, 1h30m or PT5M (column available_at). The"
+                            + " consumers are woken when it falls due, not at their next poll; a restart loses nothing."
+                            + " CamelPgNotifyDeliverAt wins over it.",
+              javaType = "java.time.Duration")
+    public static final String DELAY = "CamelPgNotifyDelay";
+
+    @Metadata(label = "producer",
+              description = "mode=queue: delivers the message at this instant (a java.time.Instant, java.util.Date,"
+                            + " epoch milliseconds or ISO-8601 text), by the database's clock (column available_at).",
+              javaType = "java.time.Instant")
+    public static final String DELIVER_AT = "CamelPgNotifyDeliverAt";
+
+    @Metadata(label = "producer",
+              description = "mode=queue: the message's priority, an integer from 0 (the default) up: among the due"
+                            + " messages of a channel, higher priorities are claimed first, and within one priority the"
+                            + " order of sending. Per-key order comes first: a keyed message waits for the earlier"
+                            + " messages of its key whatever their priorities (column priority).",
+              javaType = "Integer")
+    public static final String PRIORITY = "CamelPgNotifyPriority";
+
+    @Metadata(label = "producer",
               description = "mode=queue: the message's deduplication id. A message whose id is taken on its channel (by"
                             + " a message still waiting, in flight or retrying, or one that completed less than"
                             + " deduplicationWindow ago) is not enqueued: the producer sets CamelPgNotifyDuplicate to"

@@ -56,6 +56,7 @@ public class PgNotifyDevConsole extends AbstractDevConsole {
                     channel.put("waiting", statistics.waiting());
                     channel.put("inFlight", statistics.inFlight());
                     channel.put("retrying", statistics.retrying());
+                    channel.put("delayed", statistics.delayed());
                     channel.put("deadLetters", statistics.deadLetters());
                     if (statistics.oldestAgeMillis() != null) {
                         channel.put("oldestAgeMillis", statistics.oldestAgeMillis());
@@ -111,8 +112,9 @@ public class PgNotifyDevConsole extends AbstractDevConsole {
                 text.append(": cannot measure: ").append(channel.getString("error")).append('\n');
                 continue;
             }
-            text.append(String.format(": %d waiting, %d in flight, %d retrying, %d dead%s%s%n",
+            text.append(String.format(": %d waiting, %d in flight, %d retrying, %d delayed, %d dead%s%s%n",
                     channel.getLong("waiting"), channel.getLong("inFlight"), channel.getLong("retrying"),
+                    channel.getLong("delayed"),
                     channel.getLong("deadLetters"),
                     channel.containsKey("oldestAgeMillis")
                             ? ", oldest " + channel.getLong("oldestAgeMillis") + " ms" : "",

@@ -123,6 +123,11 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         return sum(PgNotifyStatistics::retrying);
     }
 
+    @ManagedAttribute(description = "Messages sent with a delay that are not due yet (mode=queue)")
+    public Long getDelayedMessages() {
+        return sum(PgNotifyStatistics::delayed);
+    }
+
     @ManagedAttribute(description = "Messages in the dead-letter table")
     public Long getDeadLetters() {
         return sum(PgNotifyStatistics::deadLetters);
@@ -250,6 +255,11 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         if (configuration.isTransacted() && configuration.getMode() != PgNotifyMode.QUEUE) {
             throw new IllegalArgumentException("pgnotify:" + channel + ": transacted=true is supported with mode=queue"
                                                + " only, not mode=" + configuration.getMode());
+        }
+        if (!configuration.isListen() && configuration.getMode() == PgNotifyMode.NOTIFY) {
+            throw new IllegalArgumentException("pgnotify:" + channel + ": mode=notify is LISTEN/NOTIFY itself and"
+                                               + " cannot work without LISTEN; listen=false is for mode=queue and"
+                                               + " mode=topic (behind a pooler in transaction mode)");
         }
         if (configuration.getMode() == PgNotifyMode.QUEUE) {
             QueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());

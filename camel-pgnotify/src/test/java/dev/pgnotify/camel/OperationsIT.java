@@ -91,6 +91,7 @@ class OperationsIT extends PgNotifyITSupport {
         for (int i = 0; i < 3; i++) {
             template.sendBody(WAITING, "waiting " + i);
         }
+        template.sendBodyAndHeader(WAITING, "tomorrow's", PgNotifyConstants.DELAY, Duration.ofDays(1));
         template.sendBody(WORK, "block");
         assertTrue(blocking.await(10, TimeUnit.SECONDS));
         template.sendBody(WORK, "fail");
@@ -106,9 +107,9 @@ class OperationsIT extends PgNotifyITSupport {
         assertNotNull(console, "found through its generated service file");
         await(Duration.ofSeconds(5)).untilAsserted(() -> {
             Map<String, JsonObject> channels = channels(console);
-            assertFigures(channels.get("ops-waiting"), 3, 0, 0, 0);
-            assertFigures(channels.get("ops-work"), 0, 1, 1, 0);
-            assertFigures(channels.get("ops-dead"), 0, 0, 0, 2);
+            assertFigures(channels.get("ops-waiting"), 3, 0, 0, 1, 0);
+            assertFigures(channels.get("ops-work"), 0, 1, 1, 0, 0);
+            assertFigures(channels.get("ops-dead"), 0, 0, 0, 0, 2);
         });
         JsonObject json = (JsonObject) console.call(DevConsole.MediaType.JSON);
         assertTrue(channels(console).get("ops-waiting").getLong("oldestAgeMillis") >= 0);
@@ -122,7 +123,7 @@ class OperationsIT extends PgNotifyITSupport {
         assertTrue(notificationQueue.getDouble("usage") >= 0, notificationQueue.toString());
         String text = (String) console.call(DevConsole.MediaType.TEXT);
         LOG.info("The pgnotify dev console:\n{}", text);
-        assertTrue(text.contains("queue ops-work (ops_it_queue): 0 waiting, 1 in flight, 1 retrying, 0 dead"), text);
+        assertTrue(text.contains("queue ops-work (ops_it_queue): 0 waiting, 1 in flight, 1 retrying, 0 delayed, 0 dead"), text);
         assertTrue(text.contains("ops-dead (pgnotify:ops-dead) UP"), text);
 
         // JMX: the endpoints' figures and the consumers' counters
@@ -133,6 +134,7 @@ class OperationsIT extends PgNotifyITSupport {
         assertEquals(1L, jmx.getAttribute(workEndpoint, "InFlightMessages"));
         assertEquals(1L, jmx.getAttribute(workEndpoint, "RetryingMessages"));
         assertEquals("queue", jmx.getAttribute(workEndpoint, "Mode"));
+        assertEquals(1L, jmx.getAttribute(mbean("endpoints", "pgnotify://ops-waiting*"), "DelayedMessages"));
         ObjectName deadConsumer = consumerMBean("ops-dead");
         assertEquals(2L, jmx.getAttribute(deadConsumer, "DeadLetteredCount"));
         assertEquals(true, jmx.getAttribute(deadConsumer, "Listening"));
@@ -239,10 +241,12 @@ class OperationsIT extends PgNotifyITSupport {
         return byChannel;
     }
 
-    private static void assertFigures(JsonObject channel, long waiting, long inFlight, long retrying, long dead) {
+    private static void assertFigures(JsonObject channel, long waiting, long inFlight, long retrying, long delayed,
+                                      long dead) {
         assertNotNull(channel);
-        assertEquals(List.of(waiting, inFlight, retrying, dead), List.of(channel.getLong("waiting"),
-                channel.getLong("inFlight"), channel.getLong("retrying"), channel.getLong("deadLetters")),
+        assertEquals(List.of(waiting, inFlight, retrying, delayed, dead), List.of(channel.getLong("waiting"),
+                channel.getLong("inFlight"), channel.getLong("retrying"), channel.getLong("delayed"),
+                channel.getLong("deadLetters")),
                 channel.toString());
     }
 

@@ -62,7 +62,7 @@ class QueueSchemaIT extends PgNotifyITSupport {
 
         String message = rootMessage(e);
         assertTrue(message.contains("missing table public.schema_it_absent, index public.schema_it_absent_key,"
-                                    + " index public.schema_it_absent_claim,"
+                                    + " index public.schema_it_absent_priority, index public.schema_it_absent_claim,"
                                     + " dead-letter table public.schema_it_absent_dead,"
                                     + " table public.schema_it_absent_dedup, function public.schema_it_absent_dedup(),"
                                     + " trigger schema_it_absent_dedup on public.schema_it_absent,"

@@ -84,6 +84,8 @@ public class PgNotifyMetrics implements CamelContextConfiguration {
                 "Messages claimed by a consumer, lease running");
         gauge("pgnotify.messages", tags.and("state", "retrying"), endpoint, PgNotifyStatistics::retrying,
                 "Messages that failed and wait for their next delivery");
+        gauge("pgnotify.messages", tags.and("state", "delayed"), endpoint, PgNotifyStatistics::delayed,
+                "Messages sent with a delay that are not due yet");
         gauge("pgnotify.messages", tags.and("state", "dead"), endpoint, PgNotifyStatistics::deadLetters,
                 "Messages in the dead-letter table");
         Gauge.builder("pgnotify.oldest.age", endpoint, e -> figure(e, s -> s.oldestAgeMillis() == null

@@ -33,13 +33,15 @@ final class QueueAdmin implements ChannelAdmin {
             }
             statistics.setString(i++, channel);
             statistics.setString(i++, channel);
+            statistics.setLong(i++, cap);
+            statistics.setString(i++, channel);
             statistics.setLong(i, cap);
             try (ResultSet rs = statistics.executeQuery()) {
                 rs.next();
                 long oldest = rs.getLong(4);
                 Long oldestAge = rs.wasNull() ? null : Math.max(0, oldest);
                 return List.of(new PgNotifyStatistics(channel, null, rs.getLong(1), rs.getLong(2), rs.getLong(3),
-                        rs.getLong(5), oldestAge, Instant.now()));
+                        rs.getLong(6), rs.getLong(5), oldestAge, Instant.now()));
             }
         }
     }

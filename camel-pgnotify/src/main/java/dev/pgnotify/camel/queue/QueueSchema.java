@@ -156,6 +156,7 @@ public final class QueueSchema {
                     + "    message_key  text,\n"
                     + "    expires_at   timestamptz,\n"
                     + "    dedup_id     text,\n"
+                    + "    priority     integer     NOT NULL DEFAULT 0 CHECK (priority >= 0),\n"
                     + "    CHECK (num_nonnulls(body_json, body_text, body_bytes) <= 1)\n"
                     // half of each page stays free: a claim rewrites its row, and on the same page that is a HOT
                     // update (no index entry); measured: claims of a 200,000 backlog ran 2.4 times faster than at
@@ -163,10 +164,13 @@ public final class QueueSchema {
                     + ") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01,"
                     + " autovacuum_vacuum_insert_scale_factor = 0.01)"));
         // a queue of an earlier version gains the columns in place: adding a nullable column rewrites nothing
-        objects.add(new SchemaObject("columns message_key, expires_at, dedup_id of " + table.display(),
-                connection -> hasColumns(connection, t, "message_key", "expires_at", "dedup_id"),
+        // (a column with a constant default rewrites nothing either; its CHECK reads the table once, under the
+        // schema transaction's lock_timeout)
+        objects.add(new SchemaObject("columns message_key, expires_at, dedup_id, priority of " + table.display(),
+                connection -> hasColumns(connection, t, "message_key", "expires_at", "dedup_id", "priority"),
                 "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS message_key text,"
-                    + " ADD COLUMN IF NOT EXISTS expires_at timestamptz, ADD COLUMN IF NOT EXISTS dedup_id text", true));
+                    + " ADD COLUMN IF NOT EXISTS expires_at timestamptz, ADD COLUMN IF NOT EXISTS dedup_id text,"
+                    + " ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0 CHECK (priority >= 0)", true));
         // per-key order: a keyed message waits while an earlier one of its key exists (see QueueSql); only keyed
         // messages are in it, so an unkeyed stream pays nothing for it
         objects.add(new SchemaObject("index " + table.schema() + "." + table.keyIndexName(),
@@ -174,6 +178,13 @@ public final class QueueSchema {
                         PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.keyIndexName())),
                 "CREATE INDEX " + PgIdentifiers.quote(table.keyIndexName()) + " ON " + t
                     + " (channel, message_key, id) WHERE message_key IS NOT NULL"));
+        // priority: claims take the due messages of the highest priority first from it; only prioritized messages
+        // are in it, so a stream without priorities pays nothing for it
+        objects.add(new SchemaObject("index " + table.schema() + "." + table.priorityIndexName(),
+                connection -> exists(connection, SupportSql.TABLE_EXISTS,
+                        PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.priorityIndexName())),
+                "CREATE INDEX " + PgIdentifiers.quote(table.priorityIndexName()) + " ON " + t
+                    + " (channel, priority DESC, id) WHERE priority > 0"));
         // claims walk a channel in id order from their frontier; available_at stays out of the index so that claims
         // are HOT updates. Partial on a predicate that every row meets: only statements that name the channel may use
         // it, so that look-ups by id always go to the primary key (see QueueSql)
@@ -196,11 +207,13 @@ public final class QueueSchema {
                     + "    attempts   integer     NOT NULL,\n"
                     + "    last_error text,\n"
                     + "    failed_at  timestamptz NOT NULL DEFAULT now(),\n"
-                    + "    message_key text\n"
+                    + "    message_key text,\n"
+                    + "    priority   integer     NOT NULL DEFAULT 0\n"
                     + ")"));
-        objects.add(new SchemaObject("column message_key of " + table.deadLetterDisplay(),
-                connection -> hasColumns(connection, table.deadLetterSql(), "message_key"),
-                "ALTER TABLE " + table.deadLetterSql() + " ADD COLUMN IF NOT EXISTS message_key text", true));
+        objects.add(new SchemaObject("columns message_key, priority of " + table.deadLetterDisplay(),
+                connection -> hasColumns(connection, table.deadLetterSql(), "message_key", "priority"),
+                "ALTER TABLE " + table.deadLetterSql() + " ADD COLUMN IF NOT EXISTS message_key text,"
+                    + " ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0", true));
         // deduplication: a message with a deduplication id is enqueued only while the id is free; the id stays taken
         // while its message exists and for its window after. The table is the one arbiter of concurrent producers
         // and of the message's end (its row is locked by either), and the triggers serve SQL publishers alike
@@ -247,15 +260,21 @@ public final class QueueSchema {
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " AFTER DELETE ON "
                     + t + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION "
                     + table.deduplicationDoneFunctionSql() + "()"));
-        // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit)
+        // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit).
+        // When every row of a channel is delayed, the payload says in how many milliseconds the first falls due
+        // (after the channel and an origin of "-"), so that consumers wake then rather than at their next poll. An
+        // earlier version's function (without delays) is replaced in place
         objects.add(new SchemaObject("function " + table.schema() + "." + table.wakeUpTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()"),
-                "CREATE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS, table.wakeUpFunctionSql() + "()",
+                        "available_at"),
+                "CREATE OR REPLACE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                     + "BEGIN\n"
                     + "    IF current_setting('" + SupportSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
                     + SupportSql.WAKE_UP_DEFERRED + "' THEN\n"
-                    + "        PERFORM pg_notify(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, c.channel)\n"
-                    + "        FROM (SELECT DISTINCT channel FROM inserted) AS c;\n"
+                    + "        PERFORM pg_notify(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, c.channel\n"
+                    + "            || CASE WHEN c.due > now() THEN ' - '\n"
+                    + "                    || ceil(extract(epoch FROM c.due - now()) * 1000)::bigint ELSE '' END)\n"
+                    + "        FROM (SELECT channel, min(available_at) AS due FROM inserted GROUP BY channel) AS c;\n"
                     + "    END IF;\n"
                     + "    RETURN NULL;\n"
                     + "END $$"));

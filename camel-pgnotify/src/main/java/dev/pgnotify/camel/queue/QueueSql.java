@@ -28,21 +28,26 @@ final class QueueSql {
     /** When a message expires: the instant given, else now plus the time to live given, else never. */
     private static final String EXPIRES_AT = "coalesce(?::timestamptz, now() + ?::bigint * interval '1 millisecond')";
 
+    /** When a message falls due: the instant given, else now plus the delay given (none: now). */
+    private static final String AVAILABLE_AT
+            = "coalesce(?::timestamptz, now() + coalesce(?::bigint, 0) * interval '1 millisecond')";
+
     /** How a row's body size is measured for maxBytesPerPoll. */
     private static final String BODY_SIZE
             = "coalesce(octet_length(q.body_text), octet_length(q.body_bytes), pg_column_size(q.body_json), 0)";
 
     /**
      * Parameters: channel, body_json, body_text, body_bytes, headers, message key, expiry instant, time to live in
-     * milliseconds, deduplication id (the last four may be null), deduplication window in milliseconds (text). Returns
-     * the id, or no row when the deduplication id was taken (the trigger skipped the row).
+     * milliseconds, deduplication id, due instant, delay in milliseconds (the last six may be null), priority,
+     * deduplication window in milliseconds (text). Returns the id, or no row when the deduplication id was taken (the
+     * trigger skipped the row).
      */
     final String insertOne;
 
     /**
      * Parameters: channel, headers, message key, expiry instant, time to live in milliseconds, deduplication id (null:
-     * a batch has none), deduplication window (for every element), json[], text[], bytea[]. Returns the ids in list
-     * order.
+     * a batch has none), due instant, delay in milliseconds, priority, deduplication window (for every element),
+     * json[], text[], bytea[]. Returns the ids in list order.
      */
     final String insertMany;
 
@@ -56,8 +61,11 @@ final class QueueSql {
      * claimed rows carry the claim's transaction id.
      * <p>
      * Parameters: acknowledged ids (twice), their attempts, acknowledged ids again, due ids (twice), acknowledged ids,
-     * batch size, channel, frontier, acknowledged ids, due ids, batch size, byte budget, lease in milliseconds,
-     * attempts allowed (three times), the sequence.
+     * batch size, channel, frontier, acknowledged ids, due ids, batch size, channel, acknowledged ids, batch size, byte
+     * budget, batch size, lease in milliseconds, attempts allowed (three times), the sequence. Each row says whether the fresh scan
+     * found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the rows
+     * come highest priority first, then by id; the first row also says which fresh candidate was the first left out
+     * (by the batch, the byte budget or priorities), if any.
      */
     final String acknowledgeAndClaim;
 
@@ -90,18 +98,22 @@ final class QueueSql {
     final String releaseClaims;
 
     /**
-     * The messages of a channel in an id range, whatever their state, each with whether it is due: what the sweep
-     * looks for below the frontier. Parameters: channel, from (exclusive), to (inclusive), limit.
+     * The messages of a channel in an id range, whatever their state, each with the milliseconds until it falls due
+     * (zero or less: due): what the sweep looks for below the frontier. Parameters: channel, from (exclusive), to
+     * (inclusive), limit.
      */
     final String liveInRange;
 
-    /** The messages among these ids that still exist, each with whether it is due. Parameters: ids (twice). */
+    /**
+     * The messages among these ids that still exist, each with the milliseconds until it falls due. Parameters: ids
+     * (twice).
+     */
     final String liveAmong;
 
     /**
      * A channel's figures, each count stopping at a cap: waiting (due), in flight (claimed: a future available_at
-     * without an error), retrying (with one), the oldest message's age in milliseconds, dead letters. Parameters:
-     * channel and cap three times, channel, channel and cap.
+     * without an error), retrying (with one), the oldest message's age in milliseconds (not counting delayed ones), dead letters, delayed (never
+     * claimed, due later). Parameters: channel and cap three times, channel, channel and cap, channel and cap.
      */
     final String statistics;
 
@@ -137,14 +149,14 @@ final class QueueSql {
     QueueSql(QueueTable table) {
         String t = table.sql();
         insertOne = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key, expires_at,"
-                    + " dedup_id)"
-                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ?, " + EXPIRES_AT + ", ?"
+                    + " dedup_id, available_at, priority)"
+                    + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ?, " + EXPIRES_AT + ", ?, " + AVAILABLE_AT + ", ?"
                     + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true),"
                     + " set_config('" + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s"
                     + " RETURNING id";
         insertMany = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
-                     + " expires_at, dedup_id)"
-                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ?, " + EXPIRES_AT + ", ?"
+                     + " expires_at, dedup_id, available_at, priority)"
+                     + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ?, " + EXPIRES_AT + ", ?, " + AVAILABLE_AT + ", ?"
                      + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true),"
                      + " set_config('" + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s,"
                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
@@ -163,17 +175,18 @@ final class QueueSql {
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
                            + " RETURNING id, channel, body_json, body_text, body_bytes, headers, created_at, attempts,"
-                           + " message_key),"
+                           + " message_key, priority),"
                            + " moved AS (INSERT INTO " + table.deadLetterSql()
                            + " (id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, last_error,"
-                           + " message_key)"
+                           + " message_key, priority)"
                            + " SELECT id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, ?,"
-                           + " message_key FROM dead"
+                           + " message_key, priority FROM dead"
                            + " ON CONFLICT (id) DO UPDATE SET channel = excluded.channel,"
                            + " body_json = excluded.body_json, body_text = excluded.body_text,"
                            + " body_bytes = excluded.body_bytes, headers = excluded.headers,"
                            + " created_at = excluded.created_at, attempts = excluded.attempts,"
-                           + " last_error = excluded.last_error, failed_at = now(), message_key = excluded.message_key)"
+                           + " last_error = excluded.last_error, failed_at = now(), message_key = excluded.message_key,"
+                           + " priority = excluded.priority)"
                            // per-key order: the next message of its key may go now
                            + " SELECT (SELECT n.id FROM " + t + " n WHERE n.channel = d.channel"
                            + " AND n.message_key = d.message_key AND n.id > d.id ORDER BY n.id LIMIT 1)"
@@ -182,21 +195,28 @@ final class QueueSql {
                       + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
                         + " WHERE " + BY_IDS_AND_ATTEMPTS;
-        liveInRange = "SELECT id, available_at <= now() FROM " + t
-                      + " WHERE channel = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
-        liveAmong = "SELECT q.id, q.available_at <= now() FROM " + t + " q WHERE " + SupportSql.BY_IDS;
+        liveInRange = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t
+                      + " q WHERE q.channel = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
+        liveAmong = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t + " q WHERE " + SupportSql.BY_IDS;
         statistics = "SELECT " + capped(t, "q.available_at <= now()") + ", "
-                     + capped(t, "q.available_at > now() AND q.last_error IS NULL") + ", "
+                     + capped(t, "q.available_at > now() AND q.last_error IS NULL AND q.attempts > 0") + ", "
                      + capped(t, "q.available_at > now() AND q.last_error IS NOT NULL") + ","
-                     + " (SELECT (extract(epoch FROM now() - q.created_at) * 1000)::bigint FROM " + t + " q"
-                     + " WHERE q.channel = ? ORDER BY q.id LIMIT 1),"
+                     // a delayed message counts from when it fell due, and not before
+                     + " (SELECT (extract(epoch FROM now() - CASE WHEN q.attempts = 0"
+                     + " THEN greatest(q.created_at, q.available_at) ELSE q.created_at END) * 1000)::bigint"
+                     + " FROM " + t + " q WHERE q.channel = ? AND NOT (q.attempts = 0 AND q.available_at > now())"
+                     + " ORDER BY q.id LIMIT 1),"
                      + " (SELECT count(*) FROM (SELECT 1 FROM " + table.deadLetterSql() + " q WHERE q.channel = ?"
-                     + " LIMIT ?) c)";
+                     + " LIMIT ?) c), "
+                     + capped(t, "q.available_at > now() AND q.attempts = 0");
         String deadOfChannel = " WHERE channel = ? AND (?::bigint[] IS NULL OR id = ANY(?))";
         requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfChannel
-                             + " RETURNING id, channel, body_json, body_text, body_bytes, headers, message_key)"
-                             + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key)"
-                             + " SELECT channel, body_json, body_text, body_bytes, headers, message_key FROM dead"
+                             + " RETURNING id, channel, body_json, body_text, body_bytes, headers, message_key,"
+                             + " priority)"
+                             + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
+                             + " priority)"
+                             + " SELECT channel, body_json, body_text, body_bytes, headers, message_key, priority"
+                             + " FROM dead"
                              + " ORDER BY id"
                              + " RETURNING id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
@@ -208,37 +228,50 @@ final class QueueSql {
      * The claim, in two variants: {@code keyed} when some acknowledged message has a key, so that the next message of
      * each such key is claimed in the same statement; the plain one spares unkeyed streams that work (measured: the
      * keyed variant's extra steps cost a queue without keys about 0.3 ms per claim of 100).
+     * <p>
+     * Priority: the due messages of the highest priority come first, from the priority index (only prioritized
+     * messages are in it, whatever their place relative to the frontier); the claim takes candidates in order of
+     * priority, then id, up to the batch size and the byte budget, and returns them in that order.
      */
     private static String acknowledgeAndClaim(String t, boolean keyed) {
         String noEarlier = noEarlierOfItsKey(t, keyed);
+        String candidate = "q.id, q.priority, " + BODY_SIZE + " AS size";
         return "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
                + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS
                + (keyed ? " RETURNING q.id, q.channel, q.message_key" : "") + "),"
                // due messages named by id (they are the channel's): point look-ups on the primary key
-               + " named AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
+               + " named AS (SELECT " + candidate + " FROM " + t + " q"
                + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now()"
                + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // fresh messages: an index range scan that starts at the frontier
-               + " fresh AS (SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
+               + " fresh AS (SELECT " + candidate + " FROM " + t + " q"
                + " WHERE q.channel = ? AND q.id > ? AND q.available_at <= now()"
                + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
                + " AND " + noEarlier + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+               // prioritized messages, highest first, wherever they lie
+               + " prioritized AS (SELECT " + candidate + " FROM " + t + " q"
+               + " WHERE q.channel = ? AND q.priority > 0 AND q.available_at <= now() AND q.id <> ALL(?)"
+               + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
+               + " ORDER BY q.priority DESC, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // per-key order: the next message of each key acknowledged here, wherever it lies
                // (the frontier may have passed it while it waited for its turn)
-               + (keyed ? " successors AS (SELECT n.id, n.size FROM acknowledged a CROSS JOIN LATERAL ("
-                          + "SELECT q.id, " + BODY_SIZE + " AS size FROM " + t + " q"
+               + (keyed ? " successors AS (SELECT n.id, n.priority, n.size FROM acknowledged a CROSS JOIN LATERAL ("
+                          + "SELECT " + candidate + " FROM " + t + " q"
                           + " WHERE q.channel = a.channel AND q.message_key = a.message_key"
                           + " AND q.id > a.id AND q.available_at <= now() AND " + noEarlier
                           + " ORDER BY q.id LIMIT 1 FOR UPDATE SKIP LOCKED) n"
                           + " WHERE a.message_key IS NOT NULL),"
-                          + " candidates AS (SELECT id, size FROM named UNION SELECT id, size FROM fresh"
-                          + " UNION SELECT id, size FROM successors),"
-                        : " candidates AS (SELECT id, size FROM named UNION ALL SELECT id, size FROM"
-                          + " fresh),")
+                        : "")
+               + " candidates AS (SELECT id, priority, size FROM named UNION SELECT id, priority, size FROM fresh"
+               + " UNION SELECT id, priority, size FROM prioritized"
+               + (keyed ? " UNION SELECT id, priority, size FROM successors" : "") + "),"
+               // at most a batch, highest priority first: a prioritized message is never left for a later claim
+               // while a lower one is taken
                + " within_budget AS (SELECT id FROM ("
-               + "SELECT id, sum(size) OVER (ORDER BY id) - size AS before FROM candidates) c"
-               + " WHERE before < ?),"
+               + "SELECT id, sum(size) OVER w - size AS before, row_number() OVER w AS n FROM candidates"
+               + " WINDOW w AS (ORDER BY priority DESC, id)) c"
+               + " WHERE before < ? AND n <= ?),"
                // last_error cleared: a message with an error and a future available_at is one
                // waiting for its retry, one without is in a consumer's hands
                + " claimed AS (UPDATE " + t + " q SET attempts = q.attempts + 1, last_error = NULL,"
@@ -249,14 +282,17 @@ final class QueueSql {
                + " CASE WHEN q.attempts <= ? THEN q.body_bytes END AS body_bytes,"
                + " q.headers::text AS headers, q.attempts, q.created_at,"
                + " pg_current_xact_id_if_assigned()::text AS xid, q.message_key,"
-               + " q.expires_at < now() AS outlived)"
+               + " q.expires_at < now() AS outlived, q.priority)"
                + " SELECT c.id, c.body_json, c.body_text, c.body_bytes, c.headers, c.attempts,"
                + " c.created_at, c.xid, m.snapshot, m.last_id, m.fresh, c.message_key, c.outlived,"
-               + (keyed ? " c.id = ANY(ARRAY(SELECT id FROM successors))" : " false") + " AS successor"
+               + " c.id = ANY(ARRAY(SELECT id FROM fresh)) AS from_fresh, c.priority, m.fresh_cut"
                + " FROM ("
                + "SELECT pg_current_snapshot()::text AS snapshot,"
                + " pg_sequence_last_value(?::regclass) AS last_id,"
-               + " (SELECT count(*) FROM fresh) AS fresh) m"
-               + " LEFT JOIN claimed c ON true";
+               + " (SELECT count(*) FROM fresh) AS fresh,"
+               + " (SELECT min(f.id) FROM fresh f WHERE f.id <> ALL(ARRAY(SELECT id FROM within_budget)))"
+               + " AS fresh_cut) m"
+               + " LEFT JOIN claimed c ON true"
+               + " ORDER BY c.priority DESC, c.id";
     }
 }

@@ -134,6 +134,11 @@ public final class QueueTable {
         return name + "_key";
     }
 
+    /** The index of prioritized messages: claims take the highest priority first from it. */
+    String priorityIndexName() {
+        return name + "_priority";
+    }
+
     String wakeUpTriggerName() {
         return name + "_wake_up";
     }

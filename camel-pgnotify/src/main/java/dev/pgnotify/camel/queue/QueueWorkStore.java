@@ -14,7 +14,6 @@ import java.util.Set;
 import dev.pgnotify.camel.support.Parameters;
 import dev.pgnotify.camel.support.WorkRows;
 import dev.pgnotify.camel.support.WorkStore;
-import org.postgresql.PGStatement;
 
 /**
  * mode=queue's work: the messages of one channel of a queue table, each an item of its own.
@@ -34,16 +33,15 @@ final class QueueWorkStore implements WorkStore {
         boolean keyed = request.acknowledged().stream().anyMatch(item -> item.messages().get(0).key() != null);
         String claim = keyed ? queue.sql().acknowledgeAndClaimKeyed : queue.sql().acknowledgeAndClaim;
         try (PreparedStatement statement = connection.prepareStatement(claim)) {
-            // binary results from the first execution: a bytea body arrives as its bytes, not as hex text twice its
-            // size
-            statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
+            WorkRows.preferBinaryResults(statement);
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             new Parameters(statement)
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch())
-                    .add(request.budget()).add(request.leaseMillis())
+                    .add(channel).add(ackIds).add(request.batch())
+                    .add(request.budget()).add(request.batch()).add(request.leaseMillis())
                     .add(request.maxAttempts()).add(request.maxAttempts()).add(request.maxAttempts())
                     .add(queue.sequence());
             return read(statement, request);
@@ -51,13 +49,15 @@ final class QueueWorkStore implements WorkStore {
     }
 
     private static Claim read(PreparedStatement statement, ClaimRequest request) throws SQLException {
+        // highest priority first, then the channel's order: the ids'
         List<Item> claimed = new ArrayList<>();
-        // claimed as the next of a key just acknowledged: like those named by id, not part of the fresh scan
-        Set<Long> successors = new HashSet<>();
+        // found by the fresh scan from the frontier (not named by id, nor the next of a key, nor prioritized)
+        Set<Long> foundFresh = new HashSet<>();
         String snapshot = null;
         Long lastId = null;
         long fresh = 0;
         Long claimXid = null;
+        Long firstLeftOut = null;
         try (ResultSet rs = statement.executeQuery()) {
             while (rs.next()) {
                 if (snapshot == null) {
@@ -65,6 +65,8 @@ final class QueueWorkStore implements WorkStore {
                     long last = rs.getLong(10);
                     lastId = rs.wasNull() ? null : last;
                     fresh = rs.getLong(11);
+                    long cut = rs.getLong(16);
+                    firstLeftOut = rs.wasNull() ? null : cut;
                 }
                 long id = rs.getLong(1);
                 if (rs.wasNull()) {
@@ -84,21 +86,23 @@ final class QueueWorkStore implements WorkStore {
                     claimXid = Long.parseLong(xid);
                 }
                 if (rs.getBoolean(14)) {
-                    successors.add(id);
+                    foundFresh.add(id);
                 }
                 claimed.add(new Item(id, rs.getInt(6), List.of(message), 0));
             }
         }
-        // the rows come back in no particular order; the channel's order is the ids'
-        claimed.sort((a, b) -> Long.compare(a.id(), b.id()));
-        Set<Long> named = Set.of(request.dueIds());
         long freshClaimed = 0;
         long lastFreshClaimed = request.frontier();
         for (Item item : claimed) {
-            if (!named.contains(item.id()) && !successors.contains(item.id())) {
+            if (foundFresh.contains(item.id())) {
                 freshClaimed++;
                 lastFreshClaimed = Math.max(lastFreshClaimed, item.id());
             }
+        }
+        if (firstLeftOut != null) {
+            // with priorities, the fresh messages claimed need not be the first ones: the scan reached only as far as
+            // the first it left
+            lastFreshClaimed = Math.max(request.frontier(), Math.min(lastFreshClaimed, firstLeftOut - 1));
         }
         return new Claim(claimed, snapshot, lastId, claimXid, fresh, freshClaimed, lastFreshClaimed);
     }
@@ -183,7 +187,7 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
-    public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
+    public Map<Long, Long> liveAmong(Connection connection, Long[] ids) throws SQLException {
         try (PreparedStatement lookUp = connection.prepareStatement(queue.sql().liveAmong)) {
             new Parameters(lookUp).byIds(connection.createArrayOf("bigint", ids));
             return WorkRows.liveById(lookUp);

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -88,6 +89,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     static final long SWEEP_CHUNK_IDS = 50_000;
     private static final int SWEEP_MAX_CHUNKS = 20;
     private static final int SWEEP_MAX_ROWS = 10_000;
+    /** With listen=false: the first wait after a claim that found nothing; each further one doubles it. */
+    private static final long FIRST_IDLE_POLL_MILLIS = 10;
+    /** How far past the next sweep an item may fall due and still be handed to a claim at its time by this one. */
+    private static final long SWEEP_SLACK_MILLIS = 100;
     /** The items the sweep keeps an eye on below the frontier, at most. */
     static final int MAX_TRACKED = 10_000;
     /** Every this many sweeps, the sweep starts again from the first id: a safety net. */
@@ -101,6 +106,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     /** Due items below the frontier, for the next claim to take by id. */
     private final Queue<Long> due = new ConcurrentLinkedQueue<>();
     private final Set<Long> dueSet = ConcurrentHashMap.newKeySet();
+    /** How producers of this application wake this consumer (see {@link LocalWakeUps}). */
+    private final LocalWakeUps.Sleeper localWakeUp = this::wakeUp;
+    /** Items handed to a claim at the time they fall due (see {@link #dueSoon}), so that they are so once. */
+    private final Set<Long> scheduled = ConcurrentHashMap.newKeySet();
     /** Due items a claim could not take (another consumer had them): for the sweep to keep an eye on. */
     private final Queue<Long> recheck = new ConcurrentLinkedQueue<>();
     /** Items below the frontier the sweep saw in someone's hands; touched by the sweep's thread only. */
@@ -333,6 +342,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         cursor.reset();
         due.clear();
         dueSet.clear();
+        scheduled.clear();
         recheck.clear();
         tracked.clear();
         sweptUpTo = 0;
@@ -347,8 +357,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         try {
             store = prepare(database);
             // wake-ups are hints: the first claims run anyway, and the LISTEN's arrival triggers another
-            subscription = endpoint.getComponent().getListeners().subscribe(endpoint.getConnections().listenerKey(),
-                    wakeUpChannel(), this, false);
+            if (configuration.isListen()) {
+                subscription = endpoint.getComponent().getListeners().subscribe(
+                        endpoint.getConnections().listenerKey(), wakeUpChannel(), this, false);
+            }
         } catch (Exception e) {
             endpoint.getConnections().releaseDatabase();
             database = null;
@@ -365,7 +377,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         sweeper = executors.newSingleThreadScheduledExecutor(this, "PgNotifySweeper[" + name + "]");
         sweeper.scheduleWithFixedDelay(this::sweep, configuration.getPollInterval(), configuration.getPollInterval(),
                 TimeUnit.MILLISECONDS);
-        endpoint.getComponent().getLocalWakeUps().register(wakeUpChannel(), channel(), signal);
+        endpoint.getComponent().getLocalWakeUps().register(wakeUpChannel(), channel(), localWakeUp);
         int threads = configuration.getConcurrentConsumers();
         workers = executors.newCachedThreadPool(this, threadName());
         for (int i = 0; i < threads; i++) {
@@ -411,7 +423,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         running = false;
         ExecutorServiceManager executors = getEndpoint().getCamelContext().getExecutorServiceManager();
         if (store != null) {
-            getEndpoint().getComponent().getLocalWakeUps().unregister(wakeUpChannel(), channel(), signal);
+            getEndpoint().getComponent().getLocalWakeUps().unregister(wakeUpChannel(), channel(), localWakeUp);
         }
         if (subscription != null) {
             subscription.cancel();
@@ -479,15 +491,32 @@ public abstract class ClaimingConsumer extends DefaultConsumer
 
     /**
      * A wake-up's payload is the channel, followed by a space and the id of the sending component when a pgnotify
-     * producer sent it; a wake-up from this consumer's own component has already been delivered directly.
+     * producer sent it ("-" from the table's trigger), and by a space and a number of milliseconds when the messages
+     * fall due that much later. A wake-up from this consumer's own component has already been delivered directly.
      */
     @Override
     public void onNotification(PGNotification notification) {
-        String payload = notification.getParameter();
-        int space = payload.indexOf(' ');
-        String channel = space < 0 ? payload : payload.substring(0, space);
-        if (channel().equals(channel)
-                && (space < 0 || !payload.substring(space + 1).equals(getEndpoint().getComponent().getLocalWakeUps().id()))) {
+        String[] parts = notification.getParameter().split(" ", 3);
+        if (!channel().equals(parts[0])
+            || parts.length > 1 && parts[1].equals(getEndpoint().getComponent().getLocalWakeUps().id())) {
+            return;
+        }
+        long delay = 0;
+        if (parts.length > 2) {
+            try {
+                delay = Long.parseLong(parts[2]);
+            } catch (NumberFormatException e) {
+                LOG.debug("Ignoring the delay of a wake-up with payload '{}'", notification.getParameter());
+            }
+        }
+        wakeUp(delay);
+    }
+
+    /** Claims now, or when messages fall due that many milliseconds from now. */
+    private void wakeUp(long delayMillis) {
+        if (delayMillis > 0) {
+            wakeUpIn(delayMillis);
+        } else {
             signal.wakeOne();
         }
     }
@@ -532,6 +561,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         private long lastClaimNanos = System.nanoTime() - MIN_CLAIM_INTERVAL_NANOS;
         private boolean lastClaimFull;
         private boolean woken = true;
+        /** With listen=false: how long to wait after the next claim that finds nothing. */
+        private long idlePollWait = FIRST_IDLE_POLL_MILLIS;
         private volatile boolean abandoned;
         private volatile boolean exited;
         private volatile String callWhat;
@@ -578,6 +609,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     awaitWakeUp();
                     continue;
                 }
+                idlePollWait = FIRST_IDLE_POLL_MILLIS;
                 if (lastClaimFull) {
                     // there is probably more: a second thread helps
                     signal.wakeOne();
@@ -1013,7 +1045,13 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 if (!due.isEmpty()) {
                     return;
                 }
-                signal.await(configuration().getPollInterval());
+                long wait = configuration().getPollInterval();
+                if (!configuration().isListen()) {
+                    // polling instead of LISTEN: soon after work, less and less often while there is none
+                    wait = Math.min(wait, idlePollWait);
+                    idlePollWait = Math.min(configuration().getPollInterval(), idlePollWait * 2);
+                }
+                signal.await(wait);
                 woken = true;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -1025,10 +1063,16 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private void scheduleDue(long itemId, long delayMillis) {
         ScheduledExecutorService scheduler = leases;
         if (scheduler != null && running) {
-            scheduler.schedule(() -> {
-                addDue(itemId);
-                signal.wakeOne();
-            }, delayMillis, TimeUnit.MILLISECONDS);
+            try {
+                scheduler.schedule(() -> {
+                    scheduled.remove(itemId);
+                    addDue(itemId);
+                    signal.wakeOne();
+                }, delayMillis, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // stopping
+                scheduled.remove(itemId);
+            }
         }
     }
 
@@ -1126,11 +1170,14 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 List<long[]> live = current.call(this, "sweeping below the frontier",
                         connection -> work.liveInRange(connection, scanFrom, to, SWEEP_MAX_ROWS));
                 for (long[] row : live) {
-                    if (row[1] == 1 && !inFlight.containsKey(row[0])) {
+                    if (row[1] <= 0 && !inFlight.containsKey(row[0])) {
                         addDue(row[0]);
                         found = true;
-                    } else if (tracked.size() < MAX_TRACKED) {
-                        tracked.add(row[0]);
+                    } else {
+                        dueSoon(row[0], row[1]);
+                        if (tracked.size() < MAX_TRACKED) {
+                            tracked.add(row[0]);
+                        }
                     }
                 }
                 from = live.size() >= SWEEP_MAX_ROWS ? live.get(live.size() - 1)[0] : to;
@@ -1159,17 +1206,51 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             return false;
         }
         Long[] ids = tracked.toArray(new Long[0]);
-        Map<Long, Boolean> live = current.call(this, "looking up messages below the frontier",
+        Map<Long, Long> live = current.call(this, "looking up messages below the frontier",
                 connection -> work.liveAmong(connection, ids));
         tracked.retainAll(live.keySet());
         boolean anyDue = false;
-        for (Map.Entry<Long, Boolean> row : live.entrySet()) {
-            if (row.getValue() && !inFlight.containsKey(row.getKey())) {
+        for (Map.Entry<Long, Long> row : live.entrySet()) {
+            if (row.getValue() <= 0 && !inFlight.containsKey(row.getKey())) {
                 addDue(row.getKey());
                 anyDue = true;
+            } else {
+                dueSoon(row.getKey(), row.getValue());
             }
         }
         return anyDue;
+    }
+
+    /**
+     * An item below the frontier that falls due before the next sweep (a delayed message, a retry of another
+     * consumer's, a lease running out) is handed to a claim at its time, rather than up to a poll interval late.
+     */
+    private void dueSoon(long itemId, long dueInMillis) {
+        if (dueInMillis > 0 && dueInMillis <= configuration().getPollInterval() + SWEEP_SLACK_MILLIS
+            && !inFlight.containsKey(itemId) && scheduled.add(itemId)) {
+            scheduleDue(itemId, dueInMillis);
+        }
+    }
+
+    /**
+     * Something falls due in that many milliseconds that this consumer may not see in time (a delayed message, as a
+     * producer's wake-up says): claim then, and sweep, for it may lie above or below the frontier.
+     */
+    private void wakeUpIn(long delayMillis) {
+        ScheduledExecutorService scheduler = leases;
+        if (scheduler != null && running) {
+            try {
+                scheduler.schedule(() -> {
+                    signal.wakeOne();
+                    ScheduledExecutorService sweeping = sweeper;
+                    if (sweeping != null && running) {
+                        sweeping.execute(this::sweep);
+                    }
+                }, delayMillis, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // stopping
+            }
+        }
     }
 
     /**
@@ -1225,13 +1306,17 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             result.detail("lastError", String.valueOf(claimFailure.getMessage()));
         }
         reportDetails(result);
-        if (current == null || !running) {
+        if (!running || current == null && configuration().isListen()) {
             result.down().message("pgnotify:" + channel() + " is not started");
             return;
         }
-        SharedListener listener = current.listener();
-        result.detail("database", listener.key().toString()).detail("reconnects", listener.getReconnects())
-                .detail("listening", listener.isListening());
+        SharedListener listener = current != null ? current.listener() : null;
+        if (listener != null) {
+            result.detail("database", listener.key().toString()).detail("reconnects", listener.getReconnects())
+                    .detail("listening", listener.isListening());
+        } else {
+            result.detail("listening", false).detail("polling", true);
+        }
         long slowest = workerList.stream().filter(w -> CLAIMING.equals(w.callWhat))
                 .mapToLong(Worker::millisInCall).max().orElse(-1);
         if (failedClaims.get() > 0) {
@@ -1243,6 +1328,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         } else if (slowest > Math.min(CLAIM_STALL_MILLIS, configuration().getStatementTimeout() / 2)) {
             result.down().message("pgnotify:" + channel() + ": a claim has been running for " + slowest
                                   + " ms (claims take milliseconds): the database does not answer");
+        } else if (listener == null) {
+            result.up();
         } else if (!listener.isListening()) {
             result.down().message("pgnotify:" + channel() + " has lost its LISTEN connection and is reconnecting");
             if (listener.getLastFailure() != null) {

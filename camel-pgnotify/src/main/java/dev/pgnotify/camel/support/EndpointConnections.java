@@ -1,10 +1,13 @@
 package dev.pgnotify.camel.support;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Arrays;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -17,6 +20,8 @@ import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyConnectionException;
 import org.apache.camel.util.URISupport;
 import org.postgresql.Driver;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 import org.postgresql.PGProperty;
 import org.postgresql.ds.common.BaseDataSource;
 import org.slf4j.Logger;
@@ -29,12 +34,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class EndpointConnections {
 
+
     public static final String APPLICATION_NAME = "camel-pgnotify";
     /** The application_name of the LISTEN connection a component shares among its consumers. */
     public static final String LISTENER_APPLICATION_NAME = "camel-pgnotify listener";
 
     private static final Logger LOG = LoggerFactory.getLogger(EndpointConnections.class);
     private static final long EVICTION_WARNING_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** The longest wait for the notification that shows a new LISTEN connection receives them. */
+    private static final long PROBE_WAIT_MILLIS = 5000;
 
     private final SharedPools sharedPools;
     private final CallWatchdog watchdog;
@@ -66,7 +74,7 @@ public final class EndpointConnections {
             if (dataSource == null) {
                 acquiredPool = sharedPools.acquire(configuration.getJdbcUrl(), configuration.getUsername(),
                         configuration.getPassword(), configuration.getMaxPoolSize(), configuration.getConnectTimeout(),
-                        configuration.getStatementTimeout());
+                        configuration.getStatementTimeout(), !configuration.isListen());
                 dataSource = acquiredPool;
                 onExpired = evictAfterTimeout((HikariDataSource) acquiredPool, true);
             } else {
@@ -181,11 +189,54 @@ public final class EndpointConnections {
                 // the LISTEN connection sits idle between notifications: a role's idle_session_timeout must not end it
                 statement.execute(sessionSettingsSql(0));
             }
+            requireNotificationsArrive(connection, key);
         } catch (SQLException e) {
             connection.close();
             throw e;
         }
         return connection;
+    }
+
+    /**
+     * Makes sure the LISTEN connection receives notifications: sends one to it from a second connection and waits for
+     * it. Behind a pooler in transaction mode (PgBouncer pool_mode=transaction) a LISTEN ends with its transaction and
+     * nothing would ever arrive, without a word; this says so at start, and names the option that works there.
+     */
+    private static void requireNotificationsArrive(Connection listener, ListenerKey key) throws SQLException {
+        String probe = "pgnotify_probe_" + UUID.randomUUID().toString().replace("-", "");
+        long waitMillis = Math.min(PROBE_WAIT_MILLIS, Math.max(250, key.connectTimeoutMillis()));
+        try (Statement statement = listener.createStatement()) {
+            statement.execute(SupportSql.listen(probe));
+        }
+        try (Connection sender = key.dataSource() != null ? key.dataSource().getConnection() : openDirect(key, false);
+             PreparedStatement notify = sender.prepareStatement(SupportSql.NOTIFY_ONE)) {
+            sender.setAutoCommit(true);
+            notify.setString(1, probe);
+            notify.setString(2, "");
+            notify.execute();
+        }
+        PGConnection pg = listener.unwrap(PGConnection.class);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
+        boolean arrived = false;
+        long left;
+        while (!arrived && (left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) > 0) {
+            PGNotification[] notifications = pg.getNotifications((int) left);
+            if (notifications != null) {
+                arrived = Arrays.stream(notifications).anyMatch(n -> probe.equals(n.getName()));
+            }
+        }
+        try (Statement statement = listener.createStatement()) {
+            statement.execute(SupportSql.unlisten(probe));
+        }
+        if (!arrived) {
+            throw new SQLException("LISTEN on " + describe(key.jdbcUrl(), key.username()) + " receives no"
+                                   + " notifications: one sent to it from a second connection did not arrive within "
+                                   + waitMillis + " ms. The connection probably goes through a pooler in"
+                                   + " transaction mode (such as PgBouncer with pool_mode=transaction), where a LISTEN"
+                                   + " ends with its transaction. Set listen=false to poll instead, or let pgnotify"
+                                   + " connect to PostgreSQL directly or through a pool in session mode.",
+                    "55000");
+        }
     }
 
     private static Connection openDirect(ListenerKey key, boolean lowLatency) throws PgNotifyConnectionException {

@@ -15,28 +15,37 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class LocalWakeUps {
 
     private final String id = UUID.randomUUID().toString();
-    private final Map<String, List<WakeUpSignal>> consumers = new ConcurrentHashMap<>();
+    private final Map<String, List<Sleeper>> consumers = new ConcurrentHashMap<>();
+
+    /** A consumer, as its producers wake it. */
+    @FunctionalInterface
+    public interface Sleeper {
+
+        /** Claim now (0), or when messages fall due that many milliseconds from now. */
+        void wakeUp(long delayMillis);
+    }
 
     /** Identifies this component in the payload of the wake-ups its producers send. */
     public String id() {
         return id;
     }
 
-    void register(String wakeUpChannel, String channel, WakeUpSignal signal) {
-        consumers.computeIfAbsent(key(wakeUpChannel, channel), k -> new CopyOnWriteArrayList<>()).add(signal);
+    void register(String wakeUpChannel, String channel, Sleeper sleeper) {
+        consumers.computeIfAbsent(key(wakeUpChannel, channel), k -> new CopyOnWriteArrayList<>()).add(sleeper);
     }
 
-    void unregister(String wakeUpChannel, String channel, WakeUpSignal signal) {
-        List<WakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
-        if (signals != null) {
-            signals.remove(signal);
+    void unregister(String wakeUpChannel, String channel, Sleeper sleeper) {
+        List<Sleeper> sleepers = consumers.get(key(wakeUpChannel, channel));
+        if (sleepers != null) {
+            sleepers.remove(sleeper);
         }
     }
 
-    public void wake(String wakeUpChannel, String channel) {
-        List<WakeUpSignal> signals = consumers.get(key(wakeUpChannel, channel));
-        if (signals != null) {
-            signals.forEach(WakeUpSignal::wakeOne);
+    /** Wakes the channel's consumers now (0), or when messages fall due that many milliseconds from now. */
+    public void wake(String wakeUpChannel, String channel, long delayMillis) {
+        List<Sleeper> sleepers = consumers.get(key(wakeUpChannel, channel));
+        if (sleepers != null) {
+            sleepers.forEach(sleeper -> sleeper.wakeUp(delayMillis));
         }
     }
 

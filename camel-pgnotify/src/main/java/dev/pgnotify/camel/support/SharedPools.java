@@ -36,12 +36,14 @@ public final class SharedPools {
     /**
      * Returns the shared pool for these settings, creating it (and connecting once, so that a wrong URL or password
      * fails here) if it does not exist yet. Every call must be matched by a {@link #release(DataSource)}.
+     *
+     * @param sessionFree for a pooler in transaction mode: no session settings, no server-side prepared statements
      */
     public synchronized DataSource acquire(
             String jdbcUrl, String username, String password, int maxPoolSize, long connectTimeoutMillis,
-            long statementTimeoutMillis)
+            long statementTimeoutMillis, boolean sessionFree)
             throws PgNotifyConnectionException {
-        Key key = new Key(jdbcUrl, username, password, connectTimeoutMillis, statementTimeoutMillis);
+        Key key = new Key(jdbcUrl, username, password, connectTimeoutMillis, statementTimeoutMillis, sessionFree);
         SharedPool pool = pools.get(key);
         if (pool == null) {
             pool = open(key, maxPoolSize);
@@ -94,7 +96,14 @@ public final class SharedPools {
         EndpointConnections.driverProperties(key.connectTimeoutMillis(), key.statementTimeoutMillis())
                 .forEach((name, value) -> config.addDataSourceProperty((String) name, value));
         config.addDataSourceProperty("ApplicationName", EndpointConnections.APPLICATION_NAME);
-        config.setConnectionInitSql(EndpointConnections.sessionSettingsSql(key.statementTimeoutMillis()));
+        if (key.sessionFree()) {
+            // behind a pooler in transaction mode, a statement prepared on one server connection is unknown on the
+            // next, and a session setting would leak into other clients' transactions: the watchdog and the socket
+            // timeout bound the calls instead
+            config.addDataSourceProperty("prepareThreshold", "0");
+        } else {
+            config.setConnectionInitSql(EndpointConnections.sessionSettingsSql(key.statementTimeoutMillis()));
+        }
         config.setScheduledExecutor(housekeeper);
         config.setThreadFactory(new CamelThreadFactory(executors.getThreadNamePattern(), poolName, true));
         try {
@@ -124,7 +133,8 @@ public final class SharedPools {
     }
 
     private record Key(
-            String jdbcUrl, String username, String password, long connectTimeoutMillis, long statementTimeoutMillis) {
+            String jdbcUrl, String username, String password, long connectTimeoutMillis, long statementTimeoutMillis,
+            boolean sessionFree) {
         @Override
         public String toString() {
             return EndpointConnections.describe(jdbcUrl, username);

@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -22,6 +23,7 @@ import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.spi.PgNotifyTransactions;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.apache.camel.util.TimeUtils;
 
 /**
  * A producer of a durable mode (queue, topic): inserts the body and headers as one message (or, with batch=true,
@@ -37,12 +39,12 @@ public abstract class StoringProducer extends PooledProducer {
      * @param insertMany parameters: channel, headers, json[], text[], bytea[]; returns the ids in list order
      */
     public record Target(MessageCodec codec, String insertOne, String insertMany, String wakeUpChannel,
-                         boolean keysAndExpiry) {
+                         boolean queueFeatures) {
 
         /**
-         * @param keysAndExpiry whether the statements take a message key and an expiry (mode=queue): insertOne then
-         *                      takes key, expiry instant and time to live after the headers, and insertMany takes them
-         *                      after its headers, before the arrays
+         * @param queueFeatures whether the statements take a message key, expiry, deduplication, due time and priority
+         *                      (mode=queue): insertOne then takes them after the headers, and insertMany after its
+         *                      headers, before the arrays (see QueueSql)
          */
         public Target {
         }
@@ -52,9 +54,19 @@ public abstract class StoringProducer extends PooledProducer {
         }
     }
 
-    /** A message's key, expiry and deduplication, from its headers and the endpoint's options. */
+    /** A message's key, expiry, deduplication, due time and priority, from its headers and the endpoint's options. */
     private record Placement(String key, Timestamp expiresAt, Long timeToLive, String deduplicationId,
-                             long deduplicationWindow) {
+                             long deduplicationWindow, Timestamp deliverAt, Long delay, int priority) {
+
+        static final Placement NONE = new Placement(null, null, null, null, 0, null, null, 0);
+
+        /** In how many milliseconds (by this JVM's clock) the message falls due: 0 when it is due at once. */
+        long dueInMillis() {
+            if (deliverAt != null) {
+                return Math.max(0, deliverAt.getTime() - System.currentTimeMillis());
+            }
+            return delay != null ? Math.max(0, delay) : 0;
+        }
     }
 
     private Target target;
@@ -76,7 +88,9 @@ public abstract class StoringProducer extends PooledProducer {
             super.doStop();
             throw e;
         }
-        wakeUps = getEndpoint().getComponent().getWakeUps().acquire(database());
+        if (getEndpoint().getConfiguration().isListen()) {
+            wakeUps = getEndpoint().getComponent().getWakeUps().acquire(database());
+        }
     }
 
     @Override
@@ -130,10 +144,11 @@ public abstract class StoringProducer extends PooledProducer {
                 transactions.release(joined, joinable);
             }
         }
+        long dueIn = placement.dueInMillis();
         if (joined != null) {
-            transactions.afterCommit(this::wakeConsumers);
+            transactions.afterCommit(() -> wakeConsumers(dueIn));
         } else {
-            wakeConsumers();
+            wakeConsumers(dueIn);
         }
     }
 
@@ -177,15 +192,18 @@ public abstract class StoringProducer extends PooledProducer {
         return selected;
     }
 
-    private void wakeConsumers() {
-        WakeUpSenders.Sender sender = wakeUps;
-        if (sender == null) {
-            // stopped since
+    /** Wakes the channel's consumers now, or when the messages fall due that many milliseconds from now. */
+    private void wakeConsumers(long dueInMillis) {
+        if (!isRunAllowed()) {
             return;
         }
         String wakeUpChannel = target.wakeUpChannel();
-        getEndpoint().getComponent().getLocalWakeUps().wake(wakeUpChannel, getEndpoint().getChannel());
-        sender.request(wakeUpChannel, getEndpoint().getChannel());
+        getEndpoint().getComponent().getLocalWakeUps().wake(wakeUpChannel, getEndpoint().getChannel(), dueInMillis);
+        WakeUpSenders.Sender sender = wakeUps;
+        if (sender != null) {
+            // null with listen=false: nobody LISTENs
+            sender.request(wakeUpChannel, getEndpoint().getChannel(), dueInMillis);
+        }
     }
 
     /** Runs a statement: on a pooled connection, or on the caller's transaction's ({@code joined}, when not null). */
@@ -193,22 +211,31 @@ public abstract class StoringProducer extends PooledProducer {
         return joined == null ? database().call(this, what, work) : database().callOn(joined, this, what, work);
     }
 
-    /** The message's key and expiry; only mode=queue has them, so elsewhere they are refused rather than ignored. */
+    /**
+     * The message's key, expiry, deduplication, due time and priority; only mode=queue has them, so elsewhere they are
+     * refused rather than ignored.
+     */
     private Placement placement(Message message) {
         String key = message.getHeader(PgNotifyConstants.KEY, String.class);
         Object expiresAt = message.getHeader(PgNotifyConstants.EXPIRES_AT);
         String deduplicationId = message.getHeader(PgNotifyConstants.DEDUPLICATION_ID, String.class);
+        Object deliverAt = message.getHeader(PgNotifyConstants.DELIVER_AT);
+        Object delay = message.getHeader(PgNotifyConstants.DELAY);
+        Object priority = message.getHeader(PgNotifyConstants.PRIORITY);
         long timeToLive = getEndpoint().getConfiguration().getTimeToLive();
-        if (!target.keysAndExpiry()) {
-            if (key != null || expiresAt != null || deduplicationId != null || timeToLive > 0) {
+        if (!target.queueFeatures()) {
+            if (key != null || expiresAt != null || deduplicationId != null || deliverAt != null || delay != null
+                || priority != null || timeToLive > 0) {
                 throw new IllegalArgumentException(
                         "pgnotify:" + getEndpoint().getChannel() + ": " + PgNotifyConstants.KEY + ", "
                                                    + PgNotifyConstants.EXPIRES_AT + ", "
-                                                   + PgNotifyConstants.DEDUPLICATION_ID + " and timeToLive are"
+                                                   + PgNotifyConstants.DEDUPLICATION_ID + ", "
+                                                   + PgNotifyConstants.DELAY + ", " + PgNotifyConstants.DELIVER_AT
+                                                   + ", " + PgNotifyConstants.PRIORITY + " and timeToLive are"
                                                    + " supported in mode=queue only, not mode="
                                                    + getEndpoint().getMode());
             }
-            return new Placement(null, null, null, null, 0);
+            return Placement.NONE;
         }
         if (deduplicationId != null && getEndpoint().getConfiguration().isBatch()
             && message.getBody() instanceof Collection<?>) {
@@ -217,12 +244,44 @@ public abstract class StoringProducer extends PooledProducer {
                                                + " names one message, and batch=true sends several: send them one"
                                                + " by one, each with its own id");
         }
-        return new Placement(key, expiresAt == null ? null : toTimestamp(expiresAt),
+        return new Placement(key, expiresAt == null ? null : toTimestamp(PgNotifyConstants.EXPIRES_AT, expiresAt),
                 timeToLive > 0 ? timeToLive : null, deduplicationId,
-                getEndpoint().getConfiguration().getDeduplicationWindow());
+                getEndpoint().getConfiguration().getDeduplicationWindow(),
+                deliverAt == null ? null : toTimestamp(PgNotifyConstants.DELIVER_AT, deliverAt),
+                delay == null ? null : toMillis(delay), priority == null ? 0 : toPriority(priority));
     }
 
-    private static Timestamp toTimestamp(Object value) {
+    private static long toMillis(Object delay) {
+        if (delay instanceof Duration duration) {
+            return duration.toMillis();
+        } else if (delay instanceof Number millis) {
+            return millis.longValue();
+        }
+        try {
+            return TimeUtils.toMilliSeconds(delay.toString().trim());
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(PgNotifyConstants.DELAY + " must be a delay (milliseconds as a number, a"
+                                               + " java.time.Duration, or text such as 5000, 30s, 1h30m or PT5M),"
+                                               + " not '" + delay + "'", e);
+        }
+    }
+
+    private static int toPriority(Object priority) {
+        long value;
+        try {
+            value = priority instanceof Number number ? number.longValue() : Long.parseLong(priority.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(PgNotifyConstants.PRIORITY + " must be an integer from 0 up, not '"
+                                               + priority + "'", e);
+        }
+        if (value < 0 || value > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(PgNotifyConstants.PRIORITY + " must be an integer from 0 up (higher"
+                                               + " first, 0 the default), not " + value);
+        }
+        return (int) value;
+    }
+
+    private static Timestamp toTimestamp(String header, Object value) {
         if (value instanceof Instant instant) {
             return Timestamp.from(instant);
         } else if (value instanceof Date date) {
@@ -235,24 +294,34 @@ public abstract class StoringProducer extends PooledProducer {
         try {
             return Timestamp.from(OffsetDateTime.parse(value.toString().trim()).toInstant());
         } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException(PgNotifyConstants.EXPIRES_AT + " must be an instant (java.time.Instant,"
-                                               + " java.util.Date, epoch milliseconds or ISO-8601 text such as"
-                                               + " 2026-11-26T10:15:30Z), not '" + value + "'", e);
+            throw new IllegalArgumentException(header + " must be an instant (java.time.Instant, java.util.Date, epoch"
+                                               + " milliseconds or ISO-8601 text such as 2026-11-26T10:15:30Z), not '"
+                                               + value + "'", e);
         }
     }
 
-    /** Binds the key, expiry and deduplication at {@code index} on; returns the next index. */
+    /**
+     * Binds the key, expiry, deduplication id, due time, priority and deduplication window at {@code index} on;
+     * returns the next index.
+     */
     private static int bind(PreparedStatement statement, int index, Placement placement) throws SQLException {
         statement.setString(index, placement.key());
         statement.setTimestamp(index + 1, placement.expiresAt());
-        if (placement.timeToLive() != null) {
-            statement.setLong(index + 2, placement.timeToLive());
-        } else {
-            statement.setNull(index + 2, Types.BIGINT);
-        }
+        setLong(statement, index + 2, placement.timeToLive());
         statement.setString(index + 3, placement.deduplicationId());
-        statement.setString(index + 4, Long.toString(placement.deduplicationWindow()));
-        return index + 5;
+        statement.setTimestamp(index + 4, placement.deliverAt());
+        setLong(statement, index + 5, placement.delay());
+        statement.setInt(index + 6, placement.priority());
+        statement.setString(index + 7, Long.toString(placement.deduplicationWindow()));
+        return index + 8;
+    }
+
+    private static void setLong(PreparedStatement statement, int index, Long value) throws SQLException {
+        if (value != null) {
+            statement.setLong(index, value);
+        } else {
+            statement.setNull(index, Types.BIGINT);
+        }
     }
 
     /** Returns the new message's id, or null when its deduplication id was taken (nothing enqueued). */
@@ -270,7 +339,7 @@ public abstract class StoringProducer extends PooledProducer {
                     insert.setNull(4, Types.BINARY);
                 }
                 insert.setString(5, headers);
-                if (target.keysAndExpiry()) {
+                if (target.queueFeatures()) {
                     bind(insert, 6, placement);
                 }
                 try (ResultSet rs = insert.executeQuery()) {
@@ -300,7 +369,7 @@ public abstract class StoringProducer extends PooledProducer {
             try (PreparedStatement insert = connection.prepareStatement(target.insertMany())) {
                 insert.setString(1, getEndpoint().getChannel());
                 insert.setString(2, headers);
-                int next = target.keysAndExpiry() ? bind(insert, 3, placement) : 3;
+                int next = target.queueFeatures() ? bind(insert, 3, placement) : 3;
                 insert.setArray(next, connection.createArrayOf("text", json));
                 insert.setArray(next + 1, connection.createArrayOf("text", text));
                 insert.setArray(next + 2, connection.createArrayOf("bytea", bytes));

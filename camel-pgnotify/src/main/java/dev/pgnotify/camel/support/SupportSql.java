@@ -91,9 +91,19 @@ public final class SupportSql {
     public static final String INDEX_IS_PARTIAL
             = "SELECT indpred IS NOT NULL FROM pg_index WHERE indexrelid = to_regclass(?)";
 
+    /** How long until an item ({@code q}) falls due, in milliseconds: zero or less when it is due. */
+    public static final String DUE_IN = "ceil(extract(epoch FROM q.available_at - now()) * 1000)::bigint";
+
     public static final String TABLE_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
     public static final String FUNCTION_EXISTS = "SELECT to_regprocedure(?) IS NOT NULL";
+
+    /**
+     * Whether a function exists and its body contains a text: how a function of an earlier version is told from the
+     * current one. Parameters: the function's signature, the text.
+     */
+    public static final String FUNCTION_CONTAINS
+            = "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(?) AND strpos(prosrc, ?) > 0)";
 
     public static final String TRIGGER_EXISTS
             = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal)";

@@ -64,9 +64,18 @@ public final class WakeUpSenders {
         senders.clear();
     }
 
-    /** A NOTIFY to send: the table's wake-up channel, with the queue channel as payload. */
-    private record WakeUp(String notifyChannel, String queueChannel) {
+    /**
+     * A NOTIFY to send: the table's wake-up channel, with the queue channel as payload (and when the messages fall due
+     * later, in how many milliseconds).
+     */
+    private record WakeUp(String notifyChannel, String queueChannel, long dueInMillis) {
     }
+
+    /**
+     * Delays are rounded up to this, so that wake-ups for messages falling due at nearly the same time share one
+     * NOTIFY (and the consumers one timer); a consumer woken a little late finds them due.
+     */
+    private static final long DELAY_GRANULARITY_MILLIS = 10;
 
     public final class Sender implements Runnable {
 
@@ -89,8 +98,11 @@ public final class WakeUpSenders {
             this.database = database;
         }
 
-        /** Asks for consumers of this queue channel to be woken (soon, and once for many requests). */
-        public void request(String notifyChannel, String queueChannel) {
+        /**
+         * Asks for consumers of this queue channel to be woken (soon, and once for many requests), or, when
+         * {@code dueInMillis} is positive, to be told to wake that much later.
+         */
+        public void request(String notifyChannel, String queueChannel, long dueInMillis) {
             lock.lock();
             try {
                 if (executor == null) {
@@ -98,7 +110,10 @@ public final class WakeUpSenders {
                             "PgNotifyWakeUp");
                     executor.execute(this);
                 }
-                if (pending.add(new WakeUp(notifyChannel, queueChannel)) && pending.size() == 1) {
+                long delay = dueInMillis <= 0 ? 0
+                        : (dueInMillis + DELAY_GRANULARITY_MILLIS - 1) / DELAY_GRANULARITY_MILLIS
+                          * DELAY_GRANULARITY_MILLIS;
+                if (pending.add(new WakeUp(notifyChannel, queueChannel, delay)) && pending.size() == 1) {
                     requested.signal();
                 }
             } finally {
@@ -164,7 +179,9 @@ public final class WakeUpSenders {
 
         private void send(Set<WakeUp> batch) throws Exception {
             String[] channels = batch.stream().map(WakeUp::notifyChannel).toArray(String[]::new);
-            String[] payloads = batch.stream().map(w -> w.queueChannel() + ' ' + origin).toArray(String[]::new);
+            String[] payloads = batch.stream()
+                    .map(w -> w.queueChannel() + ' ' + origin + (w.dueInMillis() > 0 ? " " + w.dueInMillis() : ""))
+                    .toArray(String[]::new);
             database.call(this, "sending wake-ups", connection -> {
                 try (PreparedStatement notify = connection.prepareStatement(SupportSql.NOTIFY_ALL)) {
                     notify.setArray(1, connection.createArrayOf("text", channels));

@@ -10,10 +10,24 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.postgresql.PGConnection;
+import org.postgresql.PGStatement;
+
 /** What every mode's work store binds and reads the same way: items' ids and attempts, and the sweep's rows. */
 public final class WorkRows {
 
     private WorkRows() {
+    }
+
+    /**
+     * Binary results from the first execution, so that a bytea body arrives as its bytes, not as hex text twice its
+     * size; not on a connection that prepares nothing on the server (prepareThreshold=0, as behind a pooler in
+     * transaction mode, where a statement prepared on one server connection is unknown on the next).
+     */
+    public static void preferBinaryResults(PreparedStatement statement) throws SQLException {
+        if (statement.getConnection().unwrap(PGConnection.class).getPrepareThreshold() != 0) {
+            statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
+        }
     }
 
     /** The items' ids, as a bigint[] parameter. */
@@ -27,23 +41,23 @@ public final class WorkRows {
                 items.stream().map(WorkStore.Item::attempt).toArray(Integer[]::new));
     }
 
-    /** Rows of (id, due) as the sweep's range scan returns them: {id, 1 when due, else 0}. */
+    /** Rows of (id, milliseconds until due) as the sweep's range scan returns them. */
     public static List<long[]> live(PreparedStatement scan) throws SQLException {
         List<long[]> rows = new ArrayList<>();
         try (ResultSet rs = scan.executeQuery()) {
             while (rs.next()) {
-                rows.add(new long[] { rs.getLong(1), rs.getBoolean(2) ? 1 : 0 });
+                rows.add(new long[] { rs.getLong(1), rs.getLong(2) });
             }
         }
         return rows;
     }
 
-    /** Rows of (id, due) as the sweep's look-up by id returns them, in order. */
-    public static Map<Long, Boolean> liveById(PreparedStatement lookUp) throws SQLException {
-        Map<Long, Boolean> rows = new LinkedHashMap<>();
+    /** Rows of (id, milliseconds until due) as the sweep's look-up by id returns them, in order. */
+    public static Map<Long, Long> liveById(PreparedStatement lookUp) throws SQLException {
+        Map<Long, Long> rows = new LinkedHashMap<>();
         try (ResultSet rs = lookUp.executeQuery()) {
             while (rs.next()) {
-                rows.put(rs.getLong(1), rs.getBoolean(2));
+                rows.put(rs.getLong(1), rs.getLong(2));
             }
         }
         return rows;

@@ -157,9 +157,12 @@ public interface WorkStore {
     /** Hands claimed items back at once (at stop), as if they had not been claimed. */
     void release(Connection connection, List<Item> items) throws SQLException;
 
-    /** The live items of this consumer's key with ids in (from, to], each with whether it is due. */
+    /**
+     * The live items of this consumer's key with ids in (from, to], each as {id, milliseconds until it falls due}
+     * (zero or less: due).
+     */
     List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException;
 
-    /** The items among these ids that still exist, each with whether it is due. */
-    Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException;
+    /** The items among these ids that still exist, each with the milliseconds until it falls due. */
+    Map<Long, Long> liveAmong(Connection connection, Long[] ids) throws SQLException;
 }

@@ -53,7 +53,7 @@ final class TopicAdmin implements ChannelAdmin {
                 items.setString(5, name);
                 try (ResultSet rs = items.executeQuery()) {
                     rs.next();
-                    all.add(new PgNotifyStatistics(channel, name, lagMessages, rs.getLong(1), rs.getLong(2),
+                    all.add(new PgNotifyStatistics(channel, name, lagMessages, rs.getLong(1), rs.getLong(2), 0,
                             rs.getLong(3), lagMessages == 0 ? null : lagAge, Instant.now()));
                 }
             }

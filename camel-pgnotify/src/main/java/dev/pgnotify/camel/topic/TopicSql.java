@@ -208,9 +208,9 @@ final class TopicSql {
                       + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + items + " q SET available_at = now(), attempts = q.attempts - 1,"
                         + " progress = " + PROGRESS_OF + " WHERE " + BY_IDS_AND_ATTEMPTS;
-        liveInRange = "SELECT id, available_at <= now() FROM " + items
-                      + " WHERE channel = ? AND group_name = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?";
-        liveAmong = "SELECT q.id, q.available_at <= now() FROM " + items + " q WHERE " + SupportSql.BY_IDS;
+        liveInRange = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items
+                      + " q WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
+        liveAmong = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items + " q WHERE " + SupportSql.BY_IDS;
         groupLag = "SELECT lag.messages, (extract(epoch FROM lag.age) * 1000)::bigint FROM ("
                    + TopicSchema.lagOf(table, " WHERE g.channel = ? AND g.group_name = ?", " AND t.id >= ?")
                    + ") lag";

@@ -15,7 +15,6 @@ import java.util.Set;
 import dev.pgnotify.camel.support.Parameters;
 import dev.pgnotify.camel.support.WorkRows;
 import dev.pgnotify.camel.support.WorkStore;
-import org.postgresql.PGStatement;
 
 /**
  * A topic group's work: items cut from the log, each a batch of message ids (or one message to retry), whose bodies
@@ -218,8 +217,7 @@ final class TopicWorkStore implements WorkStore {
     public List<StoredMessage> load(Connection connection, Item item, int from, long budget) throws SQLException {
         List<StoredMessage> wanted = item.messages().subList(from, item.messages().size());
         try (PreparedStatement statement = connection.prepareStatement(topic.sql().load)) {
-            // binary results: a bytea body arrives as its bytes, not as hex text twice its size
-            statement.unwrap(PGStatement.class).setPrepareThreshold(-1);
+            WorkRows.preferBinaryResults(statement);
             Array ids = connection.createArrayOf("bigint",
                     wanted.stream().map(StoredMessage::id).toArray(Long[]::new));
             statement.setArray(1, ids);
@@ -353,7 +351,7 @@ final class TopicWorkStore implements WorkStore {
     }
 
     @Override
-    public Map<Long, Boolean> liveAmong(Connection connection, Long[] ids) throws SQLException {
+    public Map<Long, Long> liveAmong(Connection connection, Long[] ids) throws SQLException {
         try (PreparedStatement lookUp = connection.prepareStatement(topic.sql().liveAmong)) {
             new Parameters(lookUp).byIds(connection.createArrayOf("bigint", ids));
             return WorkRows.liveById(lookUp);
