@@ -43,6 +43,18 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
     private String jdbcUrl;
 
     /**
+     * mode=queue and topic: false for a connection through a pooler in transaction mode (PgBouncer
+     * pool_mode=transaction, and poolers like it), where a LISTEN is lost with its transaction. Then nothing keeps
+     * session state: no LISTEN; no session settings and no server-side prepared statements on pgnotify's own pool (set
+     * prepareThreshold=0 on a DataSource of your own for PgBouncer before 1.21); producers send no wake-up. Consumers
+     * poll instead: at once while there is work, then waiting twice as long after each poll that found nothing, from
+     * 10 ms up to pollInterval. Producers of the same application still wake them directly, and delayed messages are
+     * still claimed when they fall due. With listen=true, a connection whose LISTEN does not receive notifications is
+     * refused at start, naming this option.
+     */
+    private Boolean listen = true;
+
+    /**
      * mode=topic: the longest a message stays in the log, whether or not every group has processed it: the bound on
      * the storage a group that stopped for good (or is very slow) can hold on to. A group that had not processed a
      * message removed this way logs a warning naming it, and skips the message. Remove a group that is gone for good
@@ -368,6 +380,14 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
 
     public void setJdbcUrl(String jdbcUrl) {
         this.jdbcUrl = jdbcUrl;
+    }
+
+    public Boolean getListen() {
+        return listen;
+    }
+
+    public void setListen(Boolean listen) {
+        this.listen = listen;
     }
 
     public Duration getMaxRetention() {
