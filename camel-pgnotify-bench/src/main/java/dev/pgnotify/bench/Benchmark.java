@@ -46,6 +46,7 @@ public final class Benchmark {
                     baselines.runAll();
                     pgnotify.runNotify();
                     pgnotify.runQueue(round == 1);
+                    pgnotify.runFeatures();
                     topic.runAll();
                     if (kafka != null) {
                         kafka.runAll();

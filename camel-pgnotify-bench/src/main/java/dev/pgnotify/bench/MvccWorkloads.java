@@ -39,6 +39,9 @@ final class MvccWorkloads {
     static final String DRAIN_FREE = "pgnotify queue, drain a %,d backlog, free";
     static final String DRAIN_HELD = "pgnotify queue, drain a %,d backlog, another session holding a snapshot";
     static final String SOAK = "soak: pgnotify queue at %d msg/s for %d min";
+    static final String KEYED_STREAM_FREE = "pgnotify queue at 1,000 msg/s for %d s, keyed (100 keys), free";
+    static final String KEYED_STREAM_HELD = "pgnotify queue at 1,000 msg/s for %d s, keyed (100 keys), another session"
+                                            + " holding a snapshot";
     static final String TOPIC_STREAM_FREE = "pgnotify topic (1 group) at 1,000 msg/s for %d s, free";
     static final String TOPIC_STREAM_HELD = "pgnotify topic (1 group) at 1,000 msg/s for %d s, another session holding"
                                             + " a snapshot";
@@ -50,8 +53,11 @@ final class MvccWorkloads {
                   long indexBytes) {
     }
 
-    /** What a stream runs on: the consumer and producer URIs, how to start afresh, and the tables it measures. */
-    private record Target(String consumerUri, String producerUri, Setup recreate, String figuresSql) {
+    /**
+     * What a stream runs on: the consumer and producer URIs, how to start afresh, the tables it measures, and how many
+     * keys its messages spread over (0: none).
+     */
+    private record Target(String consumerUri, String producerUri, Setup recreate, String figuresSql, int keys) {
     }
 
     @FunctionalInterface
@@ -62,11 +68,14 @@ final class MvccWorkloads {
     private final Bench bench;
     private final Target queue;
     private final Target topic;
+    private final Target keyedQueue;
     final List<Window> freeWindows = new ArrayList<>();
     final List<Window> topicFreeWindows = new ArrayList<>();
     final List<Window> topicHeldWindows = new ArrayList<>();
     final List<Window> heldWindows = new ArrayList<>();
     final List<Window> soakWindows = new ArrayList<>();
+    final List<Window> keyedFreeWindows = new ArrayList<>();
+    final List<Window> keyedHeldWindows = new ArrayList<>();
     String streamFreeName;
     String streamHeldName;
     String drainFreeName;
@@ -75,12 +84,15 @@ final class MvccWorkloads {
 
     String topicFreeName;
     String topicHeldName;
+    String keyedFreeName;
+    String keyedHeldName;
 
     MvccWorkloads(Bench bench, TopicWorkloads topicWorkloads) {
         this.bench = bench;
         this.queue = new Target("pgnotify:bench_mvcc?table=" + TABLE, "pgnotify:bench_mvcc?table=" + TABLE,
                 this::recreateTable, "SELECT coalesce(n_dead_tup, 0), pg_table_size('" + TABLE + "'), pg_indexes_size('"
-                                     + TABLE + "') FROM pg_stat_user_tables WHERE relname = '" + TABLE + "'");
+                                     + TABLE + "') FROM pg_stat_user_tables WHERE relname = '" + TABLE + "'", 0);
+        this.keyedQueue = new Target(queue.consumerUri(), queue.producerUri(), queue.recreate(), queue.figuresSql(), 100);
         String log = TopicWorkloads.TABLE;
         // the log's partitions and the group's items: what the stream writes
         this.topic = new Target(TopicWorkloads.uri("bench_mvcc") + "&group=reader", TopicWorkloads.uri("bench_mvcc"),
@@ -88,7 +100,7 @@ final class MvccWorkloads {
                 "SELECT coalesce(sum(n_dead_tup), 0), coalesce(sum(pg_table_size(relid)), 0),"
                                        + " coalesce(sum(pg_indexes_size(relid)), 0) FROM pg_stat_user_tables"
                                        + " WHERE relname IN ('" + log + "_0', '" + log + "_1', '" + log + "_2', '"
-                                       + log + "_3', '" + log + "_items', '" + log + "_cuts')");
+                                       + log + "_3', '" + log + "_items', '" + log + "_cuts')", 0);
     }
 
     void run() throws Exception {
@@ -109,6 +121,15 @@ final class MvccWorkloads {
         bench.measureOnce(GROUP, topicHeldName, "open model; the snapshot is taken before the first message and held"
                                                 + " to the last",
                 () -> stream(topic, 1000, seconds, window, true, topicHeldWindows));
+        // per-key order: a keyed claim probes the key index for earlier messages, dead entries included
+        keyedFreeName = String.format(KEYED_STREAM_FREE, seconds);
+        keyedHeldName = String.format(KEYED_STREAM_HELD, seconds);
+        bench.measureOnce(GROUP, keyedFreeName, "open model; as the free stream above,"
+                                                                           + " each message with one of 100 keys",
+                () -> stream(keyedQueue, 1000, seconds, window, false, keyedFreeWindows));
+        bench.measureOnce(GROUP, keyedHeldName, "open model; the snapshot is taken before"
+                                                                           + " the first message and held to the last",
+                () -> stream(keyedQueue, 1000, seconds, window, true, keyedHeldWindows));
         int backlog = bench.options.count(200_000);
         drainFreeName = String.format(DRAIN_FREE, backlog);
         drainHeldName = String.format(DRAIN_HELD, backlog);
@@ -196,7 +217,14 @@ final class MvccWorkloads {
             sampler.scheduleAtFixedRate(() -> figures.add(tableFigures(target)), windowSeconds, windowSeconds,
                     TimeUnit.SECONDS);
 
-            long[] sent = Bench.sendAtRate(rate, count, seq -> template.sendBody(endpoint, Receiver.body(seq, 100)));
+            long[] sent = Bench.sendAtRate(rate, count, seq -> {
+                if (target.keys() > 0) {
+                    template.sendBodyAndHeader(endpoint, Receiver.body(seq, 100), "CamelPgNotifyKey",
+                            "key-" + seq % target.keys());
+                } else {
+                    template.sendBody(endpoint, Receiver.body(seq, 100));
+                }
+            });
             complete.await(Bench.DELIVERY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             sampler.shutdownNow();
             long[] last = tableFigures(target);
@@ -211,7 +239,7 @@ final class MvccWorkloads {
                 windows.add(new Window(i + 1, (i + 1) * windowSeconds, sorted.length, percentile(sorted, 50),
                         percentile(sorted, 99), f[0], f[1], f[2]));
                 LOG.info("{} {} window {}: {} msgs p50 {} ms p99 {} ms, dead tuples {}, table {} kB, indexes {} kB",
-                        target == topic ? "topic" : "queue", holdSnapshot ? "held" : "free", i + 1, sorted.length,
+                        target == topic ? "topic" : target.keys() > 0 ? "keyed queue" : "queue", holdSnapshot ? "held" : "free", i + 1, sorted.length,
                         String.format(Locale.ROOT, "%.2f", percentile(sorted, 50)),
                         String.format(Locale.ROOT, "%.2f", percentile(sorted, 99)), f[0], f[1] / 1024, f[2] / 1024);
             }

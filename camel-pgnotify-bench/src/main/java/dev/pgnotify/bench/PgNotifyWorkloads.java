@@ -1,6 +1,7 @@
 package dev.pgnotify.bench;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +37,12 @@ final class PgNotifyWorkloads {
     static final String QUEUE_BATCH = "pgnotify queue, batch=true, 100 a transaction";
     static final String QUEUE_1000 = "pgnotify queue at 1,000 msg/s";
     static final String DRAIN = "pgnotify queue, drain a %,d backlog, %d consumer(s)";
+    static final String FEATURES = "Queue features";
+    static final String FEATURE_PLAIN = "drain a %,d backlog, 2 consumers: plain";
+    static final String FEATURE_KEYED = "drain a %,d backlog, 2 consumers: keyed, 1,000 keys";
+    static final String FEATURE_PRIORITY = "drain a %,d backlog, 2 consumers: priorities 0-3";
+    static final String FEATURE_DEDUP = "drain a %,d backlog, 2 consumers: each with a deduplication id";
+    static final String FEATURE_DELAYED = "drain a %,d backlog, 2 consumers: delayed, all falling due at once";
 
     private final Bench bench;
     /** Facts that are not throughputs: wake-up counts. */
@@ -85,6 +92,64 @@ final class PgNotifyWorkloads {
         }
         if (countWakeUps) {
             countWakeUps();
+        }
+    }
+
+    /**
+     * What each queue feature costs a consumer: the same backlog drained plain, keyed, prioritized, deduplicated and
+     * delayed, one after the other in each round, so that the machine's drift falls on all alike.
+     */
+    void runFeatures() throws Exception {
+        int backlog = bench.options.count(200_000);
+        String body = "g || ':0:' || repeat('x', 90)";
+        bench.measure(FEATURES, String.format(FEATURE_PLAIN, backlog), "the baseline of the rows below",
+                () -> featureDrain(backlog, "body_text", body, false));
+        bench.measure(FEATURES, String.format(FEATURE_KEYED, backlog),
+                "message_key = 'key-' || (g % 1000): each key's messages one at a time, in order",
+                () -> featureDrain(backlog, "body_text, message_key", body + ", 'key-' || (g % 1000)", false));
+        bench.measure(FEATURES, String.format(FEATURE_PRIORITY, backlog),
+                "priority = g % 4: claimed highest first",
+                () -> featureDrain(backlog, "body_text, priority", body + ", g % 4", false));
+        bench.measure(FEATURES, String.format(FEATURE_DEDUP, backlog),
+                "dedup_id = g: each acknowledgement starts its id's window (a trigger)",
+                () -> featureDrain(backlog, "body_text, dedup_id", body + ", g::text", false));
+        bench.measure(FEATURES, String.format(FEATURE_DELAYED, backlog),
+                "available_at 5 s ahead: rate from the moment they fall due, the consumer started before",
+                () -> featureDrain(backlog, "body_text, available_at", body + ", now() + interval '5 seconds'", true));
+    }
+
+    /**
+     * A backlog written with SQL (these columns and values, g being the row's number), drained by two consumer
+     * threads; when {@code delayed}, the rate counts from the moment the rows fall due (by the database's clock).
+     */
+    private Run featureDrain(int backlog, String columns, String values, boolean delayed) throws Exception {
+        bench.sql("TRUNCATE bench_queue", "TRUNCATE bench_queue_dedup",
+                "INSERT INTO bench_queue (channel, " + columns + ") SELECT 'bench_feature', " + values
+                                          + " FROM generate_series(0, " + (backlog - 1) + ") AS g",
+                "VACUUM ANALYZE bench_queue");
+        long dueAt = System.nanoTime();
+        if (delayed) {
+            try (Connection connection = bench.connect(); Statement statement = connection.createStatement();
+                 ResultSet rs = statement.executeQuery("SELECT (extract(epoch FROM min(available_at) - now()) * 1e9)"
+                                                       + "::bigint FROM bench_queue")) {
+                rs.next();
+                dueAt += rs.getLong(1);
+            }
+        }
+        Receiver receiver = new Receiver(backlog);
+        try (CamelContext camel = bench.camel()) {
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("pgnotify:bench_feature?table=bench_queue&concurrentConsumers=2")
+                            .process(exchange -> receiver.onMessage(exchange.getMessage().getBody()));
+                }
+            });
+            long start = delayed ? dueAt : System.nanoTime();
+            camel.start();
+            receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            Run run = receiver.run(start, "");
+            return new Run(run.throughput(), run.expected(), run.delivered(), run.duplicates(), null, "");
         }
     }
 

@@ -78,6 +78,7 @@ final class Report {
                     m.lost(), m.duplicates(), join(m.description, m.details())));
         }
         md.append("\n## Latency\n\n![Latency](latency.png)\n\n");
+        featureSection(md);
         mvccSection(md);
         md.append("## Wake-ups and heap\n\n| What | Measured |\n|---|---|\n");
         facts.forEach(f -> md.append("| ").append(f[0]).append(" | ").append(f[1]).append(" |\n"));
@@ -150,6 +151,8 @@ final class Report {
         heldSnapshotLatency(md);
         heldSnapshotLatency(md, "topic (1 group)", mvcc.topicFreeName, mvcc.topicHeldName, mvcc.topicFreeWindows,
                 mvcc.topicHeldWindows);
+        heldSnapshotLatency(md, "keyed queue (100 keys)", mvcc.keyedFreeName, mvcc.keyedHeldName,
+                mvcc.keyedFreeWindows, mvcc.keyedHeldWindows);
         ratio(md, "backlog drain while another session holds a snapshot: ≥ 0.9× the free drain", mvcc.drainHeldName,
                 mvcc.drainFreeName, 0.9);
         soakTargets(md);
@@ -217,6 +220,28 @@ final class Report {
         return sorted.length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
+    /** What each queue feature costs a drain: its median against the plain drain's, in the same rounds. */
+    private void featureSection(StringBuilder md) {
+        int backlog = bench.options.count(200_000);
+        Measurement plain = bench.find(String.format(PgNotifyWorkloads.FEATURE_PLAIN, backlog));
+        if (plain == null || plain.runs.isEmpty()) {
+            return;
+        }
+        md.append("## What each queue feature costs\n\nThe same backlog drained by two consumer threads, plain and with"
+                  + " one feature on every message, in each round one after the other.\n\n"
+                  + "| Drain | Median | Against plain |\n|---|---:|---:|\n");
+        for (String feature : new String[] { PgNotifyWorkloads.FEATURE_PLAIN, PgNotifyWorkloads.FEATURE_KEYED,
+                PgNotifyWorkloads.FEATURE_PRIORITY, PgNotifyWorkloads.FEATURE_DEDUP,
+                PgNotifyWorkloads.FEATURE_DELAYED }) {
+            Measurement m = bench.find(String.format(feature, backlog));
+            if (m != null && !m.runs.isEmpty()) {
+                md.append(String.format(Locale.ROOT, "| %s | %,d msg/s | %.2f× |\n", m.name,
+                        Math.round(m.medianThroughput()), m.medianThroughput() / plain.medianThroughput()));
+            }
+        }
+        md.append("\n");
+    }
+
     private void mvccSection(StringBuilder md) {
         if (mvcc.freeWindows.isEmpty() && mvcc.soakWindows.isEmpty()) {
             return;
@@ -228,6 +253,9 @@ final class Report {
                 mvcc.freeWindows, mvcc.heldWindows);
         windowTable(md, "The same for a topic with one group: the log's partitions and the group's items and cuts.",
                 mvcc.topicFreeWindows, mvcc.topicHeldWindows);
+        windowTable(md, "The queue stream again, each message with one of 100 keys (per-key order: a keyed claim probes"
+                        + " the key index for earlier messages of the key, dead entries included).",
+                mvcc.keyedFreeWindows, mvcc.keyedHeldWindows);
         if (!mvcc.soakWindows.isEmpty()) {
             md.append("### Soak\n\n").append(mvcc.soakName).append(", one window a minute.\n\n![Soak](soak.png)\n\n");
             md.append("| Minute | p50 / p99 (ms) | Dead tuples | Table (kB) | Indexes (kB) |\n|---:|---|---:|---:|---:|\n");

@@ -38,10 +38,10 @@ public final class PgNotifyConstants {
     public static final String GROUP = "CamelPgNotifyGroup";
 
     @Metadata(label = "consumer,producer",
-              description = "mode=queue: the message's key. A keyed message is delivered only after every earlier"
-                            + " message of the same key and channel has completed (acknowledged or dead-lettered), and"
-                            + " never at the same time as one, across all consumers; messages of other keys go on in"
-                            + " parallel. Set by the consumer too.",
+              description = "mode=queue and topic: the message's key. A keyed message is delivered only after every"
+                            + " earlier message of the same key and channel has completed (acknowledged or"
+                            + " dead-lettered), and never at the same time as one, across all consumers (in mode=topic:"
+                            + " of its group); messages of other keys go on in parallel. Set by the consumer too.",
               javaType = "String")
     public static final String KEY = "CamelPgNotifyKey";
 

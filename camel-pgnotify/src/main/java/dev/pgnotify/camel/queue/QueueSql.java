@@ -60,7 +60,8 @@ final class QueueSql {
      * statement's snapshot, the last id drawn from the table's sequence and the number of fresh candidates; the
      * claimed rows carry the claim's transaction id.
      * <p>
-     * Parameters: acknowledged ids (twice), their attempts, acknowledged ids again, due ids (twice), acknowledged ids,
+     * Parameters: the id below which nothing is unfinished (0: unknown), acknowledged ids (twice), their attempts,
+     * acknowledged ids again, due ids (twice), acknowledged ids,
      * batch size, channel, frontier, acknowledged ids, due ids, batch size, channel, acknowledged ids, batch size, byte
      * budget, batch size, lease in milliseconds, attempts allowed (three times), the sequence. Each row says whether the fresh scan
      * found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the rows
@@ -132,11 +133,14 @@ final class QueueSql {
     /**
      * Per-key order: a keyed message is claimable only while no earlier message of its key exists (waiting, in flight
      * or retrying), apart from those this very statement acknowledges ({@code acknowledging}: the statement has an
-     * {@code acknowledged} CTE with keyed rows). One probe of the key index; a message without a key is not looked at.
+     * {@code acknowledged} CTE with keyed rows). One probe of the key index, from the statement's {@code bound} on (an
+     * id below which nothing is unfinished): under an old snapshot elsewhere, the key's done messages stay in the index
+     * as dead entries, and a probe from the key's start would walk them all, a little more on every claim. A message
+     * without a key is not looked at.
      */
     private static String noEarlierOfItsKey(String table, boolean acknowledging) {
         return "(q.message_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + table + " e WHERE e.channel = q.channel"
-               + " AND e.message_key = q.message_key AND e.id < q.id"
+               + " AND e.message_key = q.message_key AND e.id < q.id AND e.id >= (SELECT lo FROM bound)"
                + (acknowledging ? " AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)" : "") + "))";
     }
 
@@ -236,7 +240,8 @@ final class QueueSql {
     private static String acknowledgeAndClaim(String t, boolean keyed) {
         String noEarlier = noEarlierOfItsKey(t, keyed);
         String candidate = "q.id, q.priority, " + BODY_SIZE + " AS size";
-        return "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
+        return "WITH bound AS MATERIALIZED (SELECT ?::bigint AS lo),"
+               + " settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
                + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS
                + (keyed ? " RETURNING q.id, q.channel, q.message_key" : "") + "),"
                // due messages named by id (they are the channel's): point look-ups on the primary key

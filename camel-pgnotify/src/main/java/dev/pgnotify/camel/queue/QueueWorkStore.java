@@ -36,7 +36,7 @@ final class QueueWorkStore implements WorkStore {
             WorkRows.preferBinaryResults(statement);
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
-            new Parameters(statement)
+            new Parameters(statement).add(request.unfinishedFrom())
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch())

@@ -108,6 +108,13 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private final Set<Long> dueSet = ConcurrentHashMap.newKeySet();
     /** How producers of this application wake this consumer (see {@link LocalWakeUps}). */
     private final LocalWakeUps.Sleeper localWakeUp = this::wakeUp;
+    /** Due items a claim has taken and not placed yet (in flight, due again or to recheck). */
+    private final Set<Long> claiming = ConcurrentHashMap.newKeySet();
+    /**
+     * What {@link #knownUnfinishedFrom} said at the last sweep, for the claims: no unfinished item lies below it. Only
+     * ever too low (the sweep refreshes it), never too high.
+     */
+    private volatile long unfinishedFrom;
     /** Items handed to a claim at the time they fall due (see {@link #dueSoon}), so that they are so once. */
     private final Set<Long> scheduled = ConcurrentHashMap.newKeySet();
     /** Due items a claim could not take (another consumer had them): for the sweep to keep an eye on. */
@@ -310,10 +317,18 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         for (Long id : tracked) {
             from = Math.min(from, id);
         }
+        // in the order ids move between them (due, then claiming, then in flight or recheck), so that an id moving
+        // while they are read is seen in one of them
+        for (Long id : dueSet) {
+            from = Math.min(from, id);
+        }
+        for (Long id : claiming) {
+            from = Math.min(from, id);
+        }
         for (Long id : inFlight.keySet()) {
             from = Math.min(from, id);
         }
-        for (Long id : dueSet) {
+        for (Long id : recheck) {
             from = Math.min(from, id);
         }
         return Math.max(0, from);
@@ -343,6 +358,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         due.clear();
         dueSet.clear();
         scheduled.clear();
+        claiming.clear();
+        unfinishedFrom = 0;
         recheck.clear();
         tracked.clear();
         sweptUpTo = 0;
@@ -531,6 +548,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         List<Long> taken = new ArrayList<>();
         Long id;
         while (taken.size() < max && (id = due.poll()) != null) {
+            // in claiming before it leaves dueSet: knownUnfinishedFrom, reading dueSet first, sees it in one of them
+            claiming.add(id);
             dueSet.remove(id);
             taken.add(id);
         }
@@ -689,6 +708,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 from++;
                 item.progress(from);
             }
+            // keys whose failed message left this batch to be retried: their later messages follow it out
+            Set<String> heldKeys = new HashSet<>();
             for (int i = from; i < messages.size(); i++) {
                 if (!running || abandoned) {
                     return Outcome.STOPPED;
@@ -699,6 +720,14 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                         return Outcome.LEFT;
                     }
                     message = messages.get(i);
+                }
+                if (message.key() != null && heldKeys.contains(message.key())) {
+                    if (!splitOutFollower(item, message)) {
+                        return Outcome.LEFT;
+                    }
+                    messages.set(i, WorkStore.StoredMessage.unloaded(message.id()));
+                    item.progress(i + 1);
+                    continue;
                 }
                 if (message.isExpired()) {
                     expired.incrementAndGet();
@@ -721,6 +750,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     return retryOrDeadLetter(item, message, failure);
                 } else if (!splitOut(item, message, failure)) {
                     return Outcome.LEFT;
+                } else if (message.key() != null && configuration().getMaxAttempts() > 1) {
+                    heldKeys.add(message.key());
                 }
                 if (!item.single()) {
                     // a batch's bodies are only held until processed
@@ -840,9 +871,16 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             Long[] dueIds = takeDue(batch);
             WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.copyOf(acknowledgements), dueIds,
                     frontier, batch, configuration.getMaxBytesPerPoll(), configuration.getLeaseTime(),
-                    configuration.getMaxAttempts(), answersWakeUp);
-            WorkStore.Claim claim = call(CLAIMING, database.statementTimeoutMillis(),
-                    connection -> store.claim(connection, request));
+                    configuration.getMaxAttempts(), answersWakeUp, unfinishedFrom);
+            WorkStore.Claim claim;
+            try {
+                claim = call(CLAIMING, database.statementTimeoutMillis(), connection -> store.claim(connection, request));
+            } catch (SQLException | RuntimeException e) {
+                // for the sweep to find again, and accounted for meanwhile (see knownUnfinishedFrom)
+                recheck.addAll(List.of(dueIds));
+                claiming.removeAll(List.of(dueIds));
+                throw e;
+            }
             for (WorkStore.Item item : acknowledgements) {
                 inFlight.remove(item.id());
                 held.remove(item.id());
@@ -865,6 +903,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                     }
                 }
             }
+            // each taken id is now in hand, due again or for the sweep to recheck
+            claiming.removeAll(List.of(dueIds));
             boolean examinedAll = claim.freshCandidates() < batch && claim.freshClaimed() == claim.freshCandidates();
             cursor.claimed(new ClaimCursor.Outcome(startedAt, frontier, ClaimCursor.Snapshot.parse(claim.snapshot()),
                     claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
@@ -945,6 +985,25 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             } catch (Exception e) {
                 logBookkeepingFailure("Could not schedule the retry of message " + message.id()
                                       + "; its batch is delivered again when its lease runs out",
+                        e);
+                return false;
+            }
+        }
+
+        /**
+         * Per-key order: a keyed message after a failed one of its key in the same batch leaves the batch too, to wait
+         * for the failed one's retry in the batch's place.
+         */
+        private boolean splitOutFollower(WorkStore.Item item, WorkStore.StoredMessage message) {
+            try {
+                long follower = call("holding back a message behind its key's retry", database.statementTimeoutMillis(),
+                        connection -> store.splitOut(connection, item, message, 0, null));
+                LOG.debug("Message {} of {} waits for the retry of an earlier message of its key (item {})",
+                        message.id(), workKey(), follower);
+                return true;
+            } catch (Exception e) {
+                logBookkeepingFailure("Could not hold back message " + message.id() + " behind its key's retry; its"
+                                      + " batch is delivered again when its lease runs out",
                         e);
                 return false;
             }
@@ -1189,6 +1248,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 tracked.add(recheckId);
             }
             found |= checkTracked(current, work);
+            unfinishedFrom = knownUnfinishedFrom();
             if (found) {
                 signal.wakeOne();
             }

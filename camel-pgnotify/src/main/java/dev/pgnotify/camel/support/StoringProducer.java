@@ -35,8 +35,10 @@ public abstract class StoringProducer extends PooledProducer {
     /**
      * Where messages go: the codec, the statements and the wake-up channel of a mode's table.
      *
-     * @param insertOne  parameters: channel, body_json, body_text, body_bytes, headers; returns the id
-     * @param insertMany parameters: channel, headers, json[], text[], bytea[]; returns the ids in list order
+     * @param insertOne  parameters: channel, body_json, body_text, body_bytes, headers, then the placement (see
+     *                   queueFeatures); returns the id
+     * @param insertMany parameters: channel, headers, the placement, json[], text[], bytea[]; returns the ids in list
+     *                   order
      */
     public record Target(MessageCodec codec, String insertOne, String insertMany, String wakeUpChannel,
                          boolean queueFeatures) {
@@ -44,7 +46,8 @@ public abstract class StoringProducer extends PooledProducer {
         /**
          * @param queueFeatures whether the statements take a message key, expiry, deduplication, due time and priority
          *                      (mode=queue): insertOne then takes them after the headers, and insertMany after its
-         *                      headers, before the arrays (see QueueSql)
+         *                      headers, before the arrays (see QueueSql); otherwise (mode=topic) they take the key
+         *                      alone there
          */
         public Target {
         }
@@ -212,8 +215,8 @@ public abstract class StoringProducer extends PooledProducer {
     }
 
     /**
-     * The message's key, expiry, deduplication, due time and priority; only mode=queue has them, so elsewhere they are
-     * refused rather than ignored.
+     * The message's key, expiry, deduplication, due time and priority; only mode=queue has all of them (mode=topic has
+     * keys), so elsewhere they are refused rather than ignored.
      */
     private Placement placement(Message message) {
         String key = message.getHeader(PgNotifyConstants.KEY, String.class);
@@ -224,18 +227,17 @@ public abstract class StoringProducer extends PooledProducer {
         Object priority = message.getHeader(PgNotifyConstants.PRIORITY);
         long timeToLive = getEndpoint().getConfiguration().getTimeToLive();
         if (!target.queueFeatures()) {
-            if (key != null || expiresAt != null || deduplicationId != null || deliverAt != null || delay != null
+            if (expiresAt != null || deduplicationId != null || deliverAt != null || delay != null
                 || priority != null || timeToLive > 0) {
                 throw new IllegalArgumentException(
-                        "pgnotify:" + getEndpoint().getChannel() + ": " + PgNotifyConstants.KEY + ", "
-                                                   + PgNotifyConstants.EXPIRES_AT + ", "
+                        "pgnotify:" + getEndpoint().getChannel() + ": " + PgNotifyConstants.EXPIRES_AT + ", "
                                                    + PgNotifyConstants.DEDUPLICATION_ID + ", "
                                                    + PgNotifyConstants.DELAY + ", " + PgNotifyConstants.DELIVER_AT
                                                    + ", " + PgNotifyConstants.PRIORITY + " and timeToLive are"
                                                    + " supported in mode=queue only, not mode="
                                                    + getEndpoint().getMode());
             }
-            return Placement.NONE;
+            return key == null ? Placement.NONE : new Placement(key, null, null, null, 0, null, null, 0);
         }
         if (deduplicationId != null && getEndpoint().getConfiguration().isBatch()
             && message.getBody() instanceof Collection<?>) {
@@ -341,6 +343,8 @@ public abstract class StoringProducer extends PooledProducer {
                 insert.setString(5, headers);
                 if (target.queueFeatures()) {
                     bind(insert, 6, placement);
+                } else {
+                    insert.setString(6, placement.key());
                 }
                 try (ResultSet rs = insert.executeQuery()) {
                     return rs.next() ? rs.getLong(1) : null;
@@ -369,7 +373,13 @@ public abstract class StoringProducer extends PooledProducer {
             try (PreparedStatement insert = connection.prepareStatement(target.insertMany())) {
                 insert.setString(1, getEndpoint().getChannel());
                 insert.setString(2, headers);
-                int next = target.queueFeatures() ? bind(insert, 3, placement) : 3;
+                int next;
+                if (target.queueFeatures()) {
+                    next = bind(insert, 3, placement);
+                } else {
+                    insert.setString(3, placement.key());
+                    next = 4;
+                }
                 insert.setArray(next, connection.createArrayOf("text", json));
                 insert.setArray(next + 1, connection.createArrayOf("text", text));
                 insert.setArray(next + 2, connection.createArrayOf("bytea", bytes));

@@ -81,6 +81,7 @@ public final class WakeUpSenders {
 
         private static final long IDLE_WAIT_MILLIS = 1000;
         private static final long FAILURE_PAUSE_MILLIS = 1000;
+        private static final long STOP_GRACE_MILLIS = 1000;
         /** The least time between two wake-up statements: what arrives meanwhile shares the next one. */
         private static final long MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
@@ -204,7 +205,6 @@ public final class WakeUpSenders {
         private void stop() {
             running = false;
             stopped.countDown();
-            database.watchdog().abortCallsOf(this);
             lock.lock();
             try {
                 requested.signalAll();
@@ -212,8 +212,11 @@ public final class WakeUpSenders {
                 lock.unlock();
             }
             if (executor != null) {
-                camelContext.getExecutorServiceManager().shutdownGraceful(executor);
+                // the last wake-ups go out if the database answers in time (a NOTIFY takes a millisecond); a call
+                // still running after that is aborted rather than waited for
+                camelContext.getExecutorServiceManager().shutdownGraceful(executor, STOP_GRACE_MILLIS);
             }
+            database.watchdog().abortCallsOf(this);
         }
     }
 }

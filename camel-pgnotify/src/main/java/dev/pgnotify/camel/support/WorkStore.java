@@ -23,7 +23,7 @@ public interface WorkStore {
                          boolean outlived) {
 
         /**
-         * @param key      mode=queue: the message's key (per-key order), or null
+         * @param key      the message's key (per-key order), or null
          * @param outlived mode=queue: its expiry time passed before it was claimed: it is not to be delivered
          */
         public StoredMessage {
@@ -92,9 +92,13 @@ public interface WorkStore {
         }
     }
 
-    /** What a claim asks for; {@code woken}: the claim answers a wake-up (something was published). */
+    /**
+     * What a claim asks for; {@code woken}: the claim answers a wake-up (something was published);
+     * {@code unfinishedFrom}: an id below which no unfinished item exists (0: unknown), which bounds the look-ups of
+     * per-key order from below, so that they do not walk what is done (dead index entries an old snapshot keeps).
+     */
     record ClaimRequest(List<Item> acknowledged, Long[] dueIds, long frontier, int batch, long budget, long leaseMillis,
-                        int maxAttempts, boolean woken) {
+                        int maxAttempts, boolean woken, long unfinishedFrom) {
     }
 
     /** What a claim returned: the items, and what the cursor learns from it. */
@@ -139,8 +143,9 @@ public interface WorkStore {
     Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
 
     /**
-     * Takes a failed message out of a batch into an item of its own, due again after the delay, with one delivery
-     * counted; returns its id. Only for stores whose items hold several messages.
+     * Takes a message out of a batch into an item of its own; returns its id. Only for stores whose items hold several
+     * messages. A failed one ({@code error} not null) is due again after the delay, with one delivery counted; a keyed
+     * message after a failed one of its key (error null) is due at once and waits for it (per-key order).
      */
     default long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
             throws SQLException {

@@ -164,6 +164,9 @@ public class TopicConsumer extends ClaimingConsumer {
         in.setHeader(PgNotifyConstants.GROUP, group);
         in.setHeader(PgNotifyConstants.ATTEMPT, item.attempt());
         in.setHeader(PgNotifyConstants.CREATED_AT, stored.createdAt().toInstant());
+        if (stored.key() != null) {
+            in.setHeader(PgNotifyConstants.KEY, stored.key());
+        }
     }
 
     @Override

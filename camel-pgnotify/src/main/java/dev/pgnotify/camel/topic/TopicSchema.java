@@ -33,8 +33,15 @@ public final class TopicSchema {
     private TopicSchema() {
     }
 
-    /** One object of the schema: how to see that it exists, and how to create it. */
-    private record SchemaObject(String description, Check exists, String ddl) {
+    /**
+     * One object of the schema: how to see that it exists, and how to create it. A migration brings a topic of an
+     * earlier version up to date; a new topic has it already, so the documentation leaves it out.
+     */
+    private record SchemaObject(String description, Check exists, String ddl, boolean migration) {
+
+        SchemaObject(String description, Check exists, String ddl) {
+            this(description, exists, ddl, false);
+        }
     }
 
     @FunctionalInterface
@@ -123,7 +130,7 @@ public final class TopicSchema {
 
     /** Every statement that creates a topic from nothing, as the documentation shows it. */
     public static List<String> ddl(TopicTable table) {
-        return objects(table).stream().map(SchemaObject::ddl).toList();
+        return objects(table).stream().filter(object -> !object.migration()).map(SchemaObject::ddl).toList();
     }
 
     private static List<SchemaObject> objects(TopicTable table) {
@@ -161,8 +168,13 @@ public final class TopicSchema {
                     + "    body_bytes bytea,\n"
                     + "    headers    jsonb       NOT NULL DEFAULT '{}',\n"
                     + "    created_at timestamptz NOT NULL DEFAULT now(),\n"
+                    + "    message_key text,\n"
                     + "    CHECK (num_nonnulls(body_json, body_text, body_bytes) <= 1)\n"
                     + ") PARTITION BY LIST (slot)"));
+        // a topic of an earlier version gains the column in place (on every partition; nothing is rewritten)
+        objects.add(new SchemaObject("column message_key of " + table.display(),
+                connection -> !tableExists(connection, log) || hasColumn(connection, log, "message_key"),
+                "ALTER TABLE " + log + " ADD COLUMN IF NOT EXISTS message_key text", true));
         for (int slot = 0; slot < TopicTable.SLOTS; slot++) {
             int s = slot;
             objects.add(new SchemaObject("partition " + table.display() + "_" + slot,
@@ -211,11 +223,24 @@ public final class TopicSchema {
                     + "    attempts     integer     NOT NULL DEFAULT 0,\n"
                     + "    available_at timestamptz NOT NULL DEFAULT now(),\n"
                     + "    created_at   timestamptz NOT NULL DEFAULT now(),\n"
-                    + "    last_error   text\n"
+                    + "    last_error   text,\n"
+                    + "    keys         text[],\n"
+                    + "    position     bigint\n"
                     + ") WITH (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.01,"
                     + " autovacuum_vacuum_insert_scale_factor = 0.01);\n"
                     + "CREATE INDEX " + PgIdentifiers.quote(table.companionName("_items_claim")) + " ON "
                     + table.itemsSql() + " (channel, group_name, id) WHERE channel IS NOT NULL"));
+        objects.add(new SchemaObject("columns keys, position of " + table.display() + "_items",
+                connection -> !tableExists(connection, table.itemsSql())
+                        || hasColumn(connection, table.itemsSql(), "keys"),
+                "ALTER TABLE " + table.itemsSql() + " ADD COLUMN IF NOT EXISTS keys text[],"
+                    + " ADD COLUMN IF NOT EXISTS position bigint", true));
+        // per-key order: an item with keys waits for the group's earlier items with any of them (see TopicSql); only
+        // items with keys are in it, so a topic without keys pays nothing for it
+        objects.add(new SchemaObject("index " + table.schema() + "." + table.companionName("_items_keys"),
+                connection -> tableExists(connection, table.companion("_items_keys")),
+                "CREATE INDEX " + PgIdentifiers.quote(table.companionName("_items_keys")) + " ON "
+                    + table.itemsSql() + " (channel, group_name, (coalesce(position, id)), id) WHERE keys IS NOT NULL"));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_items_xid") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.companion("_items_xid") + "()"),
                 "CREATE FUNCTION " + table.companion("_items_xid") + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
@@ -242,13 +267,14 @@ public final class TopicSchema {
                     + "    failed_at  timestamptz NOT NULL DEFAULT now(),\n"
                     + "    PRIMARY KEY (channel, group_name, id)\n"
                     + ")"));
+        // functions of an earlier version (without keys) are replaced in place
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_cut") + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
-                        table.cutFunctionSql() + "(text, text, integer, integer)"),
+                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS,
+                        table.cutFunctionSql() + "(text, text, integer, integer)", "message_key"),
                 cutFunction(table)));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_load") + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
-                        table.loadFunctionSql() + "(bigint[], bigint, boolean)"),
+                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS,
+                        table.loadFunctionSql() + "(bigint[], bigint, boolean)", "message_key"),
                 loadFunction(table)));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_maintain") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
@@ -285,7 +311,7 @@ public final class TopicSchema {
      */
     private static String cutFunction(TopicTable table) {
         String log = table.sql();
-        return "CREATE FUNCTION " + table.cutFunctionSql()
+        return "CREATE OR REPLACE FUNCTION " + table.cutFunctionSql()
                + "(p_channel text, p_group text, p_batch integer, p_limit integer, OUT messages integer,"
                + " OUT more boolean)"
                // its plans are cached for the session: one made while the log was small (a new topic, before its
@@ -298,6 +324,7 @@ public final class TopicSchema {
                + "    bound xid8;\n"
                + "    carried xid8[];\n"
                + "    cut_ids bigint[];\n"
+               + "    cut_keys text[];\n"
                + "BEGIN\n"
                + "    more := false;\n"
                // cutters of a group take turns: the second finds the first's items once it has committed
@@ -342,18 +369,30 @@ public final class TopicSchema {
                + "        next := (coalesce(carried[1], bound)::text || ':' || bound::text || ':'"
                + " || coalesce(array_to_string(carried, ','), ''))::pg_snapshot;\n"
                + "    END IF;\n"
-               + "    SELECT array_agg(c.id ORDER BY c.id) INTO cut_ids FROM (\n"
-               + "        SELECT r.id, r.xid FROM " + log + " r WHERE r.channel = p_channel"
+               + "    SELECT array_agg(c.id ORDER BY c.id), array_agg(c.message_key ORDER BY c.id) INTO cut_ids, cut_keys"
+               + " FROM (\n"
+               + "        SELECT r.id, r.xid, r.message_key FROM " + log + " r WHERE r.channel = p_channel"
                + " AND r.xid >= pg_snapshot_xmax(prev) AND r.xid < bound\n"
                + "        UNION ALL\n"
                // one index look-up per transaction that was in progress (a join, not "= ANY": see inProgressRows)
-               + "        SELECT r.id, r.xid FROM " + inProgressRows(log, "p_channel", "prev") + "\n"
+               + "        SELECT r.id, r.xid, r.message_key FROM " + inProgressRows(log, "p_channel", "prev") + "\n"
                + "    ) c WHERE pg_visible_in_snapshot(c.xid, next);\n"
                + "    messages := coalesce(array_length(cut_ids, 1), 0);\n"
-               + "    IF messages > 0 THEN\n"
+               + "    IF messages > 0 AND cardinality(array_remove(cut_keys, NULL)) = 0 THEN\n"
                + "        INSERT INTO " + table.itemsSql() + " (channel, group_name, ids)"
                + " SELECT p_channel, p_group, cut_ids[i:i + p_batch - 1]"
                + " FROM generate_series(1, messages, p_batch) AS i ORDER BY i;\n"
+               + "    ELSIF messages > 0 THEN\n"
+               // per-key order: keyed messages go into items by a hash of their key, so that items of different
+               // buckets share no key and go in parallel, while an item waits for the earlier ones of its keys
+               + "        INSERT INTO " + table.itemsSql() + " (channel, group_name, ids, keys)"
+               + " SELECT p_channel, p_group, array_agg(u.id ORDER BY u.id),"
+               + " array_agg(DISTINCT u.k) FILTER (WHERE u.k IS NOT NULL)"
+               + " FROM (SELECT u.id, u.k, b.bucket, (row_number() OVER (PARTITION BY b.bucket ORDER BY u.id) - 1)"
+               + " / p_batch AS chunk FROM unnest(cut_ids, cut_keys) AS u(id, k),"
+               + " LATERAL (SELECT CASE WHEN u.k IS NULL THEN -1 ELSE abs(hashtext(u.k) % " + TopicTable.KEY_BUCKETS
+               + ") END AS bucket) b) u"
+               + " GROUP BY u.bucket, u.chunk ORDER BY min(u.id);\n"
                + "    END IF;\n"
                // an empty cut is not recorded: the next one looks at the same (empty) range again, at no cost; the
                // previous one is deleted by its key (a scan for superseded cuts would walk the dead ones an old
@@ -375,9 +414,12 @@ public final class TopicSchema {
      */
     private static String loadFunction(TopicTable table) {
         String log = table.sql();
-        return "CREATE FUNCTION " + table.loadFunctionSql() + "(p_ids bigint[], p_budget bigint, p_bytes boolean)"
+        // its result gained a column (the key): an earlier version's must be dropped first
+        return "DROP FUNCTION IF EXISTS " + table.loadFunctionSql() + "(bigint[], bigint, boolean);\n"
+               + "CREATE FUNCTION " + table.loadFunctionSql() + "(p_ids bigint[], p_budget bigint, p_bytes boolean)"
                + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea, headers text,"
-               + " created_at timestamptz, is_binary boolean) LANGUAGE sql STABLE SET enable_seqscan = off AS $$\n"
+               + " created_at timestamptz, is_binary boolean, message_key text) LANGUAGE sql STABLE"
+               + " SET enable_seqscan = off AS $$\n"
                + "    WITH sized AS (\n"
                // a stored body's size without reading it
                + "        SELECT m.id, coalesce(octet_length(m.body_text), octet_length(m.body_bytes),"
@@ -389,7 +431,7 @@ public final class TopicSchema {
                + "        WHERE o.before < p_budget\n"
                + "    )\n"
                + "    SELECT w.n, m.id, m.body_json::text, m.body_text, CASE WHEN p_bytes THEN m.body_bytes END,"
-               + " m.headers::text, m.created_at, m.body_bytes IS NOT NULL\n"
+               + " m.headers::text, m.created_at, m.body_bytes IS NOT NULL, m.message_key\n"
                + "    FROM " + log + " m JOIN within w ON w.id = m.id WHERE m.id = ANY(ARRAY(SELECT w2.id FROM within w2))\n"
                + "    ORDER BY w.n\n"
                + "$$";
@@ -521,8 +563,23 @@ public final class TopicSchema {
      * every call from then on; OFFSET 0 keeps the look-up a subquery run per transaction id.
      */
     private static String inProgressRows(String log, String channel, String snapshot) {
-        return "pg_snapshot_xip(" + snapshot + ") AS x(xid) CROSS JOIN LATERAL (SELECT r.id, r.xid, r.created_at FROM "
+        return "pg_snapshot_xip(" + snapshot + ") AS x(xid) CROSS JOIN LATERAL (SELECT r.id, r.xid, r.created_at,"
+               + " r.message_key FROM "
                + log + " r WHERE r.channel = " + channel + " AND r.xid = x.xid OFFSET 0) r";
+    }
+
+    private static boolean hasColumn(Connection connection, String quotedName, String column) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(SupportSql.TABLE_COLUMNS)) {
+            statement.setString(1, quotedName);
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    if (column.equals(rs.getString(1))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean tableExists(Connection connection, String quotedName) throws SQLException {

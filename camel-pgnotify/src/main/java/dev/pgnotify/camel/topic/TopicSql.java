@@ -20,10 +20,10 @@ final class TopicSql {
     /** Each item's progress, by its position among the ids. Parameters: progress values, ids. */
     private static final String PROGRESS_OF = "(?::int[])[array_position(?::bigint[], q.id)]";
 
-    /** Parameters: channel, body_json, body_text, body_bytes, headers. Returns the id. */
+    /** Parameters: channel, body_json, body_text, body_bytes, headers, message key. Returns the id. */
     final String publishOne;
 
-    /** Parameters: channel, headers, json[], text[], bytea[]. Returns the ids in list order. */
+    /** Parameters: channel, headers, message key, json[], text[], bytea[]. Returns the ids in list order. */
     final String publishMany;
 
     /**
@@ -58,8 +58,9 @@ final class TopicSql {
      * size; those are loaded (in binary) when the consumer reaches them.
      * <p>
      * Parameters: acknowledged ids (twice), their attempts, acknowledged ids, due ids (twice), acknowledged ids, batch
-     * size (items), channel, group, frontier, acknowledged ids, due ids, batch size (items), batch size (messages),
-     * lease in milliseconds, the items' sequence, maxAttempts, byte budget.
+     * size (items), channel, group, frontier, acknowledged ids, due ids, batch size (items), channel, group,
+     * acknowledged ids, batch size (items), batch size (messages), lease in milliseconds, the items' sequence,
+     * maxAttempts, byte budget. Each item's rows say whether the fresh scan found it.
      */
     final String acknowledgeAndClaim;
 
@@ -75,8 +76,11 @@ final class TopicSql {
     final String retryLater;
 
     /**
-     * A failed message of a batch becomes an item of its own, one delivery counted. Parameters: channel, group, message
-     * id, delay in milliseconds, error text. Returns the new item's id.
+     * A message of a batch becomes an item of its own: a failed one, one delivery counted, due after its backoff; with
+     * a key, also each later message of its key in the batch (none counted, due at once), so that the key's order
+     * holds: they keep the batch's place (position) and wait, in id order, for the failed one. Parameters: channel,
+     * group, message id, deliveries counted, delay in milliseconds, error text (or null), key (twice, or null), the
+     * batch's position (or null). Returns the new item's id.
      */
     final String splitOut;
 
@@ -132,10 +136,10 @@ final class TopicSql {
         String log = table.sql();
         String items = table.itemsSql();
         String deferWakeUp = "(SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true)) AS s";
-        publishOne = "INSERT INTO " + log + " (channel, body_json, body_text, body_bytes, headers)"
-                     + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb FROM " + deferWakeUp + " RETURNING id";
-        publishMany = "INSERT INTO " + log + " (channel, body_json, body_text, body_bytes, headers)"
-                      + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb FROM " + deferWakeUp + ","
+        publishOne = "INSERT INTO " + log + " (channel, body_json, body_text, body_bytes, headers, message_key)"
+                     + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ? FROM " + deferWakeUp + " RETURNING id";
+        publishMany = "INSERT INTO " + log + " (channel, body_json, body_text, body_bytes, headers, message_key)"
+                      + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ? FROM " + deferWakeUp + ","
                       + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
                       + " ORDER BY u.n RETURNING id";
         registerGroup = "WITH registered AS (INSERT INTO " + table.groupsSql() + " (channel, group_name)"
@@ -148,16 +152,37 @@ final class TopicSql {
         // its items flushes it, as any later commit flushes every earlier one)
         cut = "SELECT c.messages, c.more FROM " + table.cutFunctionSql() + "(?, ?, ?, ?) AS c, (SELECT "
               + ASYNCHRONOUS_COMMIT + ") AS s";
+        // per-key order: an item with keys is claimable only while no earlier item of the group (by position, then
+        // id: a message split out of a batch keeps the batch's place) has any of its keys, apart from those this very
+        // statement acknowledges; an item without keys is not looked at
+        String noEarlierOfItsKeys = "(q.keys IS NULL OR NOT EXISTS (SELECT 1 FROM " + items + " e"
+                                    + " WHERE e.channel = q.channel AND e.group_name = q.group_name AND e.keys IS NOT NULL"
+                                    + " AND (coalesce(e.position, e.id), e.id) < (coalesce(q.position, q.id), q.id)"
+                                    + " AND e.keys && q.keys AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
+        String candidate = "q.id, cardinality(q.ids) - q.progress AS size";
         acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
-                              + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + "),"
-                              + " named AS (SELECT q.id, cardinality(q.ids) - q.progress AS size FROM " + items + " q"
+                              + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
+                              + " RETURNING q.id, q.keys),"
+                              + " named AS (SELECT " + candidate + " FROM " + items + " q"
                               + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
-                              + " AND EXISTS (SELECT 1 FROM settings) ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                              + " fresh AS (SELECT q.id, cardinality(q.ids) - q.progress AS size FROM " + items + " q"
+                              + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys
+                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " fresh AS (SELECT " + candidate + " FROM " + items + " q"
                               + " WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.available_at <= now()"
                               + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
-                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                              + " candidates AS (SELECT id, size FROM named UNION ALL SELECT id, size FROM fresh),"
+                              + " AND " + noEarlierOfItsKeys + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              // per-key order: the items that were waiting for the keys acknowledged here, wherever
+                              // they lie (the frontier may have passed them); not looked for when none had keys
+                              + " released AS MATERIALIZED (SELECT array_agg(DISTINCT k) AS keys FROM acknowledged a,"
+                              + " unnest(a.keys) AS k),"
+                              + " successors AS (SELECT " + candidate + " FROM " + items + " q"
+                              + " WHERE q.channel = ? AND q.group_name = ? AND q.keys IS NOT NULL"
+                              + " AND (SELECT r.keys FROM released r) IS NOT NULL"
+                              + " AND q.keys && (SELECT r.keys FROM released r) AND q.available_at <= now()"
+                              + " AND q.id <> ALL(?) AND " + noEarlierOfItsKeys
+                              + " ORDER BY coalesce(q.position, q.id), q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " candidates AS (SELECT id, size FROM named UNION SELECT id, size FROM fresh"
+                              + " UNION SELECT id, size FROM successors),"
                               // up to a batch of messages, and at least one item
                               + " within AS (SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) - size AS before"
                               + " FROM candidates) c WHERE before < ?),"
@@ -172,27 +197,28 @@ final class TopicSql {
                               + " SELECT c.id, CASE WHEN b.n IS NULL OR b.n = 1 THEN c.ids END, c.progress, c.attempts,"
                               + " c.xid, m.snapshot, m.last_id, m.fresh,"
                               + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
-                              + " b.is_binary"
+                              + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh"
                               + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
                               + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true"
                               // the first item's messages come with the claim, within the byte budget (not those of an
                               // item past maxAttempts: a body that crashes the consumer must not be read again)
                               + " LEFT JOIN LATERAL (SELECT b.n, b.id, b.body_json, b.body_text, b.body_bytes,"
-                              + " b.headers, b.created_at, b.is_binary FROM " + table.loadFunctionSql() + "(CASE WHEN"
-                              + " c.id = (SELECT min(f.id) FROM claimed f) AND c.attempts <= ? THEN"
+                              + " b.headers, b.created_at, b.is_binary, b.message_key FROM " + table.loadFunctionSql()
+                              + "(CASE WHEN c.id = (SELECT min(f.id) FROM claimed f) AND c.attempts <= ? THEN"
                               + " c.ids[c.progress + 1:] ELSE '{}'::bigint[] END, ?, false) b) b ON true"
                               + " ORDER BY c.id, b.n";
         cutAndClaim = cut + "; " + acknowledgeAndClaim;
         // a function: see TopicSchema.loadFunction
-        load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at, is_binary FROM "
+        load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at, is_binary, message_key FROM "
                + table.loadFunctionSql() + "(?, ?, true)";
         acknowledge = "DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
                       + " IS NOT NULL";
         retryLater = "UPDATE " + items + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
-        splitOut = "INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error)"
-                   + " VALUES (?, ?, ARRAY[?]::bigint[], 1, now() + ? * interval '1 millisecond', ?) RETURNING id";
+        splitOut = "INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error, keys,"
+                   + " position) VALUES (?, ?, ARRAY[?]::bigint[], ?, now() + ? * interval '1 millisecond', ?,"
+                   + " CASE WHEN ?::text IS NULL THEN NULL ELSE ARRAY[?::text] END, ?) RETURNING id";
         deadLetter = "WITH settled AS (DELETE FROM " + items + " WHERE id = ? AND attempts = ? AND cardinality(ids) = 1)"
                      + " INSERT INTO " + table.deadLetterSql()
                      + " (id, channel, group_name, body_json, body_text, body_bytes, headers, created_at, attempts,"

@@ -15,6 +15,11 @@ public final class TopicTable {
 
     /** How many partitions the log rotates through. */
     static final int SLOTS = 4;
+    /**
+     * Per-key order: a cut puts keyed messages into items by a hash of their key, one set of items per bucket, so that
+     * this many items can go in parallel while each key's messages stay in one bucket, in order.
+     */
+    static final int KEY_BUCKETS = 16;
 
     /** Leaves room for the suffixes of the table's companions within 63 bytes. */
     static final int MAX_NAME_BYTES = 48;

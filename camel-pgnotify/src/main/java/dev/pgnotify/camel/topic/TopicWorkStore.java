@@ -5,8 +5,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,6 +134,7 @@ final class TopicWorkStore implements WorkStore {
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch())
+                    .add(channel).add(group).add(ackIds).add(request.batch())
                     .add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence())
                     .add(request.maxAttempts()).add(request.budget());
             Map<Long, Item> claimedById = new LinkedHashMap<>();
@@ -141,6 +144,7 @@ final class TopicWorkStore implements WorkStore {
             Long lastId = null;
             long fresh = 0;
             Long claimXid = null;
+            Set<Long> foundFresh = new HashSet<>();
             statement.execute();
             if (cutFirst) {
                 int cut;
@@ -176,6 +180,9 @@ final class TopicWorkStore implements WorkStore {
                         }
                         Item item = new Item(id, rs.getInt(4), messages, rs.getInt(3));
                         claimedById.put(id, item);
+                        if (rs.getBoolean(18)) {
+                            foundFresh.add(id);
+                        }
                         if (firstEligible < 0 || id < firstEligible) {
                             firstEligible = id;
                         }
@@ -196,11 +203,10 @@ final class TopicWorkStore implements WorkStore {
                 }
             }
             claimed.sort((a, b) -> Long.compare(a.id(), b.id()));
-            Set<Long> due = Set.of(request.dueIds());
             long freshClaimed = 0;
             long lastFreshClaimed = request.frontier();
             for (Item item : claimed) {
-                if (!due.contains(item.id())) {
+                if (foundFresh.contains(item.id())) {
                     freshClaimed++;
                     lastFreshClaimed = Math.max(lastFreshClaimed, item.id());
                 }
@@ -247,7 +253,8 @@ final class TopicWorkStore implements WorkStore {
         if (body == null) {
             body = rs.getBytes(column + 3);
         }
-        return new StoredMessage(rs.getLong(column), body, rs.getString(column + 4), rs.getTimestamp(column + 5), true);
+        return new StoredMessage(rs.getLong(column), body, rs.getString(column + 4), rs.getTimestamp(column + 5), true,
+                rs.getString(column + 7), false);
     }
 
     /**
@@ -291,8 +298,17 @@ final class TopicWorkStore implements WorkStore {
             split.setString(1, channel);
             split.setString(2, group);
             split.setLong(3, message.id());
-            split.setLong(4, delayMillis);
-            split.setString(5, error);
+            split.setInt(4, error != null ? 1 : 0);
+            split.setLong(5, delayMillis);
+            split.setString(6, error);
+            split.setString(7, message.key());
+            split.setString(8, message.key());
+            if (message.key() != null) {
+                // a batch is never itself split out: its place is its id
+                split.setLong(9, item.id());
+            } else {
+                split.setNull(9, Types.BIGINT);
+            }
             try (ResultSet rs = split.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);

@@ -1,0 +1,64 @@
+package dev.pgnotify.camel;
+
+import java.util.List;
+
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.mock.MockEndpoint;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A topic of the previous release (a log without message_key, items without keys and position, nor their index, and
+ * cut and load functions that know no keys) is brought up to date in place when a consumer of this release starts:
+ * the messages published before are all delivered, and keyed messages keep their order from then on.
+ */
+class TopicMigrationIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "migration_it_topic";
+
+    @Test
+    void aTopicOfThePreviousReleaseIsMigratedOnlineWithoutLosingMessages() throws Exception {
+        TopicDeliveryIT.dropTopic(TABLE);
+        String topic = "pgnotify:migrated?mode=topic&topicTable=" + TABLE;
+        // the previous release's shape: this release's, less what it added (the functions' bodies stand for the
+        // earlier ones: what matters is that they know no keys)
+        template.sendBody(topic, "setup");
+        server().execute("DROP INDEX " + TABLE + "_items_keys",
+                "ALTER TABLE " + TABLE + " DROP COLUMN message_key CASCADE",
+                "ALTER TABLE " + TABLE + "_items DROP COLUMN keys, DROP COLUMN position",
+                "CREATE OR REPLACE FUNCTION " + TABLE + "_cut(p_channel text, p_group text, p_batch integer,"
+                + " p_limit integer, OUT messages integer, OUT more boolean) LANGUAGE plpgsql AS $$ BEGIN"
+                + " messages := 0; more := false; END $$",
+                "DROP FUNCTION " + TABLE + "_load(bigint[], bigint, boolean)",
+                "CREATE FUNCTION " + TABLE + "_load(p_ids bigint[], p_budget bigint, p_bytes boolean)"
+                + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea, headers text,"
+                + " created_at timestamptz, is_binary boolean) LANGUAGE sql AS $$ SELECT NULL::bigint, NULL::bigint,"
+                + " NULL, NULL, NULL::bytea, NULL, NULL::timestamptz, false WHERE false $$",
+                "INSERT INTO " + TABLE + " (channel, body_text) SELECT 'migrated', 'published before ' || g"
+                + " FROM generate_series(1, 5) g");
+
+        MockEndpoint migrated = getMockEndpoint("mock:migrated");
+        // with the setup message: all the log holds
+        migrated.expectedMessageCount(9);
+        context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from(topic + "&group=reader&groupStart=earliest").to("mock:migrated");
+            }
+        });
+        for (int i = 1; i <= 3; i++) {
+            template.sendBodyAndHeader(topic, "keyed after " + i, PgNotifyConstants.KEY, "k");
+        }
+        migrated.setResultWaitTime(20_000);
+        migrated.assertIsSatisfied();
+        assertEquals(List.of("keyed after 1", "keyed after 2", "keyed after 3"),
+                migrated.getExchanges().stream().map(e -> e.getMessage().getBody(String.class))
+                        .filter(body -> body.startsWith("keyed")).toList());
+        assertEquals("k", migrated.getExchanges().get(8).getMessage().getHeader(PgNotifyConstants.KEY));
+        assertEquals(3L, ((Number) server().queryValue("SELECT count(*) FROM pg_attribute WHERE attrelid IN ('"
+                                                       + TABLE + "'::regclass, '" + TABLE + "_items'::regclass)"
+                                                       + " AND attname IN ('message_key', 'keys', 'position')"))
+                .longValue());
+    }
+}
