@@ -41,6 +41,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
             "GRANT USAGE ON SCHEMA lp_it TO " + ROLE,
             "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.queue TO " + ROLE,
             "GRANT SELECT, INSERT, UPDATE ON lp_it.queue_dead TO " + ROLE,
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.queue_dedup TO " + ROLE,
             "GRANT SELECT ON SEQUENCE lp_it.queue_id_seq TO " + ROLE);
 
     /** What an administrator grants the runtime role for a topic, as the README documents it. */
@@ -105,7 +106,19 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
         try (CamelContext camel = runtimeContext("&createSchema=false&maxAttempts=1")) {
             camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE + "&createSchema=false", "hello");
             camel.createProducerTemplate().sendBody("pgnotify:lp?table=" + TABLE + "&createSchema=false", "poison");
-            await(Duration.ofSeconds(10)).until(() -> received.contains("hello"));
+            // deduplicated, keyed, prioritized and delayed: the triggers and claims run as the runtime role too
+            camel.createProducerTemplate().send("pgnotify:lp?table=" + TABLE + "&createSchema=false"
+                                                + "&deduplicationWindow=60s", exchange -> {
+                                                    exchange.getMessage().setBody("once");
+                                                    exchange.getMessage().setHeader(PgNotifyConstants.DEDUPLICATION_ID, "order-1");
+                                                    exchange.getMessage().setHeader(PgNotifyConstants.KEY, "k");
+                                                    exchange.getMessage().setHeader(PgNotifyConstants.PRIORITY, 2);
+                                                    exchange.getMessage().setHeader(PgNotifyConstants.DELAY, 50);
+                                                });
+            await(Duration.ofSeconds(10)).until(() -> received.contains("hello") && received.contains("once"));
+            // its acknowledgement started the id's window
+            await(Duration.ofSeconds(10)).until(() -> Boolean.TRUE.equals(server().queryValue(
+                    "SELECT until < 'infinity' FROM " + TABLE + "_dedup WHERE dedup_id = 'order-1'")));
             // the dead-letter path too
             await(Duration.ofSeconds(10)).until(() -> ((Number) server().queryValue(
                     "SELECT count(*) FROM " + TABLE + "_dead")).longValue() == 1);
@@ -123,7 +136,8 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
     @Test
     void aMissingGrantFailsAtStartNamingThePrivilegeAndTheTable() throws Exception {
         server().execute("REVOKE DELETE ON " + TABLE + " FROM " + ROLE,
-                "REVOKE UPDATE ON " + TABLE + "_dead FROM " + ROLE);
+                "REVOKE UPDATE ON " + TABLE + "_dead FROM " + ROLE,
+                "REVOKE UPDATE ON " + TABLE + "_dedup FROM " + ROLE);
         Exception failure = assertThrows(Exception.class, () -> runtimeContext("&createSchema=false").close());
         String message = rootMessage(failure);
         LOG.info("Start without the grants: {}", message);
@@ -131,6 +145,8 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
                                     + " (to acknowledge messages)"),
                 message);
         assertTrue(message.contains("UPDATE on table \"lp_it\".\"queue_dead\""), message);
+        assertTrue(message.contains("UPDATE on table \"lp_it\".\"queue_dedup\" (to start a deduplication id's"
+                                    + " window when its message is acknowledged)"), message);
         assertTrue(message.contains("GRANT DELETE ON \"lp_it\".\"queue\" TO \"" + ROLE + "\""), message);
     }
 

@@ -81,7 +81,13 @@ public final class QueueResources {
                 .need(Kind.SCHEMA, table.schema(), "USAGE", "to reach the tables");
         if (role == Role.PRODUCER) {
             privileges.need(Kind.TABLE, table.sql(), "INSERT", "to send messages")
-                    .need(Kind.ID_COLUMN, table.sql(), "SELECT", "to read back the id of a sent message");
+                    .need(Kind.ID_COLUMN, table.sql(), "SELECT", "to read back the id of a sent message")
+                    // the queue's deduplication trigger runs as the inserting role
+                    .need(Kind.TABLE, table.deduplicationSql(), "SELECT",
+                            "to check a message's deduplication id")
+                    .need(Kind.TABLE, table.deduplicationSql(), "INSERT", "to take a message's deduplication id")
+                    .need(Kind.TABLE, table.deduplicationSql(), "UPDATE",
+                            "to take a deduplication id whose window is over");
         } else {
             privileges.need(Kind.TABLE, table.sql(), "SELECT", "to claim messages")
                     .need(Kind.TABLE, table.sql(), "UPDATE", "to lease, renew and retry messages")
@@ -92,7 +98,15 @@ public final class QueueResources {
                     .need(Kind.TABLE, table.deadLetterSql(), "UPDATE",
                             "to replace an earlier dead letter of the same message")
                     .need(Kind.SEQUENCE, sequence, "SELECT, USAGE",
-                            "to read the last id drawn, which keeps claims fast (see the documentation)");
+                            "to read the last id drawn, which keeps claims fast (see the documentation)")
+                    // a message with a deduplication id starts its window when it is acknowledged (a trigger, run as
+                    // the acknowledging role), and ids whose window is over are forgotten by the consumers: without
+                    // these, acknowledging such a message would fail again and again
+                    .need(Kind.TABLE, table.deduplicationSql(), "SELECT", "to find a deduplication id")
+                    .need(Kind.TABLE, table.deduplicationSql(), "UPDATE",
+                            "to start a deduplication id's window when its message is acknowledged")
+                    .need(Kind.TABLE, table.deduplicationSql(), "DELETE",
+                            "to forget deduplication ids whose window is over");
         }
         privileges.require(database, owner, "a queue " + role.name().toLowerCase() + " of " + table.display());
     }
