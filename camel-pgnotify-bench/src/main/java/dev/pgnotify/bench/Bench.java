@@ -1,5 +1,6 @@
 package dev.pgnotify.bench;
 
+import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -107,12 +108,32 @@ final class Bench {
 
     /** A Camel context whose pgnotify component points at the server. */
     CamelContext camel() {
+        return camel(server.jdbcUrl(), server.username(), server.password());
+    }
+
+    /** A Camel context whose pgnotify component uses this database. */
+    static CamelContext camel(String jdbcUrl, String username, String password) {
         CamelContext context = new DefaultCamelContext();
         PgNotifyComponent component = context.getComponent("pgnotify", PgNotifyComponent.class);
-        component.getConfiguration().setJdbcUrl(server.jdbcUrl());
-        component.getConfiguration().setUsername(server.username());
-        component.getConfiguration().setPassword(server.password());
+        component.getConfiguration().setJdbcUrl(jdbcUrl);
+        component.getConfiguration().setUsername(username);
+        component.getConfiguration().setPassword(password);
         return context;
+    }
+
+    /** Lets that much time pass: what a measurement of an idle period measures. */
+    static void pause(long millis) {
+        long end = System.nanoTime() + millis * 1_000_000;
+        long left;
+        while ((left = end - System.nanoTime()) > 0) {
+            java.util.concurrent.locks.LockSupport.parkNanos(left);
+        }
+    }
+
+    /** The CPU time this JVM has used, all threads together (0 where the JVM does not say). */
+    static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : 0;
     }
 
     /** What a load generator does for each message. */

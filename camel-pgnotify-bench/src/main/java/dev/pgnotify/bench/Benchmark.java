@@ -39,6 +39,7 @@ public final class Benchmark {
             TopicWorkloads topic = new TopicWorkloads(bench);
             topic.create();
             KafkaWorkloads kafka = options.kafka() ? new KafkaWorkloads(bench) : null;
+            TlsWorkloads tls = new TlsWorkloads(bench, pgnotify);
             // rounds: each workload once per round, so that baselines and pgnotify alternate
             try {
                 for (int round = 1; round <= options.runs(); round++) {
@@ -47,6 +48,7 @@ public final class Benchmark {
                     pgnotify.runNotify();
                     pgnotify.runQueue(round == 1);
                     pgnotify.runFeatures();
+                    tls.runAll(pgnotify.pgeventTopRate());
                     topic.runAll();
                     if (kafka != null) {
                         kafka.runAll();
@@ -56,6 +58,7 @@ public final class Benchmark {
                 if (kafka != null) {
                     kafka.close();
                 }
+                tls.close();
             }
             MvccWorkloads mvcc = new MvccWorkloads(bench, topic);
             mvcc.run();
@@ -65,6 +68,10 @@ public final class Benchmark {
             List<String[]> facts = new ArrayList<>(pgnotify.facts);
             if (options.memory()) {
                 facts.addAll(new MemoryWorkloads(bench).run());
+            }
+            if (!Double.isNaN(tls.idleCpuMillisPerSecond)) {
+                facts.add(new String[] { "CPU of an idle notify and queue consumer over TLS (ms a second, this JVM)",
+                        String.format(java.util.Locale.ROOT, "%.1f", tls.idleCpuMillisPerSecond) });
             }
             Path report = new Report(bench, mvcc, facts, (System.nanoTime() - start) / 1e9).write(options.out());
             LOG.info("Report: {}", report.toAbsolutePath());

@@ -63,10 +63,20 @@ final class PgNotifyWorkloads {
                 bench.options.count(10_000), 0, 4096));
         bench.measure(NOTIFY, NOTIFY_1000, "open model, one message every millisecond",
                 () -> endToEnd("pgnotify:bench_notify?mode=notify", 1, rateCount(1000), 1000, 100));
-        double pgeventTop = Math.max(1000, pgevent.medianThroughput());
+        double pgeventTop = pgeventTopRate(pgevent);
         bench.measure(NOTIFY, NOTIFY_AT_PGEVENT_MAX,
                 String.format("open model at %,d msg/s, the median throughput of camel-pgevent in this run", Math.round(pgeventTop)),
                 () -> endToEnd("pgnotify:bench_notify?mode=notify", 1, rateCount(pgeventTop), pgeventTop, 100));
+    }
+
+    /** camel-pgevent's median throughput so far in this run (at least 1,000 msg/s). */
+    double pgeventTopRate() {
+        Measurement pgevent = bench.find(PGEVENT_E2E);
+        return pgeventTopRate(pgevent);
+    }
+
+    private static double pgeventTopRate(Measurement pgevent) {
+        return pgevent == null || pgevent.runs.isEmpty() ? 1000 : Math.max(1000, pgevent.medianThroughput());
     }
 
     /** @param countWakeUps whether to count the wake-ups too (once is enough) */
@@ -162,8 +172,17 @@ final class PgNotifyWorkloads {
      * same URI; the throughput is the delivery rate.
      */
     private Run endToEnd(String uri, int producers, int count, double rate, int bodySize) throws Exception {
+        return endToEnd(bench.camel(), uri, producers, count, rate, bodySize);
+    }
+
+    /**
+     * As {@link #endToEnd(String, int, int, double, int)}, in this Camel context (another server's, say); the run's
+     * detail adds the process CPU time per 1,000 messages.
+     */
+    Run endToEnd(CamelContext context, String uri, int producers, int count, double rate, int bodySize)
+            throws Exception {
         Receiver receiver = new Receiver(count);
-        try (CamelContext camel = bench.camel()) {
+        try (CamelContext camel = context) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -180,11 +199,15 @@ final class PgNotifyWorkloads {
                 template.sendBody(endpoint, Receiver.body(seq, bodySize));
                 sendNanos[seq] = System.nanoTime() - start;
             };
+            long cpuBefore = Bench.processCpuNanos();
             long[] sent = rate > 0 ? Bench.sendAtRate(rate, count, send)
                     : Bench.sendAsFastAsPossible(producers, count, send);
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            long cpuNanos = Bench.processCpuNanos() - cpuBefore;
             Run.Latencies sending = Run.Latencies.of(sendNanos, count);
-            String sendTimes = String.format("the send itself: p50 %.2f ms, p99 %.2f ms", sending.p50(), sending.p99());
+            String sendTimes = String.format("the send itself: p50 %.2f ms, p99 %.2f ms; CPU %.0f ms per 1,000"
+                                             + " messages (this JVM: producer and consumer)", sending.p50(),
+                    sending.p99(), cpuNanos / 1e6 / count * 1000);
             return receiver.run(sent[0], rate > 0 ? String.format("offered %,d msg/s; %s", Math.round(rate), sendTimes)
                     : sendTimes);
         }

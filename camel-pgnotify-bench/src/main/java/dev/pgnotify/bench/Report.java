@@ -156,7 +156,28 @@ final class Report {
         ratio(md, "backlog drain while another session holds a snapshot: ≥ 0.9× the free drain", mvcc.drainHeldName,
                 mvcc.drainFreeName, 0.9);
         soakTargets(md);
+        tlsLatency(md, TlsWorkloads.NOTIFY_1000);
+        tlsLatency(md, TlsWorkloads.NOTIFY_TOP);
+        tlsLatency(md, TlsWorkloads.QUEUE_1000);
         md.append("\n");
+    }
+
+    /** Over TLS: p99 within 2× the plain run's + 1 ms, both on the same TLS-capable server in this run. */
+    private void tlsLatency(StringBuilder md, String workload) {
+        Measurement plain = bench.find(TlsWorkloads.name(workload, TlsWorkloads.PLAIN));
+        Measurement tls = bench.find(TlsWorkloads.name(workload, TlsWorkloads.TLS));
+        if (plain == null || tls == null || plain.runs.isEmpty() || tls.runs.isEmpty()
+            || plain.medianLatencies() == null || tls.medianLatencies() == null) {
+            return;
+        }
+        double plainP99 = plain.medianLatencies().p99();
+        double tlsP99 = tls.medianLatencies().p99();
+        double bound = 2 * plainP99 + 1;
+        md.append(String.format(Locale.ROOT, "| %s over TLS (verify-full): p99 ≤ 2× plain TCP's + 1 ms | p99 %.2f ms"
+                                             + " (p50 %.2f) | plain TCP, same server: p99 %.2f ms (p50 %.2f) |"
+                                             + " %.2f ms (bound %.2f) | %s |\n",
+                String.format(workload, "").replaceFirst(", $", ""), tlsP99, tls.medianLatencies().p50(), plainP99,
+                plain.medianLatencies().p50(), tlsP99, bound, tlsP99 <= bound ? "yes" : "**no**"));
     }
 
     /** Held-snapshot stream: p99 within 2× the free run's plus 5 ms, overall and in its last window. */

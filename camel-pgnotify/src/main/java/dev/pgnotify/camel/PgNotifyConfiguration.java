@@ -608,7 +608,8 @@ public class PgNotifyConfiguration implements Cloneable {
     /**
      * Hands each notification to the route as soon as it arrives. pgjdbc otherwise keeps reading while further
      * notifications arrive within a millisecond of each other, so under a steady stream it returns them in late
-     * batches (tens to hundreds of milliseconds). Not applied on SSL connections.
+     * batches (tens to hundreds of milliseconds). Over TLS too: there the socket answers at once only between TLS
+     * records, never inside one.
      */
     public void setLowLatencyListener(boolean lowLatencyListener) {
         this.lowLatencyListener = lowLatencyListener;

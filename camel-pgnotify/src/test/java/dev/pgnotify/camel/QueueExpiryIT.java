@@ -80,7 +80,8 @@ class QueueExpiryIT extends PgNotifyITSupport {
         assertTrue(e.getCause().getMessage().contains("CamelPgNotifyExpiresAt must be an instant"),
                 e.getCause().getMessage());
         Exception topic = assertThrows(Exception.class, () -> template.sendBodyAndHeader(
-                "pgnotify:news?mode=topic&topicTable=expiry_it_topic", "x", PgNotifyConstants.KEY, "k"));
+                "pgnotify:news?mode=topic&topicTable=expiry_it_topic", "x", PgNotifyConstants.EXPIRES_AT,
+                Instant.now().plusSeconds(60)));
         assertTrue(topic.getCause().getMessage().contains("mode=queue only"), topic.getCause().getMessage());
         assertEquals(0L, count("SELECT count(*) FROM " + TABLE + " WHERE body_text = 'x'"));
     }

@@ -256,7 +256,10 @@ final class QueueSql {
                + " AND " + noEarlier + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // prioritized messages, highest first, wherever they lie
                + " prioritized AS (SELECT " + candidate + " FROM " + t + " q"
-               + " WHERE q.channel = ? AND q.priority > 0 AND q.available_at <= now() AND q.id <> ALL(?)"
+               // (from the bound on: the index walk then passes the entries of messages done without reading them,
+               // the dead ones an old snapshot elsewhere keeps included)
+               + " WHERE q.channel = ? AND q.priority > 0 AND q.id >= (SELECT lo FROM bound)"
+               + " AND q.available_at <= now() AND q.id <> ALL(?)"
                + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                + " ORDER BY q.priority DESC, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // per-key order: the next message of each key acknowledged here, wherever it lies

@@ -176,12 +176,8 @@ public final class EndpointConnections {
                      + " held for as long as consumers run. Set jdbcUrl to keep it out of the pool.");
             connection = key.dataSource().getConnection();
         } else {
+            // over TLS too: the socket answers its peek at once only between TLS records (see LowLatencySocketFactory)
             connection = openDirect(key, key.lowLatency());
-            if (key.lowLatency() && usesSsl(connection)) {
-                // the immediate peek is only sound on a plain socket, where no partly read record can be cut short
-                connection.close();
-                connection = openDirect(key, false);
-            }
         }
         try {
             connection.setAutoCommit(true);
@@ -295,13 +291,6 @@ public final class EndpointConnections {
 
     private static long seconds(long millis) {
         return Math.max(1, (millis + 999) / 1000);
-    }
-
-    private static boolean usesSsl(Connection connection) throws SQLException {
-        try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery(SupportSql.CONNECTION_USES_SSL)) {
-            return rs.next() && rs.getBoolean(1);
-        }
     }
 
     private void requireDatabase() {

@@ -19,8 +19,13 @@ import javax.net.SocketFactory;
  * a steady stream the next notification nearly always arrives within that millisecond, so the call returns only when
  * the stream pauses: notifications reach the route in late batches. On this socket a read made with the 1 ms peek
  * timeout returns at once when nothing is buffered, so the call returns what has arrived and the route sees each
- * notification as it comes. Every other read blocks as usual. Used on plain sockets only: an SSL record cut short
- * by the immediate timeout could not be resumed.
+ * notification as it comes. Every other read blocks as usual.
+ * <p>
+ * Over TLS the socket sits under the JDK's TLS layer (pgjdbc layers an {@code SSLSocket} on it, and the layer passes
+ * {@code setSoTimeout} down). A read that failed in the middle of a TLS record would lose the part of it already
+ * read, so the immediate answer is given only between records ({@link RecordBoundaries} follows the records' headers):
+ * inside one, the read waits for the rest of it as usual, and the record arrives whole within microseconds, since the
+ * server sends it in one write.
  */
 public final class LowLatencySocketFactory extends SocketFactory {
 
@@ -68,6 +73,8 @@ public final class LowLatencySocketFactory extends SocketFactory {
     static final class PeekAwareSocket extends Socket {
 
         private volatile boolean peeking;
+        /** Followed across the input streams handed out (pgjdbc asks once before TLS, the TLS layer once after). */
+        private final RecordBoundaries boundaries = new RecordBoundaries();
 
         @Override
         public synchronized void setSoTimeout(int timeout) throws SocketException {
@@ -89,17 +96,33 @@ public final class LowLatencySocketFactory extends SocketFactory {
             @Override
             public int read() throws IOException {
                 failFastWhenPeekingEmpty();
-                return super.read();
+                int b = super.read();
+                if (b >= 0) {
+                    boundaries.read(b);
+                }
+                return b;
             }
 
             @Override
             public int read(byte[] b, int off, int len) throws IOException {
                 failFastWhenPeekingEmpty();
-                return super.read(b, off, len);
+                int read = super.read(b, off, len);
+                if (read > 0) {
+                    boundaries.read(b, off, read);
+                }
+                return read;
+            }
+
+            @Override
+            public long skip(long n) throws IOException {
+                // through read, so that the record boundaries stay known
+                byte[] skipped = new byte[(int) Math.min(n, 8192)];
+                int read = read(skipped, 0, skipped.length);
+                return Math.max(0, read);
             }
 
             private void failFastWhenPeekingEmpty() throws IOException {
-                if (peeking && in.available() == 0) {
+                if (peeking && boundaries.atBoundary() && in.available() == 0) {
                     throw new SocketTimeoutException("no message pending");
                 }
             }

@@ -32,8 +32,6 @@ public final class SupportSql {
      */
     public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
-    public static final String CONNECTION_USES_SSL = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
-
     public static final String CURRENT_SCHEMA = "SELECT current_schema()";
 
     /** Bounds the statements of the current transaction. Parameter: the bound, as text ("3000" is milliseconds). */

@@ -78,6 +78,8 @@ public final class PgTestServer implements AutoCloseable {
     private final String password;
     private final AutoCloseable server;
     private final Restarts restarts;
+    /** The certificates of a TLS server from {@link #embeddedTls}, or null. */
+    private final TestCertificates certificates;
     private boolean closed;
 
     private PgTestServer(Kind kind, String jdbcUrl, String username, String password, AutoCloseable server) {
@@ -86,6 +88,12 @@ public final class PgTestServer implements AutoCloseable {
 
     private PgTestServer(
             Kind kind, String jdbcUrl, String username, String password, AutoCloseable server, Restarts restarts) {
+        this(kind, jdbcUrl, username, password, server, restarts, null);
+    }
+
+    private PgTestServer(Kind kind, String jdbcUrl, String username, String password, AutoCloseable server,
+                         Restarts restarts, TestCertificates certificates) {
+        this.certificates = certificates;
         this.kind = kind;
         this.jdbcUrl = jdbcUrl;
         this.username = username;
@@ -146,7 +154,39 @@ public final class PgTestServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a new embedded server with SSL on, its certificate (for localhost) generated now and signed by a test
+     * authority; stopped by {@link #close()}. Its {@link #jdbcUrl()} connects with {@code sslmode=verify-full} against
+     * that authority; {@link #plainJdbcUrl()} without TLS, unless {@code tlsOnly}, when the server refuses connections
+     * without TLS (as managed services do). Restartable when asked, as {@link #embeddedRestartable(Map)}.
+     */
+    public static PgTestServer embeddedTls(boolean tlsOnly, boolean restartable) {
+        return embeddedTls(tlsOnly, restartable, Map.of());
+    }
+
+    /** As {@link #embeddedTls(boolean, boolean)}, with these settings too. */
+    public static PgTestServer embeddedTls(boolean tlsOnly, boolean restartable, Map<String, String> serverSettings) {
+        TestCertificates certificates = TestCertificates.generate();
+        Map<String, String> settings = new LinkedHashMap<>(serverSettings);
+        settings.put("ssl", "on");
+        settings.put("ssl_cert_file", certificates.serverCertificate().toString());
+        settings.put("ssl_key_file", certificates.serverKey().toString());
+        try {
+            Path dataDirectory = restartable ? Files.createTempDirectory("pgnotify-restartable-pg") : null;
+            PgTestServer plain = startEmbedded(settings, dataDirectory, tlsOnly);
+            String query = "?sslmode=verify-full&sslrootcert=" + certificates.rootCertificate();
+            return new PgTestServer(Kind.EMBEDDED, plain.jdbcUrl + query, plain.username, plain.password,
+                    plain.server, plain.restarts, certificates);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static PgTestServer startEmbedded(Map<String, String> serverSettings, Path dataDirectory) {
+        return startEmbedded(serverSettings, dataDirectory, false);
+    }
+
+    private static PgTestServer startEmbedded(Map<String, String> serverSettings, Path dataDirectory, boolean tlsOnly) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("max_connections", "300");
         settings.putAll(serverSettings);
@@ -154,7 +194,12 @@ public final class PgTestServer implements AutoCloseable {
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setPGStartupWait(Duration.ofSeconds(60))
                     .setRegisterShutdownHook(false)
-                    .setDataDirectoryCustomizer(dataDir -> requirePasswordOfPasswordRole(dataDir.toPath()));
+                    .setDataDirectoryCustomizer(dataDir -> {
+                        requirePasswordOfPasswordRole(dataDir.toPath());
+                        if (tlsOnly) {
+                            refuseWithoutTls(dataDir.toPath());
+                        }
+                    });
             if (dataDirectory != null) {
                 builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
             }
@@ -206,6 +251,17 @@ public final class PgTestServer implements AutoCloseable {
         return value != null ? value : System.getenv(env);
     }
 
+    /** As a TLS-only managed service: a TCP connection without TLS is refused (pg_hba.conf is read top-down). */
+    private static void refuseWithoutTls(Path dataDirectory) {
+        Path hba = dataDirectory.resolve("pg_hba.conf");
+        try {
+            Files.writeString(hba, "hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n"
+                                   + Files.readString(hba));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** pg_hba.conf is read top-down: these lines must precede the embedded server's "trust everyone". */
     private static void requirePasswordOfPasswordRole(Path dataDirectory) {
         Path hba = dataDirectory.resolve("pg_hba.conf");
@@ -224,6 +280,19 @@ public final class PgTestServer implements AutoCloseable {
 
     public String jdbcUrl() {
         return jdbcUrl;
+    }
+
+    /** A TLS server's URL without TLS ({@code sslmode=disable}); the URL itself for other servers. */
+    public String plainJdbcUrl() {
+        if (certificates == null) {
+            return jdbcUrl;
+        }
+        return jdbcUrl.substring(0, jdbcUrl.indexOf('?')) + "?sslmode=disable";
+    }
+
+    /** A TLS server's authority certificate (what sslrootcert names), or null. */
+    public Path rootCertificate() {
+        return certificates == null ? null : certificates.rootCertificate();
     }
 
     public String username() {
@@ -285,6 +354,13 @@ public final class PgTestServer implements AutoCloseable {
         } catch (Exception | LinkageError e) {
             // a LinkageError: a shutdown hook ran after the application's class loader was closed (mvn exec:java)
             LOG.warn("Stopping {} failed: {}", this, e.toString());
+        }
+        if (certificates != null) {
+            try (var files = Files.walk(certificates.directory())) {
+                files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(path -> path.toFile().delete());
+            } catch (IOException e) {
+                LOG.debug("Could not delete {}", certificates.directory(), e);
+            }
         }
     }
 
