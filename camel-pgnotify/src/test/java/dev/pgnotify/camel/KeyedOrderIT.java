@@ -1,12 +1,6 @@
 package dev.pgnotify.camel;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
-import java.sql.Timestamp;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -79,7 +73,7 @@ class KeyedOrderIT extends PgNotifyITSupport {
                                                              + " WHERE finished IS NOT NULL") >= KEYS * PER_KEY);
             await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
         }
-        Map<String, List<long[]>> byKey = log("");
+        Map<String, List<long[]>> byKey = KeyedWorkLog.byKey(server(), "");
         assertEquals(KEYS, byKey.size());
         int parallelKeys = 0;
         for (Map.Entry<String, List<long[]>> key : byKey.entrySet()) {
@@ -114,31 +108,13 @@ class KeyedOrderIT extends PgNotifyITSupport {
         }
         await(Duration.ofSeconds(30)).until(() -> count("SELECT count(*) FROM " + KeyedWorkLog.TABLE
                                                         + " WHERE finished IS NOT NULL") == 6);
-        Map<String, List<long[]>> byKey = log("");
+        Map<String, List<long[]>> byKey = KeyedWorkLog.byKey(server(), "");
         assertEquals(List.of(1L, 2L, 3L), byKey.get("stuck").stream().map(r -> r[0]).toList());
         assertEquals(List.of(1L, 2L, 3L), byKey.get("free").stream().map(r -> r[0]).toList());
         assertEquals(3, stuckAttempts.get(), "stuck:1 failed twice, then went through");
         // the free key did not wait for the stuck one's retries (300 ms, then 600 ms)
         assertTrue(byKey.get("free").get(2)[2] < byKey.get("stuck").get(0)[1],
                 "the free key was done before the stuck key's first message got through");
-    }
-
-    /** Per key: {seq, started (µs), finished (µs)} in start order. */
-    private static Map<String, List<long[]>> log(String where) throws Exception {
-        Map<String, List<long[]>> byKey = new HashMap<>();
-        try (Connection connection = server().connect(); Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT message_key, seq, started, finished FROM "
-                                                   + KeyedWorkLog.TABLE + where + " ORDER BY started")) {
-            while (rs.next()) {
-                byKey.computeIfAbsent(rs.getString(1).replaceFirst(":.*", ""), k -> new ArrayList<>())
-                        .add(new long[] { rs.getInt(2), micros(rs.getTimestamp(3)), micros(rs.getTimestamp(4)) });
-            }
-        }
-        return byKey;
-    }
-
-    private static long micros(Timestamp timestamp) {
-        return timestamp.getTime() / 1000 * 1_000_000 + timestamp.getNanos() / 1000;
     }
 
     private static long count(String sql) throws Exception {

@@ -3,6 +3,12 @@ package dev.pgnotify.camel;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -68,5 +74,26 @@ final class KeyedWorkLog implements Processor {
                 finish.executeUpdate();
             }
         }
+    }
+
+    /**
+     * What was logged, per key: {seq, started (µs), finished (µs)} in start order; {@code where} filters the rows (a
+     * WHERE clause, or empty).
+     */
+    static Map<String, List<long[]>> byKey(PgTestServer server, String where) throws Exception {
+        Map<String, List<long[]>> byKey = new HashMap<>();
+        try (Connection connection = server.connect(); Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT message_key, seq, started, finished FROM " + TABLE + where
+                                                   + " ORDER BY started")) {
+            while (rs.next()) {
+                byKey.computeIfAbsent(rs.getString(1).replaceFirst(":.*", ""), k -> new ArrayList<>())
+                        .add(new long[] { rs.getInt(2), micros(rs.getTimestamp(3)), micros(rs.getTimestamp(4)) });
+            }
+        }
+        return byKey;
+    }
+
+    private static long micros(Timestamp timestamp) {
+        return timestamp.getTime() / 1000 * 1_000_000 + timestamp.getNanos() / 1000;
     }
 }

@@ -139,7 +139,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
                 "REVOKE UPDATE ON " + TABLE + "_dead FROM " + ROLE,
                 "REVOKE UPDATE ON " + TABLE + "_dedup FROM " + ROLE);
         Exception failure = assertThrows(Exception.class, () -> runtimeContext("&createSchema=false").close());
-        String message = rootMessage(failure);
+        String message = causeMessages(failure);
         LOG.info("Start without the grants: {}", message);
         assertTrue(message.contains("The role '" + ROLE + "' lacks DELETE on table \"lp_it\".\"queue\""
                                     + " (to acknowledge messages)"),
@@ -154,7 +154,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
     void aRuntimeRoleCannotCreateTheSchemaAndSaysSo() throws Exception {
         server().execute("DROP TABLE " + TABLE + "_dead");
         Exception failure = assertThrows(Exception.class, () -> runtimeContext("").close());
-        String message = rootMessage(failure);
+        String message = causeMessages(failure);
         LOG.info("Start with createSchema=true and a missing table: {}", message);
         assertTrue(message.contains("Cannot create dead-letter table lp_it.queue_dead"), message);
         assertTrue(message.contains("permission denied for schema lp_it"), message);
@@ -232,7 +232,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
                 }
             });
             Exception failure = assertThrows(Exception.class, camel::start);
-            String message = rootMessage(failure);
+            String message = causeMessages(failure);
             LOG.info("A topic consumer without EXECUTE on the maintenance: {}", message);
             assertTrue(message.contains("lacks EXECUTE on function \"lp_it\".\"topic_maintain\"(interval, interval,"
                                         + " interval) (to empty the partitions of the log that no group needs any"
@@ -240,13 +240,5 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
                     message);
             assertTrue(message.contains("GRANT EXECUTE ON FUNCTION \"lp_it\".\"topic_maintain\""), message);
         }
-    }
-
-    private static String rootMessage(Throwable failure) {
-        StringBuilder text = new StringBuilder();
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            text.append(t.getMessage()).append(" | ");
-        }
-        return text.toString();
     }
 }

@@ -10,7 +10,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.pgnotify.camel.test.PgBouncer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -136,7 +135,7 @@ class PgBouncerIT extends PgNotifyITSupport {
                     from("pgnotify:orders?table=" + TABLE + "&connectTimeout=2000").to("log:never");
                 }
             }));
-            String message = rootMessage(e);
+            String message = causeMessages(e);
             LOG.info("Starting a consumer with LISTEN behind PgBouncer in transaction mode fails: {}", message);
             assertTrue(message.contains("receives no notifications") && message.contains("transaction mode")
                        && message.contains("listen=false"), message);
@@ -177,24 +176,6 @@ class PgBouncerIT extends PgNotifyITSupport {
 
     /** An application of its own whose pgnotify goes through PgBouncer. */
     private static CamelContext application(PgBouncer through, RouteBuilder routes) throws Exception {
-        CamelContext application = new DefaultCamelContext();
-        PgNotifyComponent component = new PgNotifyComponent();
-        component.getConfiguration().setJdbcUrl(through.jdbcUrl());
-        component.getConfiguration().setUsername(server().username());
-        component.getConfiguration().setPassword(server().password());
-        application.addComponent("pgnotify", component);
-        if (routes != null) {
-            application.addRoutes(routes);
-        }
-        application.start();
-        return application;
-    }
-
-    private static String rootMessage(Throwable e) {
-        StringBuilder messages = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            messages.append(t.getMessage()).append(" | ");
-        }
-        return messages.toString();
+        return application(through.jdbcUrl(), server().username(), server().password(), routes);
     }
 }

@@ -6,6 +6,8 @@ import java.time.Duration;
 import dev.pgnotify.camel.support.EndpointConnections;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.test.junit5.CamelTestSupport;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
@@ -28,6 +30,34 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
         component.getConfiguration().setPassword(server().password());
         context.addComponent("pgnotify", component);
         return context;
+    }
+
+    /**
+     * An application of its own (a Camel context with its own pgnotify component, so that producers of another one
+     * cannot wake its consumers directly), on this database, started with these routes (or none).
+     */
+    protected static CamelContext application(String jdbcUrl, String username, String password, RouteBuilder routes)
+            throws Exception {
+        CamelContext application = new DefaultCamelContext();
+        PgNotifyComponent component = new PgNotifyComponent();
+        component.getConfiguration().setJdbcUrl(jdbcUrl);
+        component.getConfiguration().setUsername(username);
+        component.getConfiguration().setPassword(password);
+        application.addComponent("pgnotify", component);
+        if (routes != null) {
+            application.addRoutes(routes);
+        }
+        application.start();
+        return application;
+    }
+
+    /** The messages along a failure's chain of causes, for asserting on what a user reads. */
+    protected static String causeMessages(Throwable failure) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            text.append(t.getMessage()).append(" | ");
+        }
+        return text.toString();
     }
 
     /** A bounded wait for a condition. */

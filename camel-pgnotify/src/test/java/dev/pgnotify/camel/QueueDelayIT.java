@@ -10,7 +10,6 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -156,20 +155,14 @@ class QueueDelayIT extends PgNotifyITSupport {
 
     /** A consumer in an application of its own: this test's producers cannot wake it directly. */
     private CamelContext startConsumer(String options) throws Exception {
-        CamelContext consumer = new DefaultCamelContext();
-        PgNotifyComponent component = new PgNotifyComponent();
-        component.getConfiguration().setJdbcUrl(server().jdbcUrl());
-        component.getConfiguration().setUsername(server().username());
-        component.getConfiguration().setPassword(server().password());
-        consumer.addComponent("pgnotify", component);
-        consumer.addRoutes(new RouteBuilder() {
-            @Override
-            public void configure() {
-                from(uri() + "&" + options).process(exchange -> received.put(
-                        exchange.getMessage().getBody(String.class), Instant.now()));
-            }
-        });
-        consumer.start();
+        CamelContext consumer = application(server().jdbcUrl(), server().username(), server().password(),
+                new RouteBuilder() {
+                    @Override
+                    public void configure() {
+                        from(uri() + "&" + options).process(exchange -> received.put(
+                                exchange.getMessage().getBody(String.class), Instant.now()));
+                    }
+                });
         consumers.add(consumer);
         return consumer;
     }

@@ -2,8 +2,6 @@ package dev.pgnotify.camel;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,14 +24,11 @@ import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -98,6 +93,9 @@ class TlsIT {
                                                     + EndpointConnections.LISTENER_APPLICATION_NAME + "' AND s.ssl"))
                     .longValue() == 1);
         }
+        // a clean stop over TLS leaves no connection behind
+        await(Duration.ofSeconds(10)).until(() -> ((Number) tlsOnly.queryValue(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'camel-pgnotify%'")).longValue() == 0);
     }
 
     @Test
@@ -215,35 +213,8 @@ class TlsIT {
             properties.setProperty("socketFactory", socketFactory);
         }
         try (Connection listener = DriverManager.getConnection(server.jdbcUrl(), properties)) {
-            try (Statement statement = listener.createStatement()) {
-                statement.execute("LISTEN " + channel);
-            }
-            CompletableFuture<Void> stream = CompletableFuture.runAsync(() -> {
-                try (Connection sender = DriverManager.getConnection(server.jdbcUrl(), server.username(), null);
-                     PreparedStatement notify = sender.prepareStatement("SELECT pg_notify(?, ?)")) {
-                    notify.setString(1, channel);
-                    for (int i = 0; i < STREAM_LENGTH; i++) {
-                        notify.setString(2, Integer.toString(i));
-                        notify.execute();
-                    }
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            List<Integer> batchSizes = new ArrayList<>();
-            int received = 0;
-            while (received < STREAM_LENGTH) {
-                PGNotification[] batch = listener.unwrap(PGConnection.class).getNotifications(10_000);
-                if (batch == null || batch.length == 0) {
-                    break;
-                }
-                batchSizes.add(batch.length);
-                received += batch.length;
-            }
-            stream.get(60, TimeUnit.SECONDS);
-            assertEquals(STREAM_LENGTH, received);
-            Collections.sort(batchSizes);
-            return batchSizes.get(batchSizes.size() / 2);
+            return NotificationBatches.median(listener, channel, STREAM_LENGTH,
+                    () -> DriverManager.getConnection(server.jdbcUrl(), server.username(), null));
         }
     }
 
@@ -286,20 +257,19 @@ class TlsIT {
 
     private static CamelContext camel(String jdbcUrl, RouteBuilder routes, long connectTimeout, long statementTimeout)
             throws Exception {
-        CamelContext camel = new DefaultCamelContext();
-        PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-        component.getConfiguration().setJdbcUrl(jdbcUrl);
-        component.getConfiguration().setUsername(tlsOnly.username());
-        if (connectTimeout > 0) {
-            component.getConfiguration().setConnectTimeout(connectTimeout);
-            component.getConfiguration().setStatementTimeout(statementTimeout);
-            component.getConfiguration().setConnectionCheckInterval(1000);
-            component.getConfiguration().setMaxReconnectDelay(1000);
+        if (connectTimeout <= 0) {
+            return PgNotifyITSupport.application(jdbcUrl, tlsOnly.username(), null, routes);
         }
+        // tighter bounds, set before the routes start
+        CamelContext camel = PgNotifyITSupport.application(jdbcUrl, tlsOnly.username(), null, null);
+        PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setConnectTimeout(connectTimeout);
+        component.getConfiguration().setStatementTimeout(statementTimeout);
+        component.getConfiguration().setConnectionCheckInterval(1000);
+        component.getConfiguration().setMaxReconnectDelay(1000);
         if (routes != null) {
             camel.addRoutes(routes);
         }
-        camel.start();
         return camel;
     }
 

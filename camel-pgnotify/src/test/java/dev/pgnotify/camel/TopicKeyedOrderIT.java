@@ -1,12 +1,6 @@
 package dev.pgnotify.camel;
 
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
-import java.sql.Timestamp;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,7 +8,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.camel.CamelContext;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -84,7 +77,8 @@ class TopicKeyedOrderIT extends PgNotifyITSupport {
             second.stop();
         }
         for (String group : new String[] { "ledger", "audit" }) {
-            Map<String, List<long[]>> byKey = log(group);
+            Map<String, List<long[]>> byKey = KeyedWorkLog.byKey(server(), " WHERE worker LIKE '" + group
+                                                                           + "-%' AND message_key <> 'warm'");
             assertEquals(KEYS, byKey.size(), group);
             for (Map.Entry<String, List<long[]>> key : byKey.entrySet()) {
                 List<long[]> runs = key.getValue();
@@ -117,7 +111,7 @@ class TopicKeyedOrderIT extends PgNotifyITSupport {
                          + " unnest(ARRAY['stuck', 'free']) key ORDER BY s, key");
         await(Duration.ofSeconds(30)).until(() -> count("SELECT count(*) FROM " + KeyedWorkLog.TABLE
                                                         + " WHERE finished IS NOT NULL") == 6);
-        Map<String, List<long[]>> byKey = log("failing");
+        Map<String, List<long[]>> byKey = KeyedWorkLog.byKey(server(), " WHERE worker LIKE 'failing-%'");
         assertEquals(List.of(1L, 2L, 3L), byKey.get("stuck").stream().map(r -> r[0]).toList());
         assertEquals(List.of(1L, 2L, 3L), byKey.get("free").stream().map(r -> r[0]).toList());
         assertEquals(3, stuckAttempts.get(), "stuck:1 failed twice, then went through");
@@ -127,40 +121,13 @@ class TopicKeyedOrderIT extends PgNotifyITSupport {
 
     /** A second application sharing the ledger group. */
     private CamelContext secondApplication() throws Exception {
-        CamelContext second = new DefaultCamelContext();
-        PgNotifyComponent component = new PgNotifyComponent();
-        component.getConfiguration().setJdbcUrl(server().jdbcUrl());
-        component.getConfiguration().setUsername(server().username());
-        component.getConfiguration().setPassword(server().password());
-        second.addComponent("pgnotify", component);
-        second.addRoutes(new RouteBuilder() {
+        return application(server().jdbcUrl(), server().username(), server().password(), new RouteBuilder() {
             @Override
             public void configure() {
                 from(uri("ledger") + "&concurrentConsumers=4&maxMessagesPerPoll=20&pollInterval=200")
                         .process(new KeyedWorkLog(server(), "ledger-app2"));
             }
         });
-        second.start();
-        return second;
-    }
-
-    /** Per key: {seq, started (µs), finished (µs)} in start order, of the workers of this group. */
-    private static Map<String, List<long[]>> log(String group) throws Exception {
-        Map<String, List<long[]>> byKey = new HashMap<>();
-        try (Connection connection = server().connect(); Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT message_key, seq, started, finished FROM "
-                                                   + KeyedWorkLog.TABLE + " WHERE worker LIKE '" + group
-                                                   + "-%' AND message_key <> 'warm' ORDER BY started")) {
-            while (rs.next()) {
-                byKey.computeIfAbsent(rs.getString(1), k -> new ArrayList<>())
-                        .add(new long[] { rs.getInt(2), micros(rs.getTimestamp(3)), micros(rs.getTimestamp(4)) });
-            }
-        }
-        return byKey;
-    }
-
-    private static long micros(Timestamp timestamp) {
-        return timestamp.getTime() / 1000 * 1_000_000 + timestamp.getNanos() / 1000;
     }
 
     private static long count(String sql) throws Exception {
