@@ -55,7 +55,8 @@ class TlsIT {
 
     @BeforeAll
     static void startServers() {
-        tlsOnly = PgTestServer.embeddedTls(true, true);
+        // committing synchronously, as production servers do: a crash loses no acknowledged send
+        tlsOnly = PgTestServer.embeddedTls(true, true, Map.of("synchronous_commit", "on"));
         both = PgTestServer.embeddedTls(false, false);
     }
 

@@ -7,6 +7,7 @@ import javax.sql.DataSource;
 
 import dev.pgnotify.camel.PgNotifyComponent;
 import dev.pgnotify.camel.PgNotifyConfiguration;
+import dev.pgnotify.camel.PgNotifyConstants;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
@@ -124,10 +125,14 @@ class PgNotifyStarterIT {
     void micrometerGaugesReadTheChannelsFigures() {
         producer.sendBody("direct:backlog", "one");
         producer.sendBody("direct:backlog", "two");
+        producer.sendBodyAndHeader("direct:backlog", "tomorrow's", PgNotifyConstants.DELAY,
+                Duration.ofDays(1));
         await().atMost(Duration.ofSeconds(10)).until(() -> meterRegistry.get("pgnotify.messages")
                 .tag("channel", "starter-backlog").tag("state", "waiting").gauge().value() == 2.0);
         assertEquals(0.0, meterRegistry.get("pgnotify.messages").tag("channel", "starter-backlog")
                 .tag("state", "dead").gauge().value());
+        assertEquals(1.0, meterRegistry.get("pgnotify.messages").tag("channel", "starter-backlog")
+                .tag("state", "delayed").gauge().value(), "the message sent with a delay");
         assertTrue(meterRegistry.get("pgnotify.oldest.age").tag("channel", "starter-backlog").gauge().value() >= 0);
         assertEquals("starter_it_queue", meterRegistry.get("pgnotify.messages").tag("channel", "starter-events")
                 .tag("state", "in_flight").gauge().getId().getTag("table"), "the consumer's channel too");

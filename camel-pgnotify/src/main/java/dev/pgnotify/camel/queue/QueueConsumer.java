@@ -33,7 +33,13 @@ public class QueueConsumer extends ClaimingConsumer {
     protected WorkStore prepare(Database database) throws Exception {
         queue = getEndpoint().queue(database, this);
         queue.requirePrivileges(database, this, QueueResources.Role.CONSUMER);
-        return new QueueWorkStore(queue, channel());
+        QueueWorkStore store = new QueueWorkStore(queue, channel());
+        // before the first claim, so that a backlog with priorities is claimed in their order from the start
+        database.call(this, "looking for prioritized messages", connection -> {
+            store.refresh(connection);
+            return null;
+        });
+        return store;
     }
 
     /** How often the consumers of a queue forget the deduplication ids whose window is over. */

@@ -28,27 +28,51 @@ final class QueueWorkStore implements WorkStore {
         this.channel = channel;
     }
 
+    /**
+     * Whether the channel has prioritized messages: claims then take the priority path. Refreshed at start and by
+     * every sweep, and set as soon as a claim returns a prioritized message; a channel's first prioritized message
+     * may so be claimed in id order for up to a poll interval.
+     */
+    private volatile boolean prioritized;
+
+    @Override
+    public void refresh(Connection connection) throws SQLException {
+        try (PreparedStatement check = connection.prepareStatement(queue.sql().hasPriorities)) {
+            check.setString(1, channel);
+            try (ResultSet rs = check.executeQuery()) {
+                prioritized = rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
     @Override
     public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
         boolean keyed = request.acknowledged().stream().anyMatch(item -> item.messages().get(0).key() != null);
-        String claim = keyed ? queue.sql().acknowledgeAndClaimKeyed : queue.sql().acknowledgeAndClaim;
+        boolean withPriorities = prioritized;
+        String claim = queue.sql().acknowledgeAndClaim(keyed, withPriorities);
         try (PreparedStatement statement = connection.prepareStatement(claim)) {
             WorkRows.preferBinaryResults(statement);
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
-            new Parameters(statement).add(request.unfinishedFrom())
+            Parameters parameters = new Parameters(statement).add(request.unfinishedFrom())
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
-                    .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch())
-                    .add(channel).add(ackIds).add(request.batch())
-                    .add(request.budget()).add(request.batch()).add(request.leaseMillis())
-                    .add(request.maxAttempts()).add(request.maxAttempts()).add(request.maxAttempts())
-                    .add(queue.sequence());
+                    .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
+            if (withPriorities) {
+                parameters.add(channel).add(ackIds).add(request.batch());
+            }
+            parameters.add(request.budget()).add(request.batch()).add(request.leaseMillis())
+                    .add(request.maxAttempts()).add(request.maxAttempts()).add(request.maxAttempts());
+            if (!keyed && !withPriorities) {
+                // found by the fresh scan: not named
+                parameters.add(named);
+            }
+            parameters.add(queue.sequence());
             return read(statement, request);
         }
     }
 
-    private static Claim read(PreparedStatement statement, ClaimRequest request) throws SQLException {
+    private Claim read(PreparedStatement statement, ClaimRequest request) throws SQLException {
         // highest priority first, then the channel's order: the ids'
         List<Item> claimed = new ArrayList<>();
         // found by the fresh scan from the frontier (not named by id, nor the next of a key, nor prioritized)
@@ -87,6 +111,10 @@ final class QueueWorkStore implements WorkStore {
                 }
                 if (rs.getBoolean(14)) {
                     foundFresh.add(id);
+                }
+                if (rs.getInt(15) > 0) {
+                    // a prioritized message (perhaps claimed in id order): the next claims take priorities along
+                    prioritized = true;
                 }
                 claimed.add(new Item(id, rs.getInt(6), List.of(message), 0));
             }

@@ -1249,6 +1249,10 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             }
             found |= checkTracked(current, work);
             unfinishedFrom = knownUnfinishedFrom();
+            current.call(this, "refreshing what the sweep knows", connection -> {
+                work.refresh(connection);
+                return null;
+            });
             if (found) {
                 signal.wakeOne();
             }

@@ -159,6 +159,10 @@ public interface WorkStore {
 
     void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException;
 
+    /** Refreshes what the store knows of its work, once a sweep (mode=queue: whether the channel has priorities). */
+    default void refresh(Connection connection) throws SQLException {
+    }
+
     /** Hands claimed items back at once (at stop), as if they had not been claimed. */
     void release(Connection connection, List<Item> items) throws SQLException;
 
