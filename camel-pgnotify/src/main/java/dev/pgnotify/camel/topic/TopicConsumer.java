@@ -74,8 +74,11 @@ public class TopicConsumer extends ClaimingConsumer {
         topic.requirePrivileges(database, this, TopicResources.Role.CONSUMER);
         TopicWorkStore work = new TopicWorkStore(topic, channel(), group, this::cutDone);
         boolean earliest = "earliest".equals(configuration.getGroupStart());
-        boolean registered = database.call(this, "registering the group", connection -> work.register(connection,
-                earliest));
+        boolean registered = database.call(this, "registering the group", connection -> {
+            boolean isNew = work.register(connection, earliest);
+            work.refresh(connection);
+            return isNew;
+        });
         if (registered) {
             LOG.info("Registered the group {} of pgnotify:{} on the topic {}: it receives {}", group, channel(),
                     topic.table().display(), earliest ? "every message the log still holds and every new one"

@@ -48,6 +48,18 @@ final class TopicSql {
      */
     final String cutAndClaim;
 
+    /** As {@link #cutAndClaim}, with {@link #acknowledgeAndClaimKeyed}. */
+    final String cutAndClaimKeyed;
+
+    /**
+     * As {@link #acknowledgeAndClaim}, while the group has items with keys: after the fresh scan's parameters,
+     * channel, group, acknowledged ids and batch size (items) for the items waiting for acknowledged keys.
+     */
+    final String acknowledgeAndClaimKeyed;
+
+    /** Whether a group has items with keys. Parameters: channel, group. */
+    final String hasKeyedItems;
+
     /**
      * Acknowledges (deletes) the items done and claims due ones of a group: those named by id (retries that fell
      * due, items the sweep found) and the first above the consumer's frontier, up to a number of messages. The first
@@ -152,63 +164,12 @@ final class TopicSql {
         // its items flushes it, as any later commit flushes every earlier one)
         cut = "SELECT c.messages, c.more FROM " + table.cutFunctionSql() + "(?, ?, ?, ?) AS c, (SELECT "
               + ASYNCHRONOUS_COMMIT + ") AS s";
-        // per-key order: an item with keys is claimable only while no earlier item of the group (by position, then
-        // id: a message split out of a batch keeps the batch's place) has any of its keys, apart from those this very
-        // statement acknowledges; an item without keys is not looked at
-        String noEarlierOfItsKeys = "(q.keys IS NULL OR NOT EXISTS (SELECT 1 FROM " + items + " e"
-                                    + " WHERE e.channel = q.channel AND e.group_name = q.group_name AND e.keys IS NOT NULL"
-                                    + " AND (coalesce(e.position, e.id), e.id) < (coalesce(q.position, q.id), q.id)"
-                                    + " AND e.keys && q.keys AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
-        String candidate = "q.id, cardinality(q.ids) - q.progress AS size";
-        acknowledgeAndClaim = "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
-                              + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
-                              + " RETURNING q.id, q.keys),"
-                              + " named AS (SELECT " + candidate + " FROM " + items + " q"
-                              + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
-                              + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys
-                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                              + " fresh AS (SELECT " + candidate + " FROM " + items + " q"
-                              + " WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.available_at <= now()"
-                              + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
-                              + " AND " + noEarlierOfItsKeys + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                              // per-key order: the items that were waiting for the keys acknowledged here, wherever
-                              // they lie (the frontier may have passed them); not looked for when none had keys
-                              + " released AS MATERIALIZED (SELECT array_agg(DISTINCT k) AS keys FROM acknowledged a,"
-                              + " unnest(a.keys) AS k),"
-                              + " successors AS (SELECT " + candidate + " FROM " + items + " q"
-                              + " WHERE q.channel = ? AND q.group_name = ? AND q.keys IS NOT NULL"
-                              + " AND (SELECT r.keys FROM released r) IS NOT NULL"
-                              + " AND q.keys && (SELECT r.keys FROM released r) AND q.available_at <= now()"
-                              + " AND q.id <> ALL(?) AND " + noEarlierOfItsKeys
-                              + " ORDER BY coalesce(q.position, q.id), q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                              + " candidates AS (SELECT id, size FROM named UNION SELECT id, size FROM fresh"
-                              + " UNION SELECT id, size FROM successors),"
-                              // up to a batch of messages, and at least one item
-                              + " within AS (SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) - size AS before"
-                              + " FROM candidates) c WHERE before < ?),"
-                              // last_error cleared: an item with an error and a future available_at is one waiting
-                              // for its retry, one without is in a consumer's hands
-                              + " claimed AS (UPDATE " + items + " q SET attempts = q.attempts + 1, last_error = NULL,"
-                              + " available_at = now() + ? * interval '1 millisecond'"
-                              + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
-                              + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
-                              + " AS xid)"
-                              // an item's ids only on its first row
-                              + " SELECT c.id, CASE WHEN b.n IS NULL OR b.n = 1 THEN c.ids END, c.progress, c.attempts,"
-                              + " c.xid, m.snapshot, m.last_id, m.fresh,"
-                              + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
-                              + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh"
-                              + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
-                              + " pg_sequence_last_value(?::regclass) AS last_id,"
-                              + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true"
-                              // the first item's messages come with the claim, within the byte budget (not those of an
-                              // item past maxAttempts: a body that crashes the consumer must not be read again)
-                              + " LEFT JOIN LATERAL (SELECT b.n, b.id, b.body_json, b.body_text, b.body_bytes,"
-                              + " b.headers, b.created_at, b.is_binary, b.message_key FROM " + table.loadFunctionSql()
-                              + "(CASE WHEN c.id = (SELECT min(f.id) FROM claimed f) AND c.attempts <= ? THEN"
-                              + " c.ids[c.progress + 1:] ELSE '{}'::bigint[] END, ?, false) b) b ON true"
-                              + " ORDER BY c.id, b.n";
+        acknowledgeAndClaim = acknowledgeAndClaim(table, false);
+        acknowledgeAndClaimKeyed = acknowledgeAndClaim(table, true);
+        hasKeyedItems = "SELECT EXISTS (SELECT 1 FROM " + items + " WHERE channel = ? AND group_name = ?"
+                        + " AND keys IS NOT NULL)";
         cutAndClaim = cut + "; " + acknowledgeAndClaim;
+        cutAndClaimKeyed = cut + "; " + acknowledgeAndClaimKeyed;
         // a function: see TopicSchema.loadFunction
         load = "SELECT n, id, body_json, body_text, body_bytes, headers, created_at, is_binary, message_key FROM "
                + table.loadFunctionSql() + "(?, ?, true)";
@@ -258,5 +219,71 @@ final class TopicSql {
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
+    }
+
+    /**
+     * The claim, in two variants: {@code keyed} while the group has items with keys, so that the items waiting for the
+     * keys acknowledged here are claimed in the same statement; the plain one spares a topic without keys that work.
+     */
+    private static String acknowledgeAndClaim(TopicTable table, boolean keyed) {
+        String items = table.itemsSql();
+        // per-key order: an item with keys is claimable only while no earlier item of the group (by position, then
+        // id: a message split out of a batch keeps the batch's place) has any of its keys, apart from those this very
+        // statement acknowledges; an item without keys is not looked at
+        String noEarlierOfItsKeys = "(q.keys IS NULL OR NOT EXISTS (SELECT 1 FROM " + items + " e"
+                                    + " WHERE e.channel = q.channel AND e.group_name = q.group_name AND e.keys IS NOT NULL"
+                                    + " AND (coalesce(e.position, e.id), e.id) < (coalesce(q.position, q.id), q.id)"
+                                    + " AND e.keys && q.keys AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
+        String candidate = "q.id, cardinality(q.ids) - q.progress AS size";
+        return "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
+                              + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
+                              + (keyed ? " RETURNING q.id, q.keys" : " RETURNING q.id") + "),"
+                              + " named AS (SELECT " + candidate + " FROM " + items + " q"
+                              + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
+                              + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys
+                              + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " fresh AS (SELECT " + candidate + " FROM " + items + " q"
+                              + " WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.available_at <= now()"
+                              + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
+                              + " AND " + noEarlierOfItsKeys + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              // per-key order: the items that were waiting for the keys acknowledged here, wherever
+                              // they lie (the frontier may have passed them)
+                              + (keyed ? " released AS MATERIALIZED (SELECT array_agg(DISTINCT k) AS keys"
+                                         + " FROM acknowledged a, unnest(a.keys) AS k),"
+                                         + " successors AS (SELECT " + candidate + " FROM " + items + " q"
+                                         + " WHERE q.channel = ? AND q.group_name = ? AND q.keys IS NOT NULL"
+                                         + " AND (SELECT r.keys FROM released r) IS NOT NULL"
+                                         + " AND q.keys && (SELECT r.keys FROM released r) AND q.available_at <= now()"
+                                         + " AND q.id <> ALL(?) AND " + noEarlierOfItsKeys
+                                         + " ORDER BY coalesce(q.position, q.id), q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                                         + " candidates AS (SELECT id, size FROM named UNION SELECT id, size FROM fresh"
+                                         + " UNION SELECT id, size FROM successors),"
+                                       : " candidates AS (SELECT id, size FROM named UNION ALL SELECT id, size FROM"
+                                         + " fresh),")
+                              // up to a batch of messages, and at least one item
+                              + " within AS (SELECT id FROM (SELECT id, sum(size) OVER (ORDER BY id) - size AS before"
+                              + " FROM candidates) c WHERE before < ?),"
+                              // last_error cleared: an item with an error and a future available_at is one waiting
+                              // for its retry, one without is in a consumer's hands
+                              + " claimed AS (UPDATE " + items + " q SET attempts = q.attempts + 1, last_error = NULL,"
+                              + " available_at = now() + ? * interval '1 millisecond'"
+                              + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
+                              + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
+                              + " AS xid)"
+                              // an item's ids only on its first row
+                              + " SELECT c.id, CASE WHEN b.n IS NULL OR b.n = 1 THEN c.ids END, c.progress, c.attempts,"
+                              + " c.xid, m.snapshot, m.last_id, m.fresh,"
+                              + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
+                              + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh"
+                              + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
+                              + " pg_sequence_last_value(?::regclass) AS last_id,"
+                              + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true"
+                              // the first item's messages come with the claim, within the byte budget (not those of an
+                              // item past maxAttempts: a body that crashes the consumer must not be read again)
+                              + " LEFT JOIN LATERAL (SELECT b.n, b.id, b.body_json, b.body_text, b.body_bytes,"
+                              + " b.headers, b.created_at, b.is_binary, b.message_key FROM " + table.loadFunctionSql()
+                              + "(CASE WHEN c.id = (SELECT min(f.id) FROM claimed f) AND c.attempts <= ? THEN"
+                              + " c.ids[c.progress + 1:] ELSE '{}'::bigint[] END, ?, false) b) b ON true"
+                              + " ORDER BY c.id, b.n";
     }
 }

@@ -67,6 +67,24 @@ final class TopicWorkStore implements WorkStore {
         }
     }
 
+    /**
+     * Whether the group has items with keys: claims then take the keyed path. Refreshed at start and by every sweep,
+     * and set as soon as a keyed message is read; until then a cut's first keyed items wait for the claim after their
+     * predecessors' acknowledgement (the keyed path claims them with it).
+     */
+    private volatile boolean keyed;
+
+    @Override
+    public void refresh(Connection connection) throws SQLException {
+        try (PreparedStatement check = connection.prepareStatement(topic.sql().hasKeyedItems)) {
+            check.setString(1, channel);
+            check.setString(2, group);
+            try (ResultSet rs = check.executeQuery()) {
+                keyed = rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
     /** Records that the group is alive (the lag view shows when it was last seen). */
     void touch(Connection connection) throws SQLException {
         try (PreparedStatement touch = connection.prepareStatement(topic.sql().touchGroup)) {
@@ -121,9 +139,11 @@ final class TopicWorkStore implements WorkStore {
     @Override
     public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
         boolean cutFirst = request.woken() || moreToCut;
+        boolean withKeys = keyed;
         int limit = (int) Math.min(Integer.MAX_VALUE, (long) request.batch() * CUT_BATCHES);
-        try (PreparedStatement statement = connection.prepareStatement(
-                cutFirst ? topic.sql().cutAndClaim : topic.sql().acknowledgeAndClaim)) {
+        String claim = cutFirst ? withKeys ? topic.sql().cutAndClaimKeyed : topic.sql().cutAndClaim
+                : withKeys ? topic.sql().acknowledgeAndClaimKeyed : topic.sql().acknowledgeAndClaim;
+        try (PreparedStatement statement = connection.prepareStatement(claim)) {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement);
@@ -133,9 +153,11 @@ final class TopicWorkStore implements WorkStore {
             parameters
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
                     .byIds(named).add(ackIds).add(request.batch())
-                    .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch())
-                    .add(channel).add(group).add(ackIds).add(request.batch())
-                    .add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence())
+                    .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch());
+            if (withKeys) {
+                parameters.add(channel).add(group).add(ackIds).add(request.batch());
+            }
+            parameters.add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence())
                     .add(request.maxAttempts()).add(request.budget());
             Map<Long, Item> claimedById = new LinkedHashMap<>();
             Map<Long, Map<Integer, StoredMessage>> bodies = new HashMap<>();
@@ -190,6 +212,9 @@ final class TopicWorkStore implements WorkStore {
                     int position = rs.getInt(9);
                     if (!rs.wasNull()) {
                         bodies.computeIfAbsent(id, k -> new HashMap<>()).put(position, storedMessage(rs, 10));
+                        if (rs.getString(17) != null) {
+                            keyed = true;
+                        }
                     }
                 }
             }
@@ -232,6 +257,9 @@ final class TopicWorkStore implements WorkStore {
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
                     found.put(rs.getInt(1), storedMessage(rs, 2));
+                    if (rs.getString(9) != null) {
+                        keyed = true;
+                    }
                 }
             }
             return inOrder(wanted, found);
