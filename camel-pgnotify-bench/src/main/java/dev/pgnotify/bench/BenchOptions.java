@@ -6,10 +6,11 @@ import java.nio.file.Path;
  * What to run, from system properties: bench.smoke (tiny counts, one run: for CI), bench.runs (repetitions, 3),
  * bench.out (where the report goes), bench.memory (the heap workloads, true), bench.mvccSeconds (the length of the free
  * and held-snapshot streams, 300), bench.soakMinutes (a soak at bench.soakRate msg/s, 500; 0 skips it), bench.kafka
- * (the Kafka relay against a real broker; true unless smoke).
+ * (the Kafka relay against a real broker; true unless smoke), bench.tlsCpuRounds (rounds of the CPU comparison over TLS,
+ * 7: this machine's noise needs more than the workloads' runs).
  */
 record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
-                    int soakRate, boolean kafka) {
+                    int soakRate, boolean kafka, int tlsCpuRounds) {
 
     static BenchOptions fromSystemProperties() {
         boolean smoke = Boolean.getBoolean("bench.smoke");
@@ -25,7 +26,9 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         int soakRate = Integer.getInteger("bench.soakRate", 500);
         // the Kafka relay against a broker started for it (not in a smoke run: the broker alone takes seconds)
         boolean kafka = Boolean.parseBoolean(System.getProperty("bench.kafka", Boolean.toString(!smoke)));
-        return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate, kafka);
+        int tlsCpuRounds = Integer.getInteger("bench.tlsCpuRounds", 7);
+        return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate, kafka,
+                tlsCpuRounds);
     }
 
     /** Whether a workload runs: every one, or those whose name contains one of bench.only's |-separated parts. */

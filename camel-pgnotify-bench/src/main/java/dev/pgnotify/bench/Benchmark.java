@@ -40,6 +40,7 @@ public final class Benchmark {
             topic.create();
             KafkaWorkloads kafka = options.kafka() ? new KafkaWorkloads(bench) : null;
             TlsWorkloads tls = new TlsWorkloads(bench, pgnotify);
+            TlsCpu tlsCpu = null;
             // rounds: each workload once per round, so that baselines and pgnotify alternate
             try {
                 for (int round = 1; round <= options.runs(); round++) {
@@ -53,6 +54,9 @@ public final class Benchmark {
                     if (kafka != null) {
                         kafka.runAll();
                     }
+                }
+                if (options.selects(TlsCpu.NAME)) {
+                    tlsCpu = tls.measureCpu();
                 }
             } finally {
                 if (kafka != null) {
@@ -69,11 +73,8 @@ public final class Benchmark {
             if (options.memory()) {
                 facts.addAll(new MemoryWorkloads(bench).run());
             }
-            if (!Double.isNaN(tls.idleCpuMillisPerSecond)) {
-                facts.add(new String[] { "CPU of an idle notify and queue consumer over TLS (ms a second, this JVM)",
-                        String.format(java.util.Locale.ROOT, "%.1f", tls.idleCpuMillisPerSecond) });
-            }
-            Path report = new Report(bench, mvcc, facts, (System.nanoTime() - start) / 1e9).write(options.out());
+            Path report = new Report(bench, mvcc, tlsCpu, facts, (System.nanoTime() - start) / 1e9)
+                    .write(options.out());
             LOG.info("Report: {}", report.toAbsolutePath());
         }
     }

@@ -48,12 +48,7 @@ final class Measurement {
     }
 
     private double median(ToDoubleFunction<Run> value) {
-        double[] values = runs.stream().mapToDouble(value).sorted().toArray();
-        if (values.length == 0) {
-            return Double.NaN;
-        }
-        int middle = values.length / 2;
-        return values.length % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+        return Bench.median(runs.stream().mapToDouble(value).toArray());
     }
 
     double[] throughputs() {

@@ -35,12 +35,15 @@ final class Report {
 
     private final Bench bench;
     private final MvccWorkloads mvcc;
+    /** The CPU comparison of plain TCP and TLS, where it ran. */
+    private final TlsCpu tlsCpu;
     private final List<String[]> facts;
     private final double seconds;
 
-    Report(Bench bench, MvccWorkloads mvcc, List<String[]> facts, double seconds) {
+    Report(Bench bench, MvccWorkloads mvcc, TlsCpu tlsCpu, List<String[]> facts, double seconds) {
         this.bench = bench;
         this.mvcc = mvcc;
+        this.tlsCpu = tlsCpu;
         this.facts = facts;
         this.seconds = seconds;
     }
@@ -80,6 +83,7 @@ final class Report {
         md.append("\n## Latency\n\n![Latency](latency.png)\n\n");
         featureSection(md);
         mvccSection(md);
+        tlsCpuSection(md);
         md.append("## Wake-ups and heap\n\n| What | Measured |\n|---|---|\n");
         facts.forEach(f -> md.append("| ").append(f[0]).append(" | ").append(f[1]).append(" |\n"));
         md.append("\n## How it was measured\n\n");
@@ -98,7 +102,60 @@ final class Report {
         md.append("- The MVCC workloads run once each (they are long); the held snapshot is a REPEATABLE READ transaction"
                   + " of another connection that ran one query and stays open. Dead tuples are PostgreSQL's own"
                   + " statistics (n_dead_tup), sizes pg_table_size and pg_indexes_size.\n");
+        if (tlsCpu != null && !tlsCpu.streaming.isEmpty()) {
+            md.append("- CPU over TLS: the JVM's CPU time over each run (the process clock, 10 ms steps on Linux), each"
+                      + " thread's own (ThreadMXBean, to the nanosecond); a first round of every arrangement warms the"
+                      + " JVM and is not counted. The JDK-alone baseline paces 140-byte messages and 200-byte requests"
+                      + " (60-byte answers) one a millisecond over loopback and measures the client thread.\n");
+        }
         return md.toString();
+    }
+
+    /** Per arrangement: the median CPU of each part per 1,000 notifications, and the JVM's ratio to plain TCP. */
+    private void tlsCpuSection(StringBuilder md) {
+        if (tlsCpu == null || tlsCpu.streaming.isEmpty()) {
+            return;
+        }
+        md.append(String.format(Locale.ROOT, "## CPU over TLS\n\nmode=notify at 1,000 msg/s (%,d measured notifications a run"
+                                             + " after %,d unmeasured), %d rounds, the arrangements in a rotating order;"
+                                             + " CPU time of this JVM (producer and consumer) in ms per 1,000"
+                                             + " notifications, median of the rounds, split by thread. One TLS-capable"
+                                             + " server (verify-full).\n\n",
+                tlsCpu.messagesPerRun, tlsCpu.warmUpMessages, tlsCpu.streaming.get(TlsCpu.ALL_PLAIN).size()));
+        md.append("| Arrangement | ").append(String.join(" | ", TlsCpu.PARTS)).append(" | JVM ÷ plain TCP | JVM per round |\n");
+        md.append("|---|").append("---:|".repeat(TlsCpu.PARTS.size() + 1)).append("---|\n");
+        for (String arrangement : TlsCpu.ARRANGEMENTS) {
+            double[] median = tlsCpu.median(arrangement);
+            md.append("| ").append(arrangement).append(" | ");
+            for (double part : median) {
+                md.append(String.format(Locale.ROOT, "%.1f | ", part));
+            }
+            md.append(String.format(Locale.ROOT, "%.2f× | %s |\n", tlsCpu.medianRatioToPlain(arrangement),
+                    tlsCpu.streaming.get(arrangement).stream().map(r -> String.format(Locale.ROOT, "%.0f", r[0]))
+                            .collect(Collectors.joining(", "))));
+        }
+        md.append("\nWhat TLS adds, in µs of CPU per notification (the median of each round's difference to the same"
+                  + " round's plain TCP run), beside what the JDK alone spends on the same records at the same pace (a"
+                  + " plain and a TLS socket over loopback, no pgjdbc, no pgnotify; ").append(tlsCpu.jdkProtocol())
+                .append("; pgjdbc and PostgreSQL chose ").append(tlsCpu.serverProtocol).append("):\n\n");
+        md.append("| Thread | pgnotify, TLS − plain TCP | the JDK alone, TLS − plain TCP |\n|---|---:|---:|\n");
+        md.append(String.format(Locale.ROOT, "| LISTEN thread: one notification received | %+.1f (LISTEN over TLS only),"
+                                             + " %+.1f (all TLS) | %+.1f per message received |\n",
+                tlsCpu.medianDifference(TlsCpu.LISTENER_TLS, TlsCpu.LISTEN_THREAD),
+                tlsCpu.medianDifference(TlsCpu.ALL_TLS, TlsCpu.LISTEN_THREAD), tlsCpu.medianJdkDifference(0)));
+        md.append(String.format(Locale.ROOT, "| sending thread: one statement and its answer | %+.1f (all TLS) | %+.1f"
+                                             + " per request answered |\n",
+                tlsCpu.medianDifference(TlsCpu.ALL_TLS, TlsCpu.SENDING_THREAD), tlsCpu.medianJdkDifference(1)));
+        md.append(String.format(Locale.ROOT, "| the whole JVM | %+.1f (all TLS) | |\n",
+                tlsCpu.medianDifference(TlsCpu.ALL_TLS, TlsCpu.JVM)));
+        md.append(String.format(Locale.ROOT, "| route thread: no I/O, the same work in every arrangement (the noise) |"
+                                             + " %+.1f (all TLS) | |\n",
+                tlsCpu.medianDifference(TlsCpu.ALL_TLS, TlsCpu.ROUTE_THREAD)));
+        md.append(String.format(Locale.ROOT, "\nIdle notify and queue consumer (%d s each, %d rounds), CPU of this JVM"
+                                             + " to the nanosecond (/proc): plain TCP %.1f ms a second, TLS %.1f ms a"
+                                             + " second.\n\n",
+                tlsCpu.idleMillis / 1000, tlsCpu.idle.get(TlsCpu.ALL_PLAIN).size(),
+                tlsCpu.medianIdle(TlsCpu.ALL_PLAIN), tlsCpu.medianIdle(TlsCpu.ALL_TLS)));
     }
 
     private void environment(StringBuilder md) throws Exception {
@@ -159,6 +216,7 @@ final class Report {
         tlsLatency(md, TlsWorkloads.NOTIFY_1000);
         tlsLatency(md, TlsWorkloads.NOTIFY_TOP);
         tlsLatency(md, TlsWorkloads.QUEUE_1000);
+        tlsCpuTarget(md);
         md.append("\n");
     }
 
@@ -178,6 +236,27 @@ final class Report {
                                              + " %.2f ms (bound %.2f) | %s |\n",
                 String.format(workload, "").replaceFirst(", $", ""), tlsP99, tls.medianLatencies().p50(), plainP99,
                 plain.medianLatencies().p50(), tlsP99, bound, tlsP99 <= bound ? "yes" : "**no**"));
+    }
+
+    /** Over TLS: the JVM's CPU per notification against plain TCP's, as the issue asks; the section says why. */
+    private void tlsCpuTarget(StringBuilder md) {
+        if (tlsCpu == null || tlsCpu.streaming.isEmpty()) {
+            return;
+        }
+        double plain = tlsCpu.median(TlsCpu.ALL_PLAIN)[TlsCpu.JVM];
+        double tls = tlsCpu.median(TlsCpu.ALL_TLS)[TlsCpu.JVM];
+        double ratio = tlsCpu.medianRatioToPlain(TlsCpu.ALL_TLS);
+        md.append(String.format(Locale.ROOT, "| mode=notify at 1,000 msg/s over TLS: CPU no more than over plain TCP |"
+                                             + " %.0f ms per 1,000 | plain TCP: %.0f ms per 1,000 | %.2f× (median of"
+                                             + " the rounds' ratios) | %s |\n",
+                tls, plain, ratio, ratio <= 1 ? "yes"
+                        : "**no**: the JDK's TLS records (see CPU over TLS)"));
+        double plainIdle = tlsCpu.medianIdle(TlsCpu.ALL_PLAIN);
+        double tlsIdle = tlsCpu.medianIdle(TlsCpu.ALL_TLS);
+        md.append(String.format(Locale.ROOT, "| idle notify and queue consumer over TLS: about zero CPU, no more than"
+                                             + " plain TCP's (within the idle runs' noise: 1.25× or 2 ms a second) | %.1f ms a second | plain TCP: %.1f ms a second | %.2f× |"
+                                             + " %s |\n", tlsIdle, plainIdle, tlsIdle / plainIdle,
+                tlsIdle <= Math.max(plainIdle * 1.25, plainIdle + 2) ? "yes" : "**no**"));
     }
 
     /** Held-snapshot stream: p99 within 2× the free run's plus 5 ms, overall and in its last window. */

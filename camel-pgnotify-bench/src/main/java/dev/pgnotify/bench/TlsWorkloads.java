@@ -4,14 +4,13 @@ import java.util.Map;
 
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
-import org.apache.camel.builder.RouteBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Plain TCP and TLS side by side, on one server of their own that speaks both (SSL on, a certificate generated for
  * the run, clients verifying it: sslmode=verify-full), with the main server's settings: mode=notify and mode=queue,
- * end to end, each once over plain TCP and once over TLS per round; and the CPU an idle consumer uses over TLS.
+ * end to end, each once over plain TCP and once over TLS per round; and, once, the CPU both cost ({@link TlsCpu}).
  */
 final class TlsWorkloads implements AutoCloseable {
 
@@ -28,8 +27,6 @@ final class TlsWorkloads implements AutoCloseable {
     private final Bench bench;
     private final PgNotifyWorkloads workloads;
     private final PgTestServer server;
-    /** CPU used by an idle TLS consumer (notify and queue), in ms per second; measured once. */
-    double idleCpuMillisPerSecond = Double.NaN;
 
     TlsWorkloads(Bench bench, PgNotifyWorkloads workloads) {
         this.bench = bench;
@@ -61,33 +58,13 @@ final class TlsWorkloads implements AutoCloseable {
                     () -> workloads.endToEnd(camel(url), "pgnotify:bench_tls?table=bench_tls_queue", 1,
                             bench.options.count(6_000), 0, 100));
         }
-        if (Double.isNaN(idleCpuMillisPerSecond)) {
-            idleCpuMillisPerSecond = idleCpu();
-        }
     }
 
-    /** A notify and a queue consumer over TLS, idle for a few seconds: the CPU they use (no busy polling). */
-    private double idleCpu() throws Exception {
-        try (CamelContext camel = camel(server.jdbcUrl())) {
-            camel.addRoutes(new RouteBuilder() {
-                @Override
-                public void configure() {
-                    from("pgnotify:bench_tls_idle?mode=notify").process(exchange -> {
-                    });
-                    from("pgnotify:bench_tls_idle?table=bench_tls_queue").process(exchange -> {
-                    });
-                }
-            });
-            camel.start();
-            long millis = bench.options.millis(5000);
-            // settled first: what start-up costs is not idle
-            Bench.pause(1000);
-            long before = Bench.processCpuNanos();
-            Bench.pause(millis);
-            double perSecond = (Bench.processCpuNanos() - before) / 1e6 / (millis / 1000.0);
-            LOG.info("Idle over TLS (a notify and a queue consumer): {} ms CPU a second", perSecond);
-            return perSecond;
-        }
+    /** The CPU comparison of plain TCP and TLS (see {@link TlsCpu}), once, after the rounds. */
+    TlsCpu measureCpu() throws Exception {
+        TlsCpu cpu = new TlsCpu(bench, server);
+        cpu.run();
+        return cpu;
     }
 
     private CamelContext camel(String jdbcUrl) {

@@ -1,12 +1,17 @@
 package dev.pgnotify.camel;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -39,14 +44,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * TLS as users of managed PostgreSQL services meet it: a server that refuses connections without TLS, a certificate
  * generated for the test and signed by a test authority, and {@code sslmode=verify-full}. Notifications and queue
  * messages are delivered; the listener returns notifications as they arrive over TLS as over plain TCP (batch sizes,
- * and end-to-end latency as a ratio to a plain run in the same test); the bounds hold behind a freezing proxy and
- * across a restart.
+ * and end-to-end latency as a ratio to a plain run in the same test) and, idle, does not poll; the bounds hold behind a
+ * freezing proxy and across a restart.
  */
 class TlsIT {
 
     private static final Logger LOG = LoggerFactory.getLogger(TlsIT.class);
     private static final int STREAM_LENGTH = 20_000;
     private static final int LARGEST_ACCEPTABLE_MEDIAN_BATCH = 10;
+    private static final int IDLE_SECONDS = 3;
 
     /** TLS only, as managed services are: the bounds and delivery tests run here. */
     private static PgTestServer tlsOnly;
@@ -123,6 +129,19 @@ class TlsIT {
         double tlsP99 = Collections.min(tls);
         LOG.info("mode=notify at 1,000 msg/s, p99 per round: plain {} ms, TLS {} ms", plain, tls);
         assertTrue(tlsP99 <= 2 * plainP99 + 1, "TLS p99 " + tlsP99 + " ms against plain " + plainP99 + " ms");
+    }
+
+    @Test
+    void anIdleListenerPollsNoMoreOverTlsThanOverPlainTcp() throws Exception {
+        // the TLS peek must not turn into a busy loop: idle, the LISTEN thread wakes once per wait on either transport
+        long plain = idleListenerCpuNanos(both.plainJdbcUrl(), "idle_plain");
+        long tls = idleListenerCpuNanos(both.jdbcUrl(), "idle_tls");
+        LOG.info("CPU of an idle LISTEN thread over {} s: plain TCP {} ms, TLS {} ms", IDLE_SECONDS, plain / 1e6,
+                tls / 1e6);
+        assertTrue(tls <= TimeUnit.MILLISECONDS.toNanos(IDLE_SECONDS * 50L),
+                "the idle LISTEN thread used " + tls / 1e6 + " ms of CPU in " + IDLE_SECONDS + " s over TLS");
+        assertTrue(tls <= 2 * plain + TimeUnit.MILLISECONDS.toNanos(20),
+                "idle over TLS " + tls / 1e6 + " ms against plain TCP " + plain / 1e6 + " ms");
     }
 
     @Test
@@ -216,6 +235,36 @@ class TlsIT {
         try (Connection listener = DriverManager.getConnection(server.jdbcUrl(), properties)) {
             return NotificationBatches.median(listener, channel, STREAM_LENGTH,
                     () -> DriverManager.getConnection(server.jdbcUrl(), server.username(), null));
+        }
+    }
+
+    /**
+     * The CPU time of the LISTEN thread of an application whose notify consumer has received one notification and
+     * then waits, idle, for IDLE_SECONDS.
+     */
+    private static long idleListenerCpuNanos(String jdbcUrl, String channel) throws Exception {
+        CompletableFuture<Object> received = new CompletableFuture<>();
+        try (CamelContext camel = camel(jdbcUrl, new RouteBuilder() {
+            @Override
+            public void configure() {
+                from("pgnotify:" + channel + "?mode=notify").process(e -> received.complete(e.getMessage().getBody()));
+            }
+        })) {
+            camel.createProducerTemplate().sendBody("pgnotify:" + channel + "?mode=notify", "wake");
+            received.get(10, TimeUnit.SECONDS);
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long listener = Arrays.stream(threads.getThreadInfo(threads.getAllThreadIds())).filter(Objects::nonNull)
+                    .filter(t -> t.getThreadName().contains("(" + camel.getName() + ")")
+                                 && t.getThreadName().endsWith("PgNotifyListener"))
+                    .mapToLong(ThreadInfo::getThreadId).findFirst()
+                    .orElseThrow(() -> new AssertionError("no LISTEN thread in " + camel.getName()));
+            long before = threads.getThreadCpuTime(listener);
+            // the measurement is the idle time itself, not a wait for something to happen
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(IDLE_SECONDS);
+            for (long left = end - System.nanoTime(); left > 0; left = end - System.nanoTime()) {
+                LockSupport.parkNanos(left);
+            }
+            return threads.getThreadCpuTime(listener) - before;
         }
     }
 

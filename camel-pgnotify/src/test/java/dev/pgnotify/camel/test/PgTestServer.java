@@ -356,11 +356,7 @@ public final class PgTestServer implements AutoCloseable {
             LOG.warn("Stopping {} failed: {}", this, e.toString());
         }
         if (certificates != null) {
-            try (var files = Files.walk(certificates.directory())) {
-                files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(path -> path.toFile().delete());
-            } catch (IOException e) {
-                LOG.debug("Could not delete {}", certificates.directory(), e);
-            }
+            certificates.close();
         }
     }
 
@@ -470,9 +466,8 @@ public final class PgTestServer implements AutoCloseable {
         @Override
         public void close() throws IOException {
             try {
-                if (Files.exists(dataDirectory.resolve("postmaster.pid"))) {
-                    stop(StopMode.FAST);
-                }
+                // stops whichever postmaster runs on the data directory now, the first or a restarted one (pg_ctl
+                // reads postmaster.pid); stopping it here first made that stop fail and log an error
                 first.close();
             } finally {
                 deleteRecursively(dataDirectory);

@@ -1,6 +1,7 @@
 package dev.pgnotify.camel.test;
 
 import java.io.IOException;
+import java.io.Reader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
@@ -10,12 +11,21 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -25,6 +35,9 @@ import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -36,7 +49,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  *
  * @param rootCertificate the authority's certificate: what a client's sslrootcert names for verify-full
  */
-public record TestCertificates(Path directory, Path rootCertificate, Path serverCertificate, Path serverKey) {
+public record TestCertificates(Path directory, Path rootCertificate, Path serverCertificate, Path serverKey)
+        implements AutoCloseable {
 
     private static final Duration VALIDITY = Duration.ofDays(2);
 
@@ -59,6 +73,62 @@ public record TestCertificates(Path directory, Path rootCertificate, Path server
             throw new UncheckedIOException(e);
         } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException("Cannot generate the test certificates", e);
+        }
+    }
+
+    /** A JDK TLS context that serves the server certificate (for a TLS endpoint of a test's own). */
+    public SSLContext serverContext() {
+        try (Reader pem = Files.newBufferedReader(serverKey); PEMParser parser = new PEMParser(pem)) {
+            Object parsed = parser.readObject();
+            JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+            PrivateKey key = parsed instanceof PEMKeyPair pair ? converter.getKeyPair(pair).getPrivate()
+                    : converter.getPrivateKey((PrivateKeyInfo) parsed);
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            store.setKeyEntry("server", key, new char[0], new Certificate[] { read(serverCertificate) });
+            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(store, new char[0]);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keys.getKeyManagers(), null, null);
+            return context;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("Cannot load the test server's key", e);
+        }
+    }
+
+    /** A JDK TLS context that trusts the authority only (as sslmode=verify-full with sslrootcert does). */
+    public SSLContext clientContext() {
+        try {
+            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+            store.load(null, null);
+            store.setCertificateEntry("authority", read(rootCertificate));
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(store);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trust.getTrustManagers(), null);
+            return context;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("Cannot load the test authority", e);
+        }
+    }
+
+    /** Deletes the directory and the files in it. */
+    @Override
+    public void close() {
+        try (var files = Files.walk(directory)) {
+            files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory: what is left is the system's to clean
+        }
+    }
+
+    private static Certificate read(Path pem) throws IOException, GeneralSecurityException {
+        try (var in = Files.newInputStream(pem)) {
+            return CertificateFactory.getInstance("X.509").generateCertificate(in);
         }
     }
 
