@@ -3,6 +3,7 @@ package dev.pgnotify.bench;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -32,37 +33,53 @@ final class JdkTlsCost {
     record Cost(double receive, double roundTrip, String protocol) {
     }
 
+    private record RoundTrip(double micros, String protocol) {
+    }
+
+    /** What the server end does with its one accepted connection. */
+    @FunctionalInterface
+    private interface ServerSide {
+        void serve(InputStream in, OutputStream out) throws IOException;
+    }
+
     private JdkTlsCost() {
     }
 
-    /** The costs over plain TCP (contexts null) or TLS, each after {@code warmUp} unmeasured ones. */
+    /** Starts a thread that accepts one connection and serves it. */
+    private static Thread serve(ServerSocket listening, String name, ServerSide side) {
+        Thread thread = new Thread(() -> {
+            try (Socket socket = listening.accept()) {
+                side.serve(socket.getInputStream(), socket.getOutputStream());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, name);
+        thread.start();
+        return thread;
+    }
+
+    /** The costs over plain TCP or TLS, each shape after {@code warmUp} unmeasured messages. */
     static Cost measure(TestCertificates certificates, boolean tls, int messages, int warmUp) throws Exception {
         SSLContext server = tls ? certificates.serverContext() : null;
         SSLContext client = tls ? certificates.clientContext() : null;
         double receive = stream(server, client, messages, warmUp);
-        double[] roundTrip = new double[1];
-        String protocol = requestAnswer(server, client, messages, warmUp, roundTrip);
-        return new Cost(receive, roundTrip[0], protocol);
+        RoundTrip roundTrip = requestAnswer(server, client, messages, warmUp);
+        return new Cost(receive, roundTrip.micros(), roundTrip.protocol());
     }
 
     private static double stream(SSLContext serverContext, SSLContext clientContext, int messages, int warmUp)
             throws Exception {
         try (ServerSocket listening = serverSocket(serverContext)) {
             int total = warmUp + messages;
-            Thread sender = new Thread(() -> {
-                try (Socket socket = listening.accept(); OutputStream out = socket.getOutputStream()) {
-                    byte[] message = new byte[NOTIFICATION_BYTES];
-                    long start = System.nanoTime();
-                    for (int i = 0; i < total; i++) {
-                        pace(start, i);
-                        out.write(message);
-                        out.flush();
-                    }
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
+            Thread sender = serve(listening, "jdk-tls-baseline-sender", (in, out) -> {
+                byte[] message = new byte[NOTIFICATION_BYTES];
+                long start = System.nanoTime();
+                for (int i = 0; i < total; i++) {
+                    pace(start, i);
+                    out.write(message);
+                    out.flush();
                 }
-            }, "jdk-tls-baseline-sender");
-            sender.start();
+            });
             try (Socket socket = clientSocket(clientContext, listening.getLocalPort())) {
                 socket.setSoTimeout(5_000);
                 InputStream in = socket.getInputStream();
@@ -77,26 +94,19 @@ final class JdkTlsCost {
         }
     }
 
-    private static String requestAnswer(SSLContext serverContext, SSLContext clientContext, int messages,
-                                        int warmUp, double[] perRoundTrip) throws Exception {
+    private static RoundTrip requestAnswer(SSLContext serverContext, SSLContext clientContext, int messages,
+                                           int warmUp) throws Exception {
         try (ServerSocket listening = serverSocket(serverContext)) {
             int total = warmUp + messages;
-            Thread answering = new Thread(() -> {
-                try (Socket socket = listening.accept()) {
-                    InputStream in = socket.getInputStream();
-                    OutputStream out = socket.getOutputStream();
-                    byte[] request = new byte[REQUEST_BYTES];
-                    byte[] answer = new byte[ANSWER_BYTES];
-                    for (int i = 0; i < total; i++) {
-                        readFully(in, request, REQUEST_BYTES);
-                        out.write(answer);
-                        out.flush();
-                    }
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
+            Thread answering = serve(listening, "jdk-tls-baseline-answering", (in, out) -> {
+                byte[] request = new byte[REQUEST_BYTES];
+                byte[] answer = new byte[ANSWER_BYTES];
+                for (int i = 0; i < total; i++) {
+                    readFully(in, request, REQUEST_BYTES);
+                    out.write(answer);
+                    out.flush();
                 }
-            }, "jdk-tls-baseline-answering");
-            answering.start();
+            });
             try (Socket socket = clientSocket(clientContext, listening.getLocalPort())) {
                 socket.setSoTimeout(5_000);
                 InputStream in = socket.getInputStream();
@@ -114,10 +124,10 @@ final class JdkTlsCost {
                     out.flush();
                     readFully(in, buffer, ANSWER_BYTES);
                 }
-                perRoundTrip[0] = (threadCpu() - before) / 1e3 / messages;
+                double perRoundTrip = (threadCpu() - before) / 1e3 / messages;
                 answering.join(10_000);
-                return socket instanceof SSLSocket ssl
-                        ? ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite() : "plain";
+                return new RoundTrip(perRoundTrip, socket instanceof SSLSocket ssl
+                        ? ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite() : "plain");
             }
         }
     }

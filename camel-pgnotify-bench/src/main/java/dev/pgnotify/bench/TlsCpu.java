@@ -195,7 +195,7 @@ final class TlsCpu {
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
             long process = Bench.processCpuNanos() - processBefore;
             Map<Long, Long> threadsAfter = threadCpu();
-            if (!arrangement.equals(ALL_PLAIN)) {
+            if (!arrangement.equals(ALL_PLAIN) && serverProtocol.isEmpty()) {
                 serverProtocol = String.valueOf(server.queryValue("SELECT s.version || ' ' || s.cipher FROM pg_stat_ssl s"
                                                                   + " JOIN pg_stat_activity a ON a.pid = s.pid WHERE s.ssl"
                                                                   + " AND a.application_name = '"
