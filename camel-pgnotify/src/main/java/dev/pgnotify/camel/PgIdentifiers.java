@@ -55,6 +55,25 @@ public final class PgIdentifiers {
     }
 
     /**
+     * Marks, in DDL text, where a function body's dollar quotes go; {@link #dollarQuoted} puts a tag there. Not a
+     * character any validated name may contain.
+     */
+    public static final String BODY_QUOTE = "\u0001";
+
+    /**
+     * Puts a dollar-quote tag where {@link #BODY_QUOTE} marks the start and end of function bodies: {@code $pgnotify$},
+     * or a numbered variant when the text contains that already. A table or schema name may contain {@code $$}, which
+     * would end a body quoted with plain {@code $$} in its middle.
+     */
+    public static String dollarQuoted(String ddl) {
+        String tag = "$pgnotify$";
+        for (int n = 1; ddl.contains(tag); n++) {
+            tag = "$pgnotify" + n + "$";
+        }
+        return ddl.replace(BODY_QUOTE, tag);
+    }
+
+    /**
      * Quotes an identifier for SQL text: the result names exactly the given string, whatever it contains.
      */
     public static String quote(String identifier) {

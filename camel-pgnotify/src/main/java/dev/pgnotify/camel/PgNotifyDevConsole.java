@@ -9,7 +9,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 import dev.pgnotify.camel.notify.NotifyConsumer;
-import dev.pgnotify.camel.support.ClaimingConsumer;
+import dev.pgnotify.camel.claim.ClaimingConsumer;
 import dev.pgnotify.camel.support.ConsumerHealthCheck;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;

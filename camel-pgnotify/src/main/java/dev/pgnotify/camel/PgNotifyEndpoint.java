@@ -68,8 +68,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
 
     private final EndpointConnections connections;
     private final EndpointAdmin admin = new EndpointAdmin(this);
-    private QueueResources queue;
-    private TopicResources topic;
+    private volatile QueueResources queue;
+    private volatile TopicResources topic;
 
     public PgNotifyEndpoint(String uri, PgNotifyComponent component, String channel, PgNotifyConfiguration configuration) {
         super(uri, component);
@@ -312,22 +312,40 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * mode=queue: the queue table, created or verified (once per endpoint) on this database, with its statements and
      * codec.
      */
-    public synchronized QueueResources queue(Database database, Object owner) throws SQLException {
-        if (queue == null) {
-            queue = QueueResources.resolve(database, configuration, owner);
+    public QueueResources queue(Database database, Object owner) throws SQLException {
+        QueueResources resolved = queue;
+        if (resolved != null) {
+            return resolved;
         }
-        return queue;
+        // outside the endpoint's monitor: the schema check takes round trips (and may wait for a lock), and a JMX getter
+        // or a console must not hold up a producer's or consumer's start meanwhile; two that resolve at once are
+        // serialized by the schema's advisory lock, and the first result is kept
+        resolved = QueueResources.resolve(database, configuration, owner);
+        synchronized (this) {
+            if (queue == null) {
+                queue = resolved;
+            }
+            return queue;
+        }
     }
 
     /**
      * mode=topic: the topic's log and companions, created or verified (once per endpoint) on this database, with its
      * statements and codec.
      */
-    public synchronized TopicResources topic(Database database, Object owner) throws SQLException {
-        if (topic == null) {
-            topic = TopicResources.resolve(database, configuration, owner);
+    public TopicResources topic(Database database, Object owner) throws SQLException {
+        TopicResources resolved = topic;
+        if (resolved != null) {
+            return resolved;
         }
-        return topic;
+        // outside the endpoint's monitor, as queue() does
+        resolved = TopicResources.resolve(database, configuration, owner);
+        synchronized (this) {
+            if (topic == null) {
+                topic = resolved;
+            }
+            return topic;
+        }
     }
 
     /**

@@ -140,8 +140,8 @@ class HeldSnapshotIT extends PgNotifyITSupport {
     private long frontier() {
         return context.getRoutes().stream().filter(route -> context.getRouteController().getRouteStatus(route.getId())
                                                             .isStarted())
-                .map(route -> route.getConsumer()).filter(c -> c instanceof dev.pgnotify.camel.support.ClaimingConsumer)
-                .mapToLong(c -> ((dev.pgnotify.camel.support.ClaimingConsumer) c).getFrontier()).findFirst()
+                .map(route -> route.getConsumer()).filter(c -> c instanceof dev.pgnotify.camel.claim.ClaimingConsumer)
+                .mapToLong(c -> ((dev.pgnotify.camel.claim.ClaimingConsumer) c).getFrontier()).findFirst()
                 .orElse(-1);
     }
 

@@ -3,7 +3,7 @@ package dev.pgnotify.camel;
 import java.time.Duration;
 import java.time.Instant;
 
-import dev.pgnotify.camel.support.ClaimingConsumer;
+import dev.pgnotify.camel.claim.ClaimingConsumer;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.mock.MockEndpoint;

@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
         "camel.component.pgnotify.table=tc_it_queue",
         // failures are what this test makes
         "logging.level.org.apache.camel.processor.errorhandler=OFF",
-        "logging.level.dev.pgnotify.camel.support.ClaimingConsumer=ERROR" })
+        "logging.level.dev.pgnotify.camel.claim.ClaimingConsumer=ERROR" })
 class TransactedConsumerIT {
 
     static final CountDownLatch SLOW_ROUTE_ENTERED = new CountDownLatch(1);

@@ -5,9 +5,9 @@ import java.util.concurrent.TimeUnit;
 
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
-import dev.pgnotify.camel.support.ClaimingConsumer;
+import dev.pgnotify.camel.claim.ClaimingConsumer;
+import dev.pgnotify.camel.claim.WorkStore;
 import dev.pgnotify.camel.support.Database;
-import dev.pgnotify.camel.support.WorkStore;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;

@@ -47,6 +47,9 @@ public final class QueueSchema {
             "last_error", "text",
             "failed_at", "timestamp with time zone");
 
+    /** Where function bodies are dollar-quoted: see {@link PgIdentifiers#dollarQuoted}. */
+    private static final String Q = PgIdentifiers.BODY_QUOTE;
+
     private static final Logger LOG = LoggerFactory.getLogger(QueueSchema.class);
 
     private QueueSchema() {
@@ -57,6 +60,10 @@ public final class QueueSchema {
      * an earlier version up to date; a new table has it already, so the documentation leaves it out.
      */
     private record SchemaObject(String description, SqlCheck exists, String ddl, boolean migration) {
+
+        SchemaObject {
+            ddl = PgIdentifiers.dollarQuoted(ddl);
+        }
 
         SchemaObject(String description, SqlCheck exists, String ddl) {
             this(description, exists, ddl, false);
@@ -227,34 +234,38 @@ public final class QueueSchema {
                     + "    window_ms bigint      NOT NULL DEFAULT 0,\n"
                     + "    PRIMARY KEY (channel, dedup_id)\n"
                     + ")"));
+        // times are the clock's, not the transaction's start: a producer whose transaction began before the previous
+        // message of the same id was acknowledged must see its window as it stands when it inserts. A function of an
+        // earlier version (comparing with now()) is replaced in place
         objects.add(new SchemaObject("function " + table.schema() + "." + table.deduplicationTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.deduplicationFunctionSql() + "()"),
-                "CREATE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS, table.deduplicationFunctionSql() + "()",
+                        "clock_timestamp"),
+                "CREATE OR REPLACE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    INSERT INTO " + dedup + " AS d (channel, dedup_id, until, window_ms)\n"
                     + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', coalesce(nullif(current_setting('"
                     + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
                     + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity', window_ms = excluded.window_ms\n"
-                    + "    WHERE d.until < now();\n"
+                    + "    WHERE d.until < clock_timestamp();\n"
                     + "    IF NOT FOUND THEN\n"
                     + "        RETURN NULL;\n"
                     + "    END IF;\n"
                     + "    RETURN NEW;\n"
-                    + "END $$"));
+                    + "END " + Q));
         objects.add(new SchemaObject("trigger " + table.deduplicationTriggerName() + " on " + table.display(),
                 connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.deduplicationTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationTriggerName()) + " BEFORE INSERT ON " + t
                     + " FOR EACH ROW WHEN (NEW.dedup_id IS NOT NULL) EXECUTE FUNCTION "
                     + table.deduplicationFunctionSql() + "()"));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.deduplicationDoneTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
-                        table.deduplicationDoneFunctionSql() + "()"),
-                "CREATE FUNCTION " + table.deduplicationDoneFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS,
+                        table.deduplicationDoneFunctionSql() + "()", "clock_timestamp"),
+                "CREATE OR REPLACE FUNCTION " + table.deduplicationDoneFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
-                    + "    UPDATE " + dedup + " SET until = now() + window_ms * interval '1 millisecond'\n"
+                    + "    UPDATE " + dedup + " SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
                     + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
                     + "    RETURN NULL;\n"
-                    + "END $$"));
+                    + "END " + Q));
         objects.add(new SchemaObject("trigger " + table.deduplicationDoneTriggerName() + " on " + table.display(),
                 connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.deduplicationDoneTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " AFTER DELETE ON "
@@ -267,7 +278,7 @@ public final class QueueSchema {
         objects.add(new SchemaObject("function " + table.schema() + "." + table.wakeUpTriggerName() + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_CONTAINS, table.wakeUpFunctionSql() + "()",
                         "available_at"),
-                "CREATE OR REPLACE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "CREATE OR REPLACE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    IF current_setting('" + SupportSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
                     + SupportSql.WAKE_UP_DEFERRED + "' THEN\n"
@@ -277,7 +288,7 @@ public final class QueueSchema {
                     + "        FROM (SELECT channel, min(available_at) AS due FROM inserted GROUP BY channel) AS c;\n"
                     + "    END IF;\n"
                     + "    RETURN NULL;\n"
-                    + "END $$"));
+                    + "END " + Q));
         objects.add(new SchemaObject("trigger " + table.wakeUpTriggerName() + " on " + table.display(),
                 connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.wakeUpTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.wakeUpTriggerName()) + " AFTER INSERT ON " + t
@@ -287,11 +298,11 @@ public final class QueueSchema {
         // snapshot which ids are settled and need not scan below them again (see ClaimCursor)
         objects.add(new SchemaObject("function " + table.schema() + "." + table.xidTriggerName() + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.xidFunctionSql() + "()"),
-                "CREATE FUNCTION " + table.xidFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "CREATE FUNCTION " + table.xidFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    PERFORM pg_current_xact_id();\n"
                     + "    RETURN NULL;\n"
-                    + "END $$"));
+                    + "END " + Q));
         objects.add(new SchemaObject("trigger " + table.xidTriggerName() + " on " + table.display(),
                 connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.xidTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.xidTriggerName()) + " BEFORE INSERT ON " + t

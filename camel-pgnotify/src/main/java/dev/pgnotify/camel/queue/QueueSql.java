@@ -55,7 +55,7 @@ final class QueueSql {
      * Acknowledges (deletes) the processed messages and claims the next due ones of a channel, in one round trip.
      * It claims the due messages named by id (retries that fell due, messages the sweep found) and the first due
      * messages above the consumer's frontier, so that it never walks the rows vacuum has not removed yet below it
-     * (see {@link ClaimCursor}). A message past its last attempt comes back without its body, so that it can be
+     * (see dev.pgnotify.camel.claim.ClaimCursor). A message past its last attempt comes back without its body, so that it can be
      * dead-lettered even when the body is what kills the consumer. The first row always comes back, with the
      * statement's snapshot, the last id drawn from the table's sequence and the number of fresh candidates; the
      * claimed rows carry the claim's transaction id.
@@ -99,8 +99,8 @@ final class QueueSql {
     final String retryLater;
 
     /**
-     * Parameters: id, attempts, error text. Returns, for a keyed message, the id of the next message of its key (which
-     * may go now), if any.
+     * Parameters: id, attempts, error text. Returns one row when the message was still claimed at these attempts (no
+     * row: claimed again since), with, for a keyed message, the id of the next message of its key (which may go now).
      */
     final String moveToDeadLetter;
 
@@ -111,11 +111,14 @@ final class QueueSql {
     final String releaseClaims;
 
     /**
-     * The messages of a channel in an id range, whatever their state, each with the milliseconds until it falls due
-     * (zero or less: due): what the sweep looks for below the frontier. Parameters: channel, from (exclusive), to
-     * (inclusive), limit.
+     * The first messages of a channel in an id range, in id order, whatever their state, each with the milliseconds
+     * until it falls due (zero or less: due): a page of the sweep below the frontier. Parameters: channel, after
+     * (exclusive), up to (inclusive), limit.
      */
-    final String liveInRange;
+    final String liveAfter;
+
+    /** The lowest id of a message of a channel in [from, up to]. Parameters: channel, from, up to. */
+    final String firstLive;
 
     /**
      * The messages among these ids that still exist, each with the milliseconds until it falls due. Parameters: ids
@@ -206,16 +209,18 @@ final class QueueSql {
                            + " created_at = excluded.created_at, attempts = excluded.attempts,"
                            + " last_error = excluded.last_error, failed_at = now(), message_key = excluded.message_key,"
                            + " priority = excluded.priority)"
-                           // per-key order: the next message of its key may go now
-                           + " SELECT (SELECT n.id FROM " + t + " n WHERE n.channel = d.channel"
-                           + " AND n.message_key = d.message_key AND n.id > d.id ORDER BY n.id LIMIT 1)"
-                           + " FROM dead d WHERE d.message_key IS NOT NULL";
+                           // one row when the message was still this holder's; with the next message of its key
+                           // (per-key order: it may go now)
+                           + " SELECT CASE WHEN d.message_key IS NOT NULL THEN (SELECT n.id FROM " + t + " n"
+                           + " WHERE n.channel = d.channel AND n.message_key = d.message_key AND n.id > d.id"
+                           + " ORDER BY n.id LIMIT 1) END FROM dead d";
         renewLeases = "UPDATE " + t + " q SET available_at = now() + ? * interval '1 millisecond'"
                       + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
                         + " WHERE " + BY_IDS_AND_ATTEMPTS;
-        liveInRange = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t
-                      + " q WHERE q.channel = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
+        liveAfter = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t
+                    + " q WHERE q.channel = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
+        firstLive = "SELECT q.id FROM " + t + " q WHERE q.channel = ? AND q.id >= ? AND q.id <= ? ORDER BY q.id LIMIT 1";
         liveAmong = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t + " q WHERE " + SupportSql.BY_IDS;
         statistics = "SELECT " + capped(t, "q.available_at <= now()") + ", "
                      + capped(t, "q.available_at > now() AND q.last_error IS NULL AND q.attempts > 0") + ", "

@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.claim.WorkRows;
+import dev.pgnotify.camel.claim.WorkStore;
 import dev.pgnotify.camel.support.Parameters;
-import dev.pgnotify.camel.support.WorkRows;
-import dev.pgnotify.camel.support.WorkStore;
 
 /**
  * mode=queue's work: the messages of one channel of a queue table, each an item of its own.
@@ -170,17 +170,18 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
-    public Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
+    public DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error)
+            throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(queue.sql().moveToDeadLetter)) {
             dead.setLong(1, item.id());
             dead.setInt(2, item.attempt());
             dead.setString(3, error);
             try (ResultSet rs = dead.executeQuery()) {
-                if (rs.next()) {
-                    long next = rs.getLong(1);
-                    return rs.wasNull() ? null : next;
+                if (!rs.next()) {
+                    return new DeadLettered(false, null);
                 }
-                return null;
+                long next = rs.getLong(1);
+                return new DeadLettered(true, rs.wasNull() ? null : next);
             }
         }
     }
@@ -204,14 +205,31 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
-    public List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException {
-        try (PreparedStatement scan = connection.prepareStatement(queue.sql().liveInRange)) {
+    public List<long[]> liveAfter(Connection connection, long after, long upTo, int limit) throws SQLException {
+        try (PreparedStatement scan = connection.prepareStatement(queue.sql().liveAfter)) {
             scan.setString(1, channel);
-            scan.setLong(2, from);
-            scan.setLong(3, to);
+            scan.setLong(2, after);
+            scan.setLong(3, upTo);
             scan.setInt(4, limit);
             return WorkRows.live(scan);
         }
+    }
+
+    @Override
+    public Long firstLive(Connection connection, long from, long upTo) throws SQLException {
+        try (PreparedStatement first = connection.prepareStatement(queue.sql().firstLive)) {
+            first.setString(1, channel);
+            first.setLong(2, from);
+            first.setLong(3, upTo);
+            try (ResultSet rs = first.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
+    }
+
+    @Override
+    public String table() {
+        return queue.table().sql();
     }
 
     @Override

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * The pooled connections of an endpoint, every use of which is bounded: a call gets a connection within
  * connectTimeout and runs its statements within statementTimeout, or fails with a clear, specific error
  * ({@link PgNotifyTimeoutException}, {@link PgNotifyConnectionException}). Producers and consumers run all their SQL
- * through {@link #call}.
+ * through {@link #call}, each call in auto-commit whatever the DataSource's default: a statement's effect is committed
+ * when the call returns.
  */
 public final class Database {
 
@@ -77,6 +78,7 @@ public final class Database {
         long acquireTimeout = Math.min(connectTimeoutMillis, Math.max(timeoutMillis, 250));
         BoundedCall call = watchdog.begin(owner, what, acquireTimeout, timeoutMillis, onExpired);
         Connection connection = null;
+        boolean restoreAutoCommit = false;
         try {
             try {
                 connection = dataSource.getConnection();
@@ -88,6 +90,13 @@ public final class Database {
                 throw call.isExpired() ? timedOut(call, e) : cannotConnect(e);
             }
             call.attach(connection);
+            if (!connection.getAutoCommit()) {
+                // a DataSource tuned with auto-commit off (a common Hibernate setting): pgnotify's own statements are
+                // each a transaction of their own, committed when they return, as their callers rely on; a pool
+                // that would roll back on close would otherwise lose sends, claims and acknowledgements unseen
+                connection.setAutoCommit(true);
+                restoreAutoCommit = true;
+            }
             return work.run(connection);
         } catch (SQLException | RuntimeException e) {
             if (e instanceof PgNotifyTimeoutException || e instanceof PgNotifyConnectionException) {
@@ -104,6 +113,13 @@ public final class Database {
             throw e;
         } finally {
             if (connection != null) {
+                try {
+                    if (restoreAutoCommit && !connection.isClosed()) {
+                        connection.setAutoCommit(false);
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    LOG.debug("Restoring auto-commit off on a connection failed", e);
+                }
                 try {
                     connection.close();
                 } catch (SQLException | RuntimeException e) {

@@ -47,6 +47,7 @@ public final class EndpointAdmin {
         }
         List<PgNotifyStatistics> statistics = run("measuring the channel",
                 STATISTICS_TIMEOUT_MILLIS + 1000, (admin, connection) -> {
+                    boolean autoCommit = connection.getAutoCommit();
                     connection.setAutoCommit(false);
                     try {
                         try (PreparedStatement bound = connection.prepareStatement(
@@ -56,7 +57,9 @@ public final class EndpointAdmin {
                         }
                         return admin.statistics(connection);
                     } finally {
+                        // read only: nothing to keep; and the connection goes back as it came
                         connection.rollback();
+                        connection.setAutoCommit(autoCommit);
                     }
                 });
         measured = new Measured(List.copyOf(statistics), System.nanoTime());

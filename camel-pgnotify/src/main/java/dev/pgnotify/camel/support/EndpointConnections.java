@@ -5,8 +5,11 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.WeakHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -14,7 +17,9 @@ import java.util.function.Supplier;
 
 import javax.sql.DataSource;
 
+import com.zaxxer.hikari.HikariCredentialsProvider;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.util.Credentials;
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyConnectionException;
 import org.apache.camel.util.URISupport;
@@ -131,15 +136,24 @@ public final class EndpointConnections {
     public ListenerKey listenerKey() {
         requireDatabase();
         Target target = listenerTarget();
-        return new ListenerKey(target.jdbcUrl(), target.username(), target.password(),
-                target.jdbcUrl() == null ? configuration.effectiveDataSource() : null, configuration.isLowLatencyListener(),
+        return new ListenerKey(target.jdbcUrl(), target.username(), target.password(), target.properties(),
+                target.credentials(), target.jdbcUrl() == null ? configuration.effectiveDataSource() : null,
+                configuration.isLowLatencyListener(),
                 configuration.getConnectTimeout(), configuration.getStatementTimeout(),
                 configuration.getConnectionCheckInterval(), configuration.getReconnectDelay(),
                 configuration.getMaxReconnectDelay());
     }
 
-    /** Where a LISTEN connection goes: a URL and credentials, or (for other DataSources) the DataSource itself. */
-    private record Target(String jdbcUrl, String username, String password) {
+    /**
+     * Where a LISTEN connection goes: a URL, credentials and the connection properties the DataSource applies to its
+     * own connections, or (for other DataSources) the DataSource itself.
+     */
+    private record Target(String jdbcUrl, String username, String password, Properties properties,
+                          ListenerKey.Credentials credentials) {
+
+        Target(String jdbcUrl, String username, String password) {
+            this(jdbcUrl, username, password, new Properties(), null);
+        }
     }
 
     private Target listenerTarget() {
@@ -151,9 +165,15 @@ public final class EndpointConnections {
             if (dataSource.isWrapperFor(HikariDataSource.class)
                     && dataSource.unwrap(HikariDataSource.class).getJdbcUrl() != null) {
                 HikariDataSource hikari = dataSource.unwrap(HikariDataSource.class);
-                return new Target(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword());
+                Properties properties = new Properties();
+                properties.putAll(hikari.getDataSourceProperties());
+                HikariCredentialsProvider provider = hikari.getCredentialsProvider();
+                ListenerKey.Credentials credentials = provider == null ? null : credentialsOf(provider);
+                return new Target(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword(), properties,
+                        credentials);
             }
             if (dataSource.isWrapperFor(BaseDataSource.class)) {
+                // pgjdbc's DataSource writes every property set on it into its URL
                 BaseDataSource pg = dataSource.unwrap(BaseDataSource.class);
                 return new Target(pg.getUrl(), pg.getUser(), pg.getPassword());
             }
@@ -161,6 +181,18 @@ public final class EndpointConnections {
             LOG.debug("Cannot unwrap the dataSource", e);
         }
         return new Target(null, null, null);
+    }
+
+    /** One {@link ListenerKey.Credentials} per provider, so that consumers of one pool share one LISTEN connection. */
+    private static final Map<HikariCredentialsProvider, ListenerKey.Credentials> PROVIDED = Collections.synchronizedMap(
+            new WeakHashMap<>());
+
+    private static ListenerKey.Credentials credentialsOf(HikariCredentialsProvider provider) {
+        return PROVIDED.computeIfAbsent(provider, p -> () -> {
+            Credentials credentials = p.getCredentials();
+            return credentials == null ? new String[2]
+                    : new String[] { credentials.getUsername(), credentials.getPassword() };
+        });
     }
 
     /**
@@ -235,12 +267,19 @@ public final class EndpointConnections {
     }
 
     private static Connection openDirect(ListenerKey key, boolean lowLatency) throws PgNotifyConnectionException {
-        Properties properties = driverProperties(key.connectTimeoutMillis(), key.statementTimeoutMillis());
-        if (key.username() != null) {
-            properties.setProperty(PGProperty.USER.getName(), key.username());
+        Properties properties = new Properties();
+        if (key.properties() != null) {
+            // the DataSource's own (sslmode, sslrootcert, options, ...); pgnotify's bounds below take precedence
+            key.properties().forEach((name, value) -> properties.setProperty(String.valueOf(name), String.valueOf(value)));
         }
-        if (key.password() != null) {
-            properties.setProperty(PGProperty.PASSWORD.getName(), key.password());
+        properties.putAll(driverProperties(key.connectTimeoutMillis(), key.statementTimeoutMillis()));
+        String[] credentials = key.credentials() != null ? key.credentials().get()
+                : new String[] { key.username(), key.password() };
+        if (credentials[0] != null) {
+            properties.setProperty(PGProperty.USER.getName(), credentials[0]);
+        }
+        if (credentials[1] != null) {
+            properties.setProperty(PGProperty.PASSWORD.getName(), credentials[1]);
         }
         properties.setProperty(PGProperty.APPLICATION_NAME.getName(), LISTENER_APPLICATION_NAME);
         if (lowLatency) {

@@ -30,11 +30,11 @@ public final class LocalWakeUps {
         return id;
     }
 
-    void register(String wakeUpChannel, String channel, Sleeper sleeper) {
+    public void register(String wakeUpChannel, String channel, Sleeper sleeper) {
         consumers.computeIfAbsent(key(wakeUpChannel, channel), k -> new CopyOnWriteArrayList<>()).add(sleeper);
     }
 
-    void unregister(String wakeUpChannel, String channel, Sleeper sleeper) {
+    public void unregister(String wakeUpChannel, String channel, Sleeper sleeper) {
         List<Sleeper> sleepers = consumers.get(key(wakeUpChannel, channel));
         if (sleepers != null) {
             sleepers.remove(sleeper);

@@ -331,7 +331,7 @@ public abstract class StoringProducer extends PooledProducer {
             throws Exception {
         MessageCodec.StoredBody stored = target.codec().encodeBody(body, exchange);
         return run(joined, "sending a message", connection -> {
-            try (PreparedStatement insert = connection.prepareStatement(target.insertOne())) {
+            try (PreparedStatement insert = connection.prepareStatement(sql(target.insertOne(), joined))) {
                 insert.setString(1, getEndpoint().getChannel());
                 insert.setString(2, stored.json());
                 insert.setString(3, stored.text());
@@ -346,11 +346,33 @@ public abstract class StoringProducer extends PooledProducer {
                 } else {
                     insert.setString(6, placement.key());
                 }
-                try (ResultSet rs = insert.executeQuery()) {
+                try (ResultSet rs = execute(insert, joined)) {
                     return rs.next() ? rs.getLong(1) : null;
                 }
             }
         });
+    }
+
+    /**
+     * The INSERT, and inside the caller's transaction the statements that keep and restore the settings it changes
+     * (see {@link SupportSql#SAVE_SETTINGS}): one round trip either way.
+     */
+    private static String sql(String insert, Connection joined) {
+        return joined == null ? insert
+                : SupportSql.SAVE_SETTINGS + "; " + insert + "; " + SupportSql.RESTORE_SETTINGS;
+    }
+
+    /**
+     * Runs the statement from {@link #sql}; returns the INSERT's result. (pgjdbc reads every result of the round trip
+     * before it returns: the settings are restored whether or not their result is read.)
+     */
+    private static ResultSet execute(PreparedStatement insert, Connection joined) throws SQLException {
+        if (joined == null) {
+            return insert.executeQuery();
+        }
+        insert.execute();
+        insert.getMoreResults();
+        return insert.getResultSet();
     }
 
     private List<Long> insertMany(Collection<?> elements, String headers, Placement placement, Exchange exchange,
@@ -370,7 +392,7 @@ public abstract class StoringProducer extends PooledProducer {
         }
         List<Long> ids = run(joined, "sending " + size + " messages", connection -> {
             List<Long> inserted = new ArrayList<>(size);
-            try (PreparedStatement insert = connection.prepareStatement(target.insertMany())) {
+            try (PreparedStatement insert = connection.prepareStatement(sql(target.insertMany(), joined))) {
                 insert.setString(1, getEndpoint().getChannel());
                 insert.setString(2, headers);
                 int next;
@@ -383,7 +405,7 @@ public abstract class StoringProducer extends PooledProducer {
                 insert.setArray(next, connection.createArrayOf("text", json));
                 insert.setArray(next + 1, connection.createArrayOf("text", text));
                 insert.setArray(next + 2, connection.createArrayOf("bytea", bytes));
-                try (ResultSet rs = insert.executeQuery()) {
+                try (ResultSet rs = execute(insert, joined)) {
                     while (rs.next()) {
                         inserted.add(rs.getLong(1));
                     }

@@ -26,6 +26,24 @@ public final class SupportSql {
     public static final String WAKE_UP_DEFERRED = "deferred";
 
     /**
+     * Before a producer's INSERT inside the caller's transaction (a joined producer): keeps the settings the INSERT
+     * sets for its transaction, so that {@link #RESTORE_SETTINGS} puts them back after it. Otherwise they would last
+     * for the rest of the caller's transaction, silencing the wake-ups of its own later inserts into the table and
+     * applying this producer's deduplication window to them.
+     */
+    public static final String SAVE_SETTINGS = "SELECT set_config('pgnotify.saved_wake_up', coalesce(current_setting('"
+                                               + WAKE_UP_SETTING + "', true), ''), true),"
+                                               + " set_config('pgnotify.saved_dedup_window',"
+                                               + " coalesce(current_setting('" + "pgnotify.dedup_window"
+                                               + "', true), ''), true)";
+
+    /** After a joined producer's INSERT: see {@link #SAVE_SETTINGS}. */
+    public static final String RESTORE_SETTINGS = "SELECT set_config('" + WAKE_UP_SETTING
+                                                  + "', current_setting('pgnotify.saved_wake_up', true), true),"
+                                                  + " set_config('pgnotify.dedup_window',"
+                                                  + " current_setting('pgnotify.saved_dedup_window', true), true)";
+
+    /**
      * Makes a consumer's own bookkeeping (claims, acknowledgements, retries) commit without waiting for the WAL flush.
      * Safe for at-least-once delivery: if the server crashes before the flush, a lost claim or acknowledgement only
      * means the message is delivered again.

@@ -1,6 +1,7 @@
 package dev.pgnotify.camel.topic;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -8,9 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
-import dev.pgnotify.camel.support.ClaimingConsumer;
+import dev.pgnotify.camel.claim.ClaimingConsumer;
+import dev.pgnotify.camel.claim.WorkStore;
 import dev.pgnotify.camel.support.Database;
-import dev.pgnotify.camel.support.WorkStore;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -116,11 +117,22 @@ public class TopicConsumer extends ClaimingConsumer {
         }
         PgNotifyConfiguration configuration = configuration();
         try {
-            List<TopicWorkStore.Emptied> emptied = current.call(this, "maintaining the topic", connection -> {
+            current.call(this, "recording the group as alive", connection -> {
                 work.touch(connection);
-                return work.maintain(connection, configuration.getRetention(), configuration.getMaxRetention(),
-                        configuration.getRotateInterval());
+                return null;
             });
+            // a slot per call, each call a transaction of its own (see TopicSchema.maintainFunction): readers wait
+            // for one TRUNCATE at a time, never for the whole round
+            List<TopicWorkStore.Emptied> emptied = new ArrayList<>();
+            for (int round = 0; round <= TopicTable.SLOTS; round++) {
+                List<TopicWorkStore.Emptied> now = current.call(this, "maintaining the topic",
+                        connection -> work.maintain(connection, configuration.getRetention(),
+                                configuration.getMaxRetention(), configuration.getRotateInterval()));
+                emptied.addAll(now);
+                if (now.isEmpty()) {
+                    break;
+                }
+            }
             long itemsFrom = knownUnfinishedFrom();
             lag = current.call(this, "measuring the group's lag", connection -> work.lag(connection, itemsFrom));
             lastMaintenance = Instant.now();

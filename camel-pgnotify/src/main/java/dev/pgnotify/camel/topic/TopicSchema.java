@@ -28,6 +28,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class TopicSchema {
 
+    /** Where function bodies are dollar-quoted: see {@link PgIdentifiers#dollarQuoted}. */
+    private static final String Q = PgIdentifiers.BODY_QUOTE;
+
     private static final Logger LOG = LoggerFactory.getLogger(TopicSchema.class);
 
     private TopicSchema() {
@@ -38,6 +41,10 @@ public final class TopicSchema {
      * earlier version up to date; a new topic has it already, so the documentation leaves it out.
      */
     private record SchemaObject(String description, Check exists, String ddl, boolean migration) {
+
+        SchemaObject {
+            ddl = PgIdentifiers.dollarQuoted(ddl);
+        }
 
         SchemaObject(String description, Check exists, String ddl) {
             this(description, exists, ddl, false);
@@ -243,11 +250,11 @@ public final class TopicSchema {
                     + table.itemsSql() + " (channel, group_name, (coalesce(position, id)), id) WHERE keys IS NOT NULL"));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_items_xid") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.companion("_items_xid") + "()"),
-                "CREATE FUNCTION " + table.companion("_items_xid") + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "CREATE FUNCTION " + table.companion("_items_xid") + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    PERFORM pg_current_xact_id();\n"
                     + "    RETURN NULL;\n"
-                    + "END $$;\n"
+                    + "END " + Q + ";\n"
                     + "CREATE TRIGGER " + PgIdentifiers.quote(table.companionName("_items_xid")) + " BEFORE INSERT ON "
                     + table.itemsSql() + " FOR EACH STATEMENT EXECUTE FUNCTION " + table.companion("_items_xid")
                     + "()"));
@@ -277,13 +284,13 @@ public final class TopicSchema {
                         table.loadFunctionSql() + "(bigint[], bigint, boolean)", "message_key"),
                 loadFunction(table)));
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_maintain") + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS,
-                        table.maintainFunctionSql() + "(interval, interval, interval)"),
+                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS,
+                        table.maintainFunctionSql() + "(interval, interval, interval)", MAINTAIN_MARKER),
                 maintainFunction(table)));
         // one wake-up per channel and statement, none for pgnotify's own producers (they wake after commit)
         objects.add(new SchemaObject("function " + table.schema() + "." + table.companionName("_wake_up") + "()",
                 connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()"),
-                "CREATE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                "CREATE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    IF current_setting('" + SupportSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
                     + SupportSql.WAKE_UP_DEFERRED + "' THEN\n"
@@ -291,7 +298,7 @@ public final class TopicSchema {
                     + "        FROM (SELECT DISTINCT channel FROM inserted) AS c;\n"
                     + "    END IF;\n"
                     + "    RETURN NULL;\n"
-                    + "END $$;\n"
+                    + "END " + Q + ";\n"
                     + "CREATE TRIGGER " + PgIdentifiers.quote(table.companionName("_wake_up")) + " AFTER INSERT ON "
                     + log + " REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION "
                     + table.wakeUpFunctionSql() + "()"));
@@ -316,7 +323,7 @@ public final class TopicSchema {
                + " OUT more boolean)"
                // its plans are cached for the session: one made while the log was small (a new topic, before its
                // first ANALYZE) would otherwise scan the whole partition on every cut, from then on
-               + " LANGUAGE plpgsql SET enable_seqscan = off AS $$\n"
+               + " LANGUAGE plpgsql SET enable_seqscan = off AS " + Q + "\n"
                + "DECLARE\n"
                + "    prev pg_snapshot;\n"
                + "    prev_seq bigint;\n"
@@ -402,7 +409,7 @@ public final class TopicSchema {
                + " VALUES (p_channel, p_group, next, messages);\n"
                + "        DELETE FROM " + table.cutsSql() + " WHERE seq = prev_seq;\n"
                + "    END IF;\n"
-               + "END $$";
+               + "END " + Q;
     }
 
     /**
@@ -419,7 +426,7 @@ public final class TopicSchema {
                + "CREATE FUNCTION " + table.loadFunctionSql() + "(p_ids bigint[], p_budget bigint, p_bytes boolean)"
                + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea, headers text,"
                + " created_at timestamptz, is_binary boolean, message_key text) LANGUAGE sql STABLE"
-               + " SET enable_seqscan = off AS $$\n"
+               + " SET enable_seqscan = off AS " + Q + "\n"
                + "    WITH sized AS (\n"
                // a stored body's size without reading it
                + "        SELECT m.id, coalesce(octet_length(m.body_text), octet_length(m.body_bytes),"
@@ -434,29 +441,44 @@ public final class TopicSchema {
                + " m.headers::text, m.created_at, m.body_bytes IS NOT NULL, m.message_key\n"
                + "    FROM " + log + " m JOIN within w ON w.id = m.id WHERE m.id = ANY(ARRAY(SELECT w2.id FROM within w2))\n"
                + "    ORDER BY w.n\n"
-               + "$$";
+               + Q;
     }
 
     /**
-     * Empties the slots that no group needs any more, and rotates: a slot other than the current one is emptied (one
-     * TRUNCATE, no dead rows) once its newest message is older than the retention and every group has cut past its
-     * messages and finished the items that name them, or, whatever the groups, once its newest message is older than
-     * the maximum retention; the groups that had not read it yet are named. The current slot gives way to the next
-     * when it has been current for the rotation interval and the next one is empty. One maintainer at a time; a slot
-     * that another session holds a lock on (a reader) is left for the next round rather than waited for, so that no
-     * reader ever queues behind the maintenance.
+     * Rotates the log and empties at most one slot that no group needs any more; the caller calls it again while it
+     * empties one. The current slot gives way to the next when it has been current for the rotation interval and the
+     * next one is empty. A slot other than the current one is emptied (one TRUNCATE, no dead rows) once its newest
+     * message is older than the retention and every group has cut past its messages and finished the items that name
+     * them, or, whatever the groups, once its newest message is older than the maximum retention; the groups that had
+     * not read it yet are named.
+     * <p>
+     * The slot is locked first (NOWAIT: a reader or writer holding it is never queued behind; the next round tries
+     * again), and only then checked: under the lock no transaction can still be inserting into it, so the check sees
+     * every row it will ever hold. (Checked before the lock, a transaction that inserted into the slot before it rotated
+     * out and committed between the check and the lock would lose its row unread.) One slot per call, because the lock
+     * lasts until the call's transaction ends: readers of the log, which lock every partition, wait for one TRUNCATE,
+     * never for the checks of the other slots. One maintainer at a time.
      */
     private static String maintainFunction(TopicTable table) {
         StringBuilder body = new StringBuilder();
         for (int slot = 0; slot < TopicTable.SLOTS; slot++) {
             String slotTable = table.slotSql(slot);
-            body.append("    IF cur <> ").append(slot).append(" THEN\n")
+            // (its newest message, by the id index: one entry, however full the slot)
+            body.append("    IF cur <> ").append(slot).append(" AND (SELECT r.created_at FROM ").append(slotTable)
+                    .append(" r ORDER BY r.id DESC LIMIT 1) <= now() - p_retention THEN\n")
+                    .append("        BEGIN\n")
+                    // locked first, checked after: the lock waits for no one, and nobody writes into the slot under it
+                    .append("            LOCK TABLE ").append(slotTable).append(" IN ACCESS EXCLUSIVE MODE NOWAIT;\n")
+                    .append("        EXCEPTION WHEN lock_not_available THEN\n")
+                    .append("            RETURN;\n")
+                    .append("        END;\n")
                     .append("        SELECT min(r.id), max(r.id) INTO lo, hi FROM ").append(slotTable).append(" r;\n")
-                    .append("        IF lo IS NOT NULL THEN\n")
-                    .append("            SELECT r.created_at INTO newest FROM ").append(slotTable)
+                    .append("        SELECT r.created_at INTO newest FROM ").append(slotTable)
                     .append(" r ORDER BY r.id DESC LIMIT 1;\n")
-                    .append("            IF newest <= now() - p_retention THEN\n")
-                    .append("                SELECT string_agg(g.channel || '/' || g.group_name, ', ') INTO needed FROM ")
+                    .append("        IF lo IS NULL OR newest > now() - p_retention THEN\n")
+                    .append("            RETURN;\n")
+                    .append("        END IF;\n")
+                    .append("        SELECT string_agg(g.channel || '/' || g.group_name, ', ') INTO needed FROM ")
                     .append(table.groupsSql()).append(" g CROSS JOIN LATERAL (SELECT c.snapshot FROM ")
                     .append(table.cutsSql()).append(" c WHERE c.channel = g.channel AND c.group_name = g.group_name")
                     .append(" ORDER BY c.seq DESC LIMIT 1) l WHERE EXISTS (SELECT 1 FROM ").append(slotTable)
@@ -466,21 +488,14 @@ public final class TopicSchema {
                     .append(" OR EXISTS (SELECT 1 FROM ")
                     .append(table.itemsSql()).append(" i WHERE i.channel = g.channel AND i.group_name = g.group_name")
                     .append(" AND i.ids[1] <= hi AND i.ids[cardinality(i.ids)] >= lo);\n")
-                    .append("                IF needed IS NULL OR newest <= now() - p_max_retention THEN\n")
-                    .append("                    BEGIN\n")
-                    // NOWAIT: a reader holding the partition is never queued behind (the next round tries again)
-                    .append("                        LOCK TABLE ").append(slotTable)
-                    .append(" IN ACCESS EXCLUSIVE MODE NOWAIT;\n")
-                    .append("                        TRUNCATE ").append(slotTable).append(";\n")
-                    .append("                        emptied := ").append(slot).append(";\n")
-                    .append("                        unread_by := needed;\n")
-                    .append("                        RETURN NEXT;\n")
-                    .append("                    EXCEPTION WHEN lock_not_available THEN\n")
-                    .append("                        NULL;\n")
-                    .append("                    END;\n")
-                    .append("                END IF;\n")
-                    .append("            END IF;\n")
+                    .append("        IF needed IS NULL OR newest <= now() - p_max_retention THEN\n")
+                    .append("            TRUNCATE ").append(slotTable).append(";\n")
+                    .append("            emptied := ").append(slot).append(";\n")
+                    .append("            unread_by := needed;\n")
+                    .append("            RETURN NEXT;\n")
                     .append("        END IF;\n")
+                    // whether emptied or still needed: the lock is held until this call ends, so it ends now
+                    .append("        RETURN;\n")
                     .append("    END IF;\n");
         }
         StringBuilder rotate = new StringBuilder();
@@ -492,11 +507,11 @@ public final class TopicSchema {
         rotate.append("    END IF;\n");
         // it runs with its owner's rights, so that consumers need no TRUNCATE privilege; every name in it is
         // qualified, and only roles granted EXECUTE may call it
-        return "CREATE FUNCTION " + table.maintainFunctionSql()
+        return "CREATE OR REPLACE FUNCTION " + table.maintainFunctionSql()
                + "(p_retention interval, p_max_retention interval, p_rotate_after interval)"
                + " RETURNS TABLE (emptied integer, unread_by text) LANGUAGE plpgsql"
                + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan"
-               + " AS $$\n"
+               + " AS " + Q + "\n"
                + "DECLARE\n"
                + "    cur smallint;\n"
                + "    since timestamptz;\n"
@@ -511,17 +526,22 @@ public final class TopicSchema {
                + "')) THEN\n"
                + "        RETURN;\n"
                + "    END IF;\n"
-
                + "    SELECT st.slot, st.slot_since INTO cur, since FROM " + table.stateSql() + " st WHERE st.id = 1;\n"
-               + body
                + "    nxt := (cur + 1) % " + TopicTable.SLOTS + ";\n"
                + rotate
                + "    IF since <= now() - p_rotate_after AND next_empty THEN\n"
                + "        UPDATE " + table.stateSql() + " SET slot = nxt, slot_since = now() WHERE id = 1;\n"
+               + "        cur := nxt;\n"
                + "    END IF;\n"
-               + "END $$;\n"
+               // (the marker by which a function of an earlier version, which checked before it locked, is replaced)
+               + "    -- " + MAINTAIN_MARKER + "\n"
+               + body
+               + "END " + Q + ";\n"
                + "REVOKE ALL ON FUNCTION " + table.maintainFunctionSql() + "(interval, interval, interval) FROM PUBLIC";
     }
+
+    /** In the maintenance function's body since it locks a slot before checking it. */
+    static final String MAINTAIN_MARKER = "one slot per call, locked before it is checked";
 
     /**
      * Each group's lag: messages published on its channel that it has not processed yet (not yet cut, or cut and still

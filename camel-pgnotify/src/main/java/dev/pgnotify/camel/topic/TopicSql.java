@@ -98,7 +98,8 @@ final class TopicSql {
 
     /**
      * Copies a message into the dead-letter table with the group and the error; a single-message item is deleted with
-     * it. Parameters: item id, attempts, group, attempts, error text, message id.
+     * it. Fenced by the attempts the item was claimed as. Parameters: item id, attempts, group, attempts, error text,
+     * message id. Returns 1 when done, 0 when the item had been claimed again.
      */
     final String deadLetter;
 
@@ -108,8 +109,11 @@ final class TopicSql {
     /** Parameters: progress values, ids, then ids (twice), attempts, ids. */
     final String releaseClaims;
 
-    /** Parameters: channel, group, from (exclusive), to (inclusive), limit. */
-    final String liveInRange;
+    /** A page of the sweep. Parameters: channel, group, after (exclusive), up to (inclusive), limit. */
+    final String liveAfter;
+
+    /** The lowest id of an item of the group in [from, up to]. Parameters: channel, group, from, up to. */
+    final String firstLive;
 
     /** Parameters: ids (twice). */
     final String liveAmong;
@@ -180,23 +184,30 @@ final class TopicSql {
         splitOut = "INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error, keys,"
                    + " position) VALUES (?, ?, ARRAY[?]::bigint[], ?, now() + ? * interval '1 millisecond', ?,"
                    + " CASE WHEN ?::text IS NULL THEN NULL ELSE ARRAY[?::text] END, ?) RETURNING id";
-        deadLetter = "WITH settled AS (DELETE FROM " + items + " WHERE id = ? AND attempts = ? AND cardinality(ids) = 1)"
-                     + " INSERT INTO " + table.deadLetterSql()
+        // fenced: only while the item is still claimed at these attempts (locked, so that no claim takes it
+        // meanwhile); a holder whose lease ran out leaves the message to its new holder
+        deadLetter = "WITH held AS MATERIALIZED (SELECT h.id, cardinality(h.ids) = 1 AS single FROM " + items + " h"
+                     + " WHERE h.id = ? AND h.attempts = ? FOR UPDATE),"
+                     + " settled AS (DELETE FROM " + items + " d USING held h WHERE d.id = h.id AND h.single),"
+                     + " moved AS (INSERT INTO " + table.deadLetterSql()
                      + " (id, channel, group_name, body_json, body_text, body_bytes, headers, created_at, attempts,"
                      + " last_error)"
                      + " SELECT m.id, m.channel, ?, m.body_json, m.body_text, m.body_bytes, m.headers, m.created_at,"
-                     + " ?, ? FROM " + log + " m WHERE m.id = ?"
+                     + " ?, ? FROM " + log + " m WHERE m.id = ? AND EXISTS (SELECT 1 FROM held)"
                      + " ON CONFLICT (channel, group_name, id) DO UPDATE SET body_json = excluded.body_json,"
                      + " body_text = excluded.body_text, body_bytes = excluded.body_bytes,"
                      + " headers = excluded.headers, created_at = excluded.created_at, attempts = excluded.attempts,"
-                     + " last_error = excluded.last_error, failed_at = now()";
+                     + " last_error = excluded.last_error, failed_at = now())"
+                     + " SELECT count(*) FROM held";
         renewLeases = "UPDATE " + items + " q SET available_at = now() + ? * interval '1 millisecond',"
                       + " progress = " + PROGRESS_OF + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND "
                       + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + items + " q SET available_at = now(), attempts = q.attempts - 1,"
                         + " progress = " + PROGRESS_OF + " WHERE " + BY_IDS_AND_ATTEMPTS;
-        liveInRange = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items
-                      + " q WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
+        liveAfter = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items
+                    + " q WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
+        firstLive = "SELECT q.id FROM " + items + " q WHERE q.channel = ? AND q.group_name = ? AND q.id >= ?"
+                    + " AND q.id <= ? ORDER BY q.id LIMIT 1";
         liveAmong = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items + " q WHERE " + SupportSql.BY_IDS;
         groupLag = "SELECT lag.messages, (extract(epoch FROM lag.age) * 1000)::bigint FROM ("
                    + TopicSchema.lagOf(table, " WHERE g.channel = ? AND g.group_name = ?", " AND t.id >= ?")

@@ -14,9 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.claim.WorkRows;
+import dev.pgnotify.camel.claim.WorkStore;
 import dev.pgnotify.camel.support.Parameters;
-import dev.pgnotify.camel.support.WorkRows;
-import dev.pgnotify.camel.support.WorkStore;
 
 /**
  * A topic group's work: items cut from the log, each a batch of message ids (or one message to retry), whose bodies
@@ -345,7 +345,8 @@ final class TopicWorkStore implements WorkStore {
     }
 
     @Override
-    public Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException {
+    public DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error)
+            throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(topic.sql().deadLetter)) {
             dead.setLong(1, item.id());
             dead.setInt(2, item.attempt());
@@ -353,9 +354,10 @@ final class TopicWorkStore implements WorkStore {
             dead.setInt(4, item.attempt());
             dead.setString(5, error);
             dead.setLong(6, message.id());
-            dead.executeUpdate();
+            try (ResultSet rs = dead.executeQuery()) {
+                return new DeadLettered(rs.next() && rs.getLong(1) > 0, null);
+            }
         }
-        return null;
     }
 
     @Override
@@ -383,15 +385,33 @@ final class TopicWorkStore implements WorkStore {
     }
 
     @Override
-    public List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException {
-        try (PreparedStatement scan = connection.prepareStatement(topic.sql().liveInRange)) {
+    public List<long[]> liveAfter(Connection connection, long after, long upTo, int limit) throws SQLException {
+        try (PreparedStatement scan = connection.prepareStatement(topic.sql().liveAfter)) {
             scan.setString(1, channel);
             scan.setString(2, group);
-            scan.setLong(3, from);
-            scan.setLong(4, to);
+            scan.setLong(3, after);
+            scan.setLong(4, upTo);
             scan.setInt(5, limit);
             return WorkRows.live(scan);
         }
+    }
+
+    @Override
+    public Long firstLive(Connection connection, long from, long upTo) throws SQLException {
+        try (PreparedStatement first = connection.prepareStatement(topic.sql().firstLive)) {
+            first.setString(1, channel);
+            first.setString(2, group);
+            first.setLong(3, from);
+            first.setLong(4, upTo);
+            try (ResultSet rs = first.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
+    }
+
+    @Override
+    public String table() {
+        return topic.table().itemsSql();
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.support;
+package dev.pgnotify.camel.claim;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -82,7 +82,7 @@ public interface WorkStore {
             return progress;
         }
 
-        void progress(int done) {
+        public void progress(int done) {
             this.progress = done;
         }
 
@@ -137,10 +137,20 @@ public interface WorkStore {
     void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException;
 
     /**
-     * Puts one message of the item in the dead-letter table with the error; a single-message item is removed with it.
-     * Returns the id of a message this made claimable (the next of a keyed message's key), or null.
+     * What dead-lettering did.
+     *
+     * @param done whether the message went to the dead-letter table: false when the item had been claimed again (its
+     *             lease ran out), which leaves the message to its new holder
+     * @param next the id of a message this made claimable (the next of a keyed message's key), or null
      */
-    Long deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
+    record DeadLettered(boolean done, Long next) {
+    }
+
+    /**
+     * Puts one message of the item in the dead-letter table with the error, fenced by the attempt the item was claimed
+     * as; a single-message item is removed with it.
+     */
+    DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
 
     /**
      * Takes a message out of a batch into an item of its own; returns its id. Only for stores whose items hold several
@@ -167,10 +177,29 @@ public interface WorkStore {
     void release(Connection connection, List<Item> items) throws SQLException;
 
     /**
-     * The live items of this consumer's key with ids in (from, to], each as {id, milliseconds until it falls due}
-     * (zero or less: due).
+     * The first live items of this consumer's key with ids in ({@code after}, {@code upTo}], in id order, at most
+     * {@code limit}, each as {id, milliseconds until it falls due} (zero or less: due). A page of the sweep: the next
+     * page starts after the last id returned, so that pages follow the rows, whatever the gaps between their ids.
      */
-    List<long[]> liveInRange(Connection connection, long from, long to, int limit) throws SQLException;
+    List<long[]> liveAfter(Connection connection, long after, long upTo, int limit) throws SQLException;
+
+    /**
+     * The lowest id of a live item of this consumer's key in [{@code from}, {@code upTo}], or null. The walk starts at
+     * {@code from}, so that the entries of finished items below it (which an old snapshot elsewhere keeps in the index)
+     * are not read again.
+     */
+    Long firstLive(Connection connection, long from, long upTo) throws SQLException;
+
+    /**
+     * The table the items live in (quoted and qualified), whose write locks tell the sweep which long transactions may
+     * have drawn its ids.
+     */
+    String table();
+
+    /** How these (excused) transactions stand: see {@link TransactionCheck}. */
+    default Map<Long, TransactionCheck.State> transactions(Connection connection, long[] xids) throws SQLException {
+        return TransactionCheck.check(connection, table(), xids);
+    }
 
     /** The items among these ids that still exist, each with the milliseconds until it falls due. */
     Map<Long, Long> liveAmong(Connection connection, Long[] ids) throws SQLException;

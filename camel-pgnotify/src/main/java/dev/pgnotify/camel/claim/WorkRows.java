@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.support;
+package dev.pgnotify.camel.claim;
 
 import java.sql.Array;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package dev.pgnotify.camel.support;
+package dev.pgnotify.camel.claim;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;

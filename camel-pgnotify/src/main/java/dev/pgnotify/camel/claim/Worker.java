@@ -1,0 +1,315 @@
+package dev.pgnotify.camel.claim;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import dev.pgnotify.camel.PgNotifyConfiguration;
+import dev.pgnotify.camel.support.Database;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One consumer thread: acknowledges what it finished and claims due items in one round trip, delivers them
+ * ({@link Delivery}), and waits for a wake-up when there was nothing to claim. A thread stuck in a database call past
+ * its bound is abandoned and replaced ({@link StuckThreads}); what it held is then no longer
+ * renewed and is delivered again once its leases run out.
+ * <p>
+ * An interrupt of this thread never stops the consumer: a route or library may leave the flag set, and Camel's own
+ * stop sets {@code running} before it interrupts. A wait that an interrupt ends is simply over; the loop then checks
+ * whether the consumer is still running.
+ */
+final class Worker implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    /**
+     * The least time between two claims of a thread while messages trickle in: what arrives meanwhile shares the next
+     * claim. Each claim is a transaction; one per message cost half of a streaming producer's throughput on two
+     * cores. A backlog (a full claim) is claimed again at once.
+     */
+    private static final long MIN_CLAIM_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** With listen=false: the first wait after a claim that found nothing; each further one doubles it. */
+    private static final long FIRST_IDLE_POLL_MILLIS = 10;
+    static final String CLAIMING = "claiming messages";
+
+    private final ClaimingConsumer consumer;
+    /** This run's resources, kept by the thread even if the consumer stops while it finishes. */
+    private final Database database;
+    private final WorkStore store;
+    private final PgNotifyConfiguration configuration;
+    private final Delivery delivery;
+    private final List<WorkStore.Item> acknowledgements = new ArrayList<>();
+    /** Claimed and not yet finished by this thread, to drop if it is replaced. */
+    private final Set<Long> held = ConcurrentHashMap.newKeySet();
+    private long lastClaimNanos = System.nanoTime() - MIN_CLAIM_INTERVAL_NANOS;
+    private boolean lastClaimFull;
+    private boolean woken = true;
+    /** With listen=false: how long to wait after the next claim that finds nothing. */
+    private long idlePollWait = FIRST_IDLE_POLL_MILLIS;
+    private volatile boolean abandoned;
+    private volatile boolean exited;
+    private volatile String callWhat;
+    private volatile long callStartedNanos;
+
+    Worker(ClaimingConsumer consumer, Database database, WorkStore store) {
+        this.consumer = consumer;
+        this.database = database;
+        this.store = store;
+        this.configuration = consumer.configuration();
+        this.delivery = new Delivery(consumer, this);
+    }
+
+    @Override
+    public void run() {
+        while (mayContinue()) {
+            if (consumer.isPaused()) {
+                awaitResume();
+                continue;
+            }
+            if (!lastClaimFull) {
+                lingerAfterLastClaim();
+            }
+            if (!woken && !lastClaimFull && consumer.signal().tryTake()) {
+                // a wake-up came while this thread was processing: this claim answers it (mode=topic cuts first),
+                // rather than a claim that finds nothing followed by another once the thread goes idle (after a full
+                // claim the wake-up is another thread's, to help with the backlog)
+                woken = true;
+            }
+            List<WorkStore.Item> claimed;
+            try {
+                lastClaimNanos = System.nanoTime();
+                boolean answersWakeUp = woken;
+                woken = false;
+                claimed = acknowledgeAndClaim(answersWakeUp);
+                consumer.claimSucceeded();
+            } catch (Exception | Error e) {
+                // an Error too (a body too large for the heap, say): the thread must live on, and the message ends in
+                // the dead-letter table after its attempts, claimed without its body
+                if (!mayContinue()) {
+                    LOG.debug("A claim of {} ended with the consumer's stop", consumer.workKey(), e);
+                    break;
+                }
+                clearStrayInterrupt();
+                consumer.claimFailed(e);
+                woken = true;
+                continue;
+            }
+            if (abandoned) {
+                break;
+            }
+            if (claimed.isEmpty()) {
+                awaitWakeUp();
+                continue;
+            }
+            idlePollWait = FIRST_IDLE_POLL_MILLIS;
+            if (lastClaimFull) {
+                // there is probably more: a second thread helps
+                consumer.signal().wakeOne();
+            }
+            deliverAll(claimed);
+        }
+        if (!abandoned) {
+            flushAcknowledgements();
+        }
+        consumer.workerExited(this);
+        exited = true;
+    }
+
+    boolean mayContinue() {
+        return consumer.isRunning() && !abandoned;
+    }
+
+    Database database() {
+        return database;
+    }
+
+    boolean isAbandoned() {
+        return abandoned;
+    }
+
+    boolean hasExited() {
+        return exited;
+    }
+
+    String callWhat() {
+        return callWhat;
+    }
+
+    <T> T call(String what, Database.Work<T> work) throws SQLException {
+        return call(what, database.statementTimeoutMillis(), work);
+    }
+
+    private <T> T call(String what, long timeoutMillis, Database.Work<T> work) throws SQLException {
+        callWhat = what;
+        callStartedNanos = System.nanoTime();
+        try {
+            return database.call(consumer, what, timeoutMillis, work);
+        } finally {
+            callWhat = null;
+        }
+    }
+
+    /** How long this thread has been in its current database call, or -1 when it is in none. */
+    long millisInCall() {
+        return callWhat == null ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - callStartedNanos);
+    }
+
+    /** Gives the thread up (it is stuck): its claims are no longer renewed and are delivered again later. */
+    void abandon() {
+        abandoned = true;
+        held.forEach(consumer.handoff()::finished);
+    }
+
+    /** The item left this thread's hands (see {@link Delivery}). */
+    void finished(WorkStore.Item item) {
+        consumer.handoff().finished(item);
+        held.remove(item.id());
+    }
+
+    /** Clears an interrupt flag that a route or a library left set; see the class comment. */
+    void clearStrayInterrupt() {
+        if (Thread.interrupted() && consumer.isRunning()) {
+            LOG.debug("A consumer thread of {} was interrupted (by the route, or a library it called); it goes on",
+                    consumer.workKey());
+        }
+    }
+
+    private void deliverAll(List<WorkStore.Item> claimed) {
+        for (int i = 0; i < claimed.size(); i++) {
+            if (abandoned) {
+                return;
+            }
+            if (!consumer.isRunning() || consumer.isPaused()) {
+                // stopping or paused (Camel suspends consumers at the start of a graceful shutdown): the rest of the
+                // claim goes back at once, for other consumers, rather than when its leases run out
+                release(claimed.subList(i, claimed.size()));
+                return;
+            }
+            WorkStore.Item item = claimed.get(i);
+            switch (delivery.deliver(item)) {
+                case DONE -> acknowledgements.add(item);
+                case STOPPED -> {
+                    // handed back with its progress, so that the next consumer resumes after what is done
+                    release(claimed.subList(i, claimed.size()));
+                    return;
+                }
+                case SETTLED, LEFT -> {
+                    // retried, dead-lettered or claimed again meanwhile; or left to its lease after bookkeeping failed
+                }
+            }
+        }
+    }
+
+    private List<WorkStore.Item> acknowledgeAndClaim(boolean answersWakeUp) throws SQLException {
+        int batch = configuration.getMaxMessagesPerPoll();
+        ClaimCursor cursor = consumer.cursor();
+        long startedAt = cursor.claimStarting();
+        long frontier = cursor.frontier();
+        Handoff handoff = consumer.handoff();
+        Long[] dueIds = handoff.takeDue(batch);
+        WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.copyOf(acknowledgements), dueIds, frontier,
+                batch, configuration.getMaxBytesPerPoll(), configuration.getLeaseTime(),
+                configuration.getMaxAttempts(), answersWakeUp, consumer.theSweep().unfinishedFrom());
+        WorkStore.Claim claim;
+        try {
+            claim = call(CLAIMING, database.statementTimeoutMillis(), connection -> store.claim(connection, request));
+        } catch (SQLException | RuntimeException e) {
+            handoff.claimFailed(dueIds);
+            throw e;
+        }
+        for (WorkStore.Item item : acknowledgements) {
+            finished(item);
+        }
+        acknowledgements.clear();
+        for (WorkStore.Item item : claim.items()) {
+            held.add(item.id());
+        }
+        handoff.claimed(dueIds, claim.items());
+        boolean examinedAll = claim.freshCandidates() < batch && claim.freshClaimed() == claim.freshCandidates();
+        cursor.claimed(new ClaimCursor.Outcome(startedAt, frontier, ClaimCursor.Snapshot.parse(claim.snapshot()),
+                claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
+        lastClaimFull = claim.items().size() >= batch || !examinedAll || handoff.hasDue();
+        return claim.items();
+    }
+
+    /** Hands claimed but unprocessed items back at once, instead of when their lease runs out. */
+    private void release(List<WorkStore.Item> unprocessed) {
+        try {
+            call("handing back claimed messages", ClaimingConsumer.STOP_CALL_TIMEOUT_MILLIS, connection -> {
+                store.release(connection, unprocessed);
+                return null;
+            });
+        } catch (Exception e) {
+            LOG.debug("Could not hand back {} claimed item(s); they are delivered again when their lease runs out",
+                    unprocessed.size(), e);
+        }
+        unprocessed.forEach(this::finished);
+    }
+
+    private void flushAcknowledgements() {
+        if (acknowledgements.isEmpty()) {
+            return;
+        }
+        clearStrayInterrupt();
+        try {
+            call("acknowledging messages",
+                    Math.min(ClaimingConsumer.STOP_CALL_TIMEOUT_MILLIS, database.statementTimeoutMillis()), connection -> {
+                        store.acknowledge(connection, acknowledgements);
+                        return null;
+                    });
+        } catch (Exception e) {
+            LOG.info("Could not acknowledge {} processed item(s) of {} while stopping; they will be delivered again: {}",
+                    acknowledgements.size(), consumer.workKey(), e.getMessage());
+        }
+        acknowledgements.forEach(this::finished);
+        acknowledgements.clear();
+    }
+
+    void logBookkeepingFailure(String message, Exception e) {
+        if (mayContinue()) {
+            LOG.warn("{} ({}): {}", message, consumer.workKey(), e.getMessage());
+        } else {
+            LOG.debug("{} ({})", message, consumer.workKey(), e);
+        }
+    }
+
+    private void lingerAfterLastClaim() {
+        long wait = lastClaimNanos + MIN_CLAIM_INTERVAL_NANOS - System.nanoTime();
+        if (wait > 0) {
+            consumer.pause(wait);
+        }
+    }
+
+    private void awaitResume() {
+        try {
+            consumer.signal().await(configuration.getPollInterval());
+            // once resumed, claim at once: wake-ups that came meanwhile were not answered
+            woken = true;
+        } catch (InterruptedException e) {
+            // see the class comment: the loop checks whether the consumer still runs
+            woken = true;
+        }
+    }
+
+    private void awaitWakeUp() {
+        try {
+            if (consumer.handoff().hasDue()) {
+                return;
+            }
+            long wait = configuration.getPollInterval();
+            if (!configuration.isListen()) {
+                // polling instead of LISTEN: soon after work, less and less often while there is none
+                wait = Math.min(wait, idlePollWait);
+                idlePollWait = Math.min(configuration.getPollInterval(), idlePollWait * 2);
+            }
+            consumer.signal().await(wait);
+            woken = true;
+        } catch (InterruptedException e) {
+            // see the class comment
+            woken = true;
+        }
+    }
+}
