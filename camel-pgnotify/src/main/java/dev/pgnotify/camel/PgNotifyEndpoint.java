@@ -313,6 +313,14 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * codec.
      */
     public QueueResources queue(Database database, Object owner) throws SQLException {
+        return queue(database, owner, database.statementTimeoutMillis());
+    }
+
+    /**
+     * As {@link #queue(Database, Object)}, within a bound of the caller's: a measurement gives up after its own bound
+     * rather than wait for a schema lock another application holds.
+     */
+    public QueueResources queue(Database database, Object owner, long timeoutMillis) throws SQLException {
         QueueResources resolved = queue;
         if (resolved != null) {
             return resolved;
@@ -320,7 +328,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         // outside the endpoint's monitor: the schema check takes round trips (and may wait for a lock), and a JMX getter
         // or a console must not hold up a producer's or consumer's start meanwhile; two that resolve at once are
         // serialized by the schema's advisory lock, and the first result is kept
-        resolved = QueueResources.resolve(database, configuration, owner);
+        resolved = QueueResources.resolve(database, configuration, owner, timeoutMillis);
         synchronized (this) {
             if (queue == null) {
                 queue = resolved;
@@ -334,12 +342,17 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * statements and codec.
      */
     public TopicResources topic(Database database, Object owner) throws SQLException {
+        return topic(database, owner, database.statementTimeoutMillis());
+    }
+
+    /** As {@link #topic(Database, Object)}, within a bound of the caller's (see {@link #queue(Database, Object, long)}). */
+    public TopicResources topic(Database database, Object owner, long timeoutMillis) throws SQLException {
         TopicResources resolved = topic;
         if (resolved != null) {
             return resolved;
         }
         // outside the endpoint's monitor, as queue() does
-        resolved = TopicResources.resolve(database, configuration, owner);
+        resolved = TopicResources.resolve(database, configuration, owner, timeoutMillis);
         synchronized (this) {
             if (topic == null) {
                 topic = resolved;

@@ -6,7 +6,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.pgnotify.camel.support.ClaimingConsumer;
+import dev.pgnotify.camel.claim.ClaimingConsumer;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.RoutesBuilder;

@@ -33,6 +33,9 @@ public final class QueueResources {
     private final MessageCodec codec;
     private final String sequence;
 
+    /** The schema lock is waited for this much less than the call's bound, so that the wait fails cleanly first. */
+    private static final long SCHEMA_LOCK_MARGIN_MILLIS = 500;
+
     private QueueResources(QueueTable table, QueueSql sql, MessageCodec codec, String sequence) {
         this.table = table;
         this.sql = sql;
@@ -43,15 +46,23 @@ public final class QueueResources {
     /** Creates or verifies the queue's schema on this database, within the database's bounds. */
     public static QueueResources resolve(Database database, PgNotifyConfiguration configuration, Object owner)
             throws SQLException {
+        return resolve(database, configuration, owner, database.statementTimeoutMillis());
+    }
+
+    /** As {@link #resolve(Database, PgNotifyConfiguration, Object)}, within a bound of the caller's. */
+    public static QueueResources resolve(Database database, PgNotifyConfiguration configuration, Object owner,
+                                     long timeoutMillis)
+            throws SQLException {
         QueueTable unresolved = QueueTable.of(configuration.getTable(), configuration.getDeadLetterTable());
-        return database.call(owner, "checking the queue schema", connection -> {
+        return database.call(owner, "checking the queue schema", timeoutMillis, connection -> {
             QueueTable table;
             try (Statement statement = connection.createStatement();
                  ResultSet rs = statement.executeQuery(SupportSql.CURRENT_SCHEMA)) {
                 rs.next();
                 table = unresolved.inSchema(rs.getString(1));
             }
-            QueueSchema.ensure(connection, table, configuration.isCreateSchema(), database.statementTimeoutMillis());
+            QueueSchema.ensure(connection, table, configuration.isCreateSchema(),
+                    Math.max(100, timeoutMillis - SCHEMA_LOCK_MARGIN_MILLIS));
             String sequence;
             try (PreparedStatement statement = connection.prepareStatement(SupportSql.SERIAL_SEQUENCE)) {
                 statement.setString(1, table.sql());

@@ -88,13 +88,14 @@ public final class QueueSchema {
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try {
-            try (PreparedStatement lock = connection.prepareStatement(SupportSql.LOCK_SCHEMA_CHANGES)) {
-                lock.setString(1, table.display());
-                lock.execute();
-            }
+            // the bound first: it applies to the schema lock too, which another application's start may hold
             try (PreparedStatement lockTimeout = connection.prepareStatement(SupportSql.SET_LOCAL_LOCK_TIMEOUT)) {
                 lockTimeout.setString(1, Long.toString(lockTimeoutMillis));
                 lockTimeout.execute();
+            }
+            try (PreparedStatement lock = connection.prepareStatement(SupportSql.LOCK_SCHEMA_CHANGES)) {
+                lock.setString(1, table.display());
+                lock.execute();
             }
             List<SchemaObject> missing = new ArrayList<>();
             for (SchemaObject object : objects(table)) {

@@ -114,9 +114,12 @@ public final class EndpointAdmin {
                                                     + " dead letters to deliver again");
         }
         return withDatabase(database -> {
+            // the schema is resolved within the operation's own bound: a measurement answers (or gives up) in time
+            // even while another application holds the schema lock
+            long bound = timeoutMillis > 0 ? STATISTICS_TIMEOUT_MILLIS : database.statementTimeoutMillis();
             ChannelAdmin admin = mode == PgNotifyMode.QUEUE
-                    ? endpoint.queue(database, endpoint).admin(endpoint.getChannel())
-                    : endpoint.topic(database, endpoint).admin(endpoint.getChannel(),
+                    ? endpoint.queue(database, endpoint, bound).admin(endpoint.getChannel())
+                    : endpoint.topic(database, endpoint, bound).admin(endpoint.getChannel(),
                             endpoint.getConfiguration().getGroup());
             Database.Work<T> call = connection -> work.apply(admin, connection);
             return timeoutMillis > 0

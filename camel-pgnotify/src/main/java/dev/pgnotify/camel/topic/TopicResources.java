@@ -27,6 +27,9 @@ public final class TopicResources {
     private final MessageCodec codec;
     private final String itemSequence;
 
+    /** The schema lock is waited for this much less than the call's bound, so that the wait fails cleanly first. */
+    private static final long SCHEMA_LOCK_MARGIN_MILLIS = 500;
+
     private TopicResources(TopicTable table, TopicSql sql, MessageCodec codec, String itemSequence) {
         this.table = table;
         this.sql = sql;
@@ -37,15 +40,23 @@ public final class TopicResources {
     /** Creates or verifies the topic's schema on this database, within the database's bounds. */
     public static TopicResources resolve(Database database, PgNotifyConfiguration configuration, Object owner)
             throws SQLException {
+        return resolve(database, configuration, owner, database.statementTimeoutMillis());
+    }
+
+    /** As {@link #resolve(Database, PgNotifyConfiguration, Object)}, within a bound of the caller's. */
+    public static TopicResources resolve(Database database, PgNotifyConfiguration configuration, Object owner,
+                                     long timeoutMillis)
+            throws SQLException {
         TopicTable unresolved = TopicTable.of(configuration.getTopicTable());
-        return database.call(owner, "checking the topic schema", connection -> {
+        return database.call(owner, "checking the topic schema", timeoutMillis, connection -> {
             TopicTable table;
             try (Statement statement = connection.createStatement();
                  ResultSet rs = statement.executeQuery(SupportSql.CURRENT_SCHEMA)) {
                 rs.next();
                 table = unresolved.inSchema(rs.getString(1));
             }
-            TopicSchema.ensure(connection, table, configuration.isCreateSchema(), database.statementTimeoutMillis());
+            TopicSchema.ensure(connection, table, configuration.isCreateSchema(),
+                    Math.max(100, timeoutMillis - SCHEMA_LOCK_MARGIN_MILLIS));
             String sequence;
             try (PreparedStatement statement = connection.prepareStatement(SupportSql.SERIAL_SEQUENCE)) {
                 statement.setString(1, table.itemsSql());
