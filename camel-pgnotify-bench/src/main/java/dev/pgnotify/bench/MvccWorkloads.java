@@ -42,11 +42,26 @@ final class MvccWorkloads {
     static final String KEYED_STREAM_FREE = "pgnotify queue at 1,000 msg/s for %d s, keyed (100 keys), free";
     static final String KEYED_STREAM_HELD = "pgnotify queue at 1,000 msg/s for %d s, keyed (100 keys), another session"
                                             + " holding a snapshot";
+    static final String STREAM_XID = "pgnotify queue at 1,000 msg/s for %d s, an idle session holding a transaction id";
+    static final String KEYED_STREAM_XID = "pgnotify queue at 1,000 msg/s for %d s, keyed (100 keys), an idle session"
+                                           + " holding a transaction id";
     static final String TOPIC_STREAM_FREE = "pgnotify topic (1 group) at 1,000 msg/s for %d s, free";
     static final String TOPIC_STREAM_HELD = "pgnotify topic (1 group) at 1,000 msg/s for %d s, another session holding"
                                             + " a snapshot";
 
     private static final String TABLE = "bench_mvcc";
+
+    /**
+     * What another session holds during a stream: nothing; a REPEATABLE READ snapshot (vacuum may remove no row
+     * acknowledged since); or an idle transaction that took a transaction id and does nothing more (a forgotten psql
+     * after {@code BEGIN; SELECT txid_current();}: it is in every snapshot's list of transactions in progress, and it
+     * holds back vacuum too).
+     */
+    enum Hold {
+        NOTHING,
+        SNAPSHOT,
+        TRANSACTION_ID
+    }
 
     /** One window of a long stream: its latencies and what the table looked like at its end. */
     record Window(int index, int seconds, long delivered, double p50, double p99, long deadTuples, long tableBytes,
@@ -76,6 +91,10 @@ final class MvccWorkloads {
     final List<Window> soakWindows = new ArrayList<>();
     final List<Window> keyedFreeWindows = new ArrayList<>();
     final List<Window> keyedHeldWindows = new ArrayList<>();
+    final List<Window> xidWindows = new ArrayList<>();
+    final List<Window> keyedXidWindows = new ArrayList<>();
+    String streamXidName;
+    String keyedXidName;
     String streamFreeName;
     String streamHeldName;
     String drainFreeName;
@@ -110,41 +129,50 @@ final class MvccWorkloads {
         streamHeldName = String.format(STREAM_HELD, seconds);
         // one run each: they are long, and the windows within a run are what matters
         bench.measureOnce(GROUP, streamFreeName, "open model; the same stream as the next row, without the snapshot",
-                () -> stream(queue, 1000, seconds, window, false, freeWindows));
+                () -> stream(queue, 1000, seconds, window, Hold.NOTHING, freeWindows));
         bench.measureOnce(GROUP, streamHeldName, "open model; the snapshot is taken before the first message and held"
                                                  + " to the last",
-                () -> stream(queue, 1000, seconds, window, true, heldWindows));
+                () -> stream(queue, 1000, seconds, window, Hold.SNAPSHOT, heldWindows));
         topicFreeName = String.format(TOPIC_STREAM_FREE, seconds);
         topicHeldName = String.format(TOPIC_STREAM_HELD, seconds);
         bench.measureOnce(GROUP, topicFreeName, "open model; the same stream as the next row, without the snapshot",
-                () -> stream(topic, 1000, seconds, window, false, topicFreeWindows));
+                () -> stream(topic, 1000, seconds, window, Hold.NOTHING, topicFreeWindows));
         bench.measureOnce(GROUP, topicHeldName, "open model; the snapshot is taken before the first message and held"
                                                 + " to the last",
-                () -> stream(topic, 1000, seconds, window, true, topicHeldWindows));
+                () -> stream(topic, 1000, seconds, window, Hold.SNAPSHOT, topicHeldWindows));
         // per-key order: a keyed claim probes the key index for earlier messages, dead entries included
         keyedFreeName = String.format(KEYED_STREAM_FREE, seconds);
         keyedHeldName = String.format(KEYED_STREAM_HELD, seconds);
         bench.measureOnce(GROUP, keyedFreeName, "open model; as the free stream above,"
                                                                            + " each message with one of 100 keys",
-                () -> stream(keyedQueue, 1000, seconds, window, false, keyedFreeWindows));
+                () -> stream(keyedQueue, 1000, seconds, window, Hold.NOTHING, keyedFreeWindows));
         bench.measureOnce(GROUP, keyedHeldName, "open model; the snapshot is taken before"
                                                                            + " the first message and held to the last",
-                () -> stream(keyedQueue, 1000, seconds, window, true, keyedHeldWindows));
+                () -> stream(keyedQueue, 1000, seconds, window, Hold.SNAPSHOT, keyedHeldWindows));
+        // a transaction id held by an idle session: in every snapshot as in progress, it must not hold the claims'
+        // frontier back (the claim engine excuses it after 500 ms and checks that it writes nothing into the table)
+        streamXidName = String.format(STREAM_XID, seconds);
+        keyedXidName = String.format(KEYED_STREAM_XID, seconds);
+        bench.measureOnce(GROUP, streamXidName, "open model; the transaction id is taken before the first message and"
+                                                + " held to the last",
+                () -> stream(queue, 1000, seconds, window, Hold.TRANSACTION_ID, xidWindows));
+        bench.measureOnce(GROUP, keyedXidName, "open model; as above, each message with one of 100 keys",
+                () -> stream(keyedQueue, 1000, seconds, window, Hold.TRANSACTION_ID, keyedXidWindows));
         int backlog = bench.options.count(200_000);
         drainFreeName = String.format(DRAIN_FREE, backlog);
         drainHeldName = String.format(DRAIN_HELD, backlog);
         for (int i = 0; i < bench.options.runs(); i++) {
             // alternately, so that the disk's drift falls on both alike
-            bench.measure(GROUP, drainFreeName, "1 consumer thread, claims of 100", () -> drain(backlog, false));
+            bench.measure(GROUP, drainFreeName, "1 consumer thread, claims of 100", () -> drain(backlog, Hold.NOTHING));
             bench.measure(GROUP, drainHeldName,
-                    "1 consumer thread, claims of 100; the snapshot is taken before the drain", () -> drain(backlog, true));
+                    "1 consumer thread, claims of 100; the snapshot is taken before the drain", () -> drain(backlog, Hold.SNAPSHOT));
         }
     }
 
     void soak(int rate, int minutes) throws Exception {
         soakName = String.format(SOAK, rate, minutes);
         bench.measureOnce(GROUP, soakName, "open model; a window a minute, no snapshot held",
-                () -> stream(queue, rate, minutes * 60, 60, false, soakWindows));
+                () -> stream(queue, rate, minutes * 60, 60, Hold.NOTHING, soakWindows));
     }
 
     private void recreateTable() throws Exception {
@@ -159,8 +187,7 @@ final class MvccWorkloads {
     /**
      * A stream at a fixed rate for that long, consumed by one route; latencies and table figures per window.
      */
-    private Run stream(Target target, double rate, int seconds, int windowSeconds, boolean holdSnapshot,
-                       List<Window> windows)
+    private Run stream(Target target, double rate, int seconds, int windowSeconds, Hold hold, List<Window> windows)
             throws Exception {
         target.recreate().run();
         windows.clear();
@@ -177,11 +204,14 @@ final class MvccWorkloads {
         List<long[]> figures = new ArrayList<>();
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
         try (CamelContext camel = bench.camel(); Connection holder = bench.connect()) {
-            if (holdSnapshot) {
+            if (hold != Hold.NOTHING) {
                 holder.setAutoCommit(false);
-                holder.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                if (hold == Hold.SNAPSHOT) {
+                    holder.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                }
                 try (Statement statement = holder.createStatement()) {
-                    statement.executeQuery("SELECT count(*) FROM pg_class").close();
+                    statement.executeQuery(hold == Hold.SNAPSHOT ? "SELECT count(*) FROM pg_class"
+                            : "SELECT txid_current()").close();
                 }
             }
             camel.addRoutes(new RouteBuilder() {
@@ -228,7 +258,7 @@ final class MvccWorkloads {
             complete.await(Bench.DELIVERY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             sampler.shutdownNow();
             long[] last = tableFigures(target);
-            if (holdSnapshot) {
+            if (hold != Hold.NOTHING) {
                 holder.rollback();
             }
             List<Long> all = new ArrayList<>();
@@ -239,7 +269,8 @@ final class MvccWorkloads {
                 windows.add(new Window(i + 1, (i + 1) * windowSeconds, sorted.length, percentile(sorted, 50),
                         percentile(sorted, 99), f[0], f[1], f[2]));
                 LOG.info("{} {} window {}: {} msgs p50 {} ms p99 {} ms, dead tuples {}, table {} kB, indexes {} kB",
-                        target == topic ? "topic" : target.keys() > 0 ? "keyed queue" : "queue", holdSnapshot ? "held" : "free", i + 1, sorted.length,
+                        target == topic ? "topic" : target.keys() > 0 ? "keyed queue" : "queue",
+                        hold.name().toLowerCase(Locale.ROOT), i + 1, sorted.length,
                         String.format(Locale.ROOT, "%.2f", percentile(sorted, 50)),
                         String.format(Locale.ROOT, "%.2f", percentile(sorted, 99)), f[0], f[1] / 1024, f[2] / 1024);
             }
@@ -256,18 +287,21 @@ final class MvccWorkloads {
     }
 
     /** A backlog written with SQL, drained by one consumer thread, with or without a snapshot held meanwhile. */
-    private Run drain(int backlog, boolean holdSnapshot) throws Exception {
+    private Run drain(int backlog, Hold hold) throws Exception {
         recreateTable();
         bench.sql("INSERT INTO " + TABLE + " (channel, body_text) SELECT 'bench_mvcc_drain', g || ':0:' || repeat('x', 90)"
                   + " FROM generate_series(0, " + (backlog - 1) + ") AS g",
                 "VACUUM ANALYZE " + TABLE);
         Receiver receiver = new Receiver(backlog);
         try (CamelContext camel = bench.camel(); Connection holder = bench.connect()) {
-            if (holdSnapshot) {
+            if (hold != Hold.NOTHING) {
                 holder.setAutoCommit(false);
-                holder.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                if (hold == Hold.SNAPSHOT) {
+                    holder.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                }
                 try (Statement statement = holder.createStatement()) {
-                    statement.executeQuery("SELECT count(*) FROM pg_class").close();
+                    statement.executeQuery(hold == Hold.SNAPSHOT ? "SELECT count(*) FROM pg_class"
+                            : "SELECT txid_current()").close();
                 }
             }
             camel.addRoutes(new RouteBuilder() {
@@ -282,7 +316,7 @@ final class MvccWorkloads {
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
             Run run = receiver.run(start, "");
             long[] figures = tableFigures(queue);
-            if (holdSnapshot) {
+            if (hold != Hold.NOTHING) {
                 holder.rollback();
             }
             return new Run(run.throughput(), run.expected(), run.delivered(), run.duplicates(), null,

@@ -78,8 +78,8 @@ final class ClaimCursor implements CursorView {
 
     /**
      * Every id up to {@code lastId} is settled once none of these transactions is in progress: those in progress in
-     * the snapshot of a writing claim that started after the reading, and those started after that snapshot but
-     * before the claim's own transaction id was assigned.
+     * the snapshot of a claim that started after the reading, and those started after that snapshot but before the
+     * claim's own transaction id was assigned ({@code claimXid}: the snapshot's xmax for a claim that wrote nothing).
      */
     private record Pair(long lastId, long[] inProgress, long xmax, long claimXid, long createdNanos) {
 
@@ -140,8 +140,12 @@ final class ClaimCursor implements CursorView {
     }
 
     /** What a claim reports back. */
-    record Outcome(long startedAt, long frontierUsed, Snapshot snapshot, Long claimXid, Long lastId,
-                   boolean examinedAll, long lastFreshClaimed) {
+    /**
+     * What a claim reports back. {@code settledAtStart}: the settled ids when it began; its snapshot sees every row of
+     * them (they were settled in an earlier snapshot), so the frontier may pass what it examined up to there.
+     */
+    record Outcome(long startedAt, long frontierUsed, long settledAtStart, Snapshot snapshot, Long claimXid,
+                   Long lastId, boolean examinedAll, long lastFreshClaimed) {
     }
 
     /** The pending ranges a sweep is to check, as they stood when it started; see {@link #resolved}. */
@@ -162,6 +166,12 @@ final class ClaimCursor implements CursorView {
     private long sealedSeq;
     private long frontier;
     private long settled;
+    /** Claims that started before the last reset (their readings may be of a sequence since restarted) report nothing. */
+    private long resetStamp;
+    /** Counts resets, so that the sweep starts again too. */
+    private long epoch;
+    /** The ids' order cannot be trusted (a sequence cache above 1): fresh claims scan from the channel's start. */
+    private boolean distrusted;
 
     ClaimCursor() {
         this(System::nanoTime);
@@ -189,8 +199,14 @@ final class ClaimCursor implements CursorView {
         return settled;
     }
 
-    /** Starts again from the channel's first message (after the consumer restarted, say). */
+    /**
+     * Starts again from the channel's first message: at the consumer's start, and when the table was emptied or its
+     * ids restarted (TRUNCATE ... RESTART IDENTITY, ALTER SEQUENCE ... RESTART): ids then come again from below the
+     * frontier.
+     */
     synchronized void reset() {
+        resetStamp = clock.get();
+        epoch++;
         frontier = 0;
         settled = 0;
         readings.clear();
@@ -201,11 +217,41 @@ final class ClaimCursor implements CursorView {
         sealedSeq = 0;
     }
 
-    synchronized void claimed(Outcome outcome) {
-        Snapshot snapshot = outcome.snapshot();
-        if (outcome.claimXid() != null) {
-            pairWithReadingsBefore(outcome.startedAt(), snapshot, outcome.claimXid());
+    /** How many times the cursor started again: see {@link #reset}. */
+    @Override
+    public synchronized long epoch() {
+        return epoch;
+    }
+
+    /**
+     * Whether ids are drawn in order: not with a sequence that caches more than one id per session (each session then
+     * draws from a block of its own, and the last id drawn says nothing of the ids still to come below it). Until they
+     * are again, the frontier stays at the channel's start: claims are correct, and as slow under an old snapshot as a
+     * plain scan.
+     */
+    synchronized void idsInOrder(boolean inOrder) {
+        if (!inOrder && !distrusted) {
+            reset();
         }
+        distrusted = !inOrder;
+    }
+
+    synchronized void claimed(Outcome outcome) {
+        if (outcome.startedAt() <= resetStamp || distrusted) {
+            return;
+        }
+        if (outcome.lastId() != null && outcome.lastId() < outcome.frontierUsed()) {
+            // the frontier came from readings taken before this claim began; the sequence is monotonic, so a lower
+            // reading means it was restarted (TRUNCATE ... RESTART IDENTITY, say)
+            reset();
+            return;
+        }
+        Snapshot snapshot = outcome.snapshot();
+        // a claim that wrote nothing pairs too (its snapshot is taken after every reading completed before it began;
+        // the drawers of those ids had their transaction ids before them, so below its xmax): an idle consumer's
+        // frontier catches up with the last message, rather than waiting for the next claim that takes something
+        pairWithReadingsBefore(outcome.startedAt(), snapshot,
+                outcome.claimXid() != null ? outcome.claimXid() : snapshot.xmax());
         // an excused transaction that this snapshot shows ended blocks nothing any more
         excused.removeIf(xid -> !snapshot.isInProgress(xid));
         settle(snapshot);
@@ -215,7 +261,8 @@ final class ClaimCursor implements CursorView {
 
         long reachable = outcome.examinedAll() ? Long.MAX_VALUE
                 : Math.max(outcome.frontierUsed(), outcome.lastFreshClaimed());
-        frontier = Math.max(frontier, Math.min(reachable, settled));
+        // not past what this claim's snapshot could see: rows settled since it began may have committed after it
+        frontier = Math.max(frontier, Math.min(reachable, Math.min(settled, outcome.settledAtStart())));
 
         if (outcome.lastId() != null) {
             readings.addLast(new Reading(outcome.lastId(), clock.incrementAndGet()));

@@ -78,11 +78,15 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private volatile Throwable lastClaimFailure;
     private volatile Instant lastClaim;
     private volatile boolean running;
+    private volatile long run;
     /** Suspended (paused): claims nothing new; what it holds finishes. */
     private volatile boolean paused;
     private CountDownLatch stopped;
     private volatile Database database;
     private volatile WorkStore store;
+    /** The table's identity as last read (see {@link TableIdentity}); the sweeper's thread's after start. */
+    private volatile TableIdentity identity;
+    private boolean trustedIds = true;
     private SharedListener.Subscription subscription;
     private ExecutorService workers;
     private ScheduledExecutorService timers;
@@ -275,6 +279,11 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         return running;
     }
 
+    /** Counts the consumer's starts: a worker belongs to one. */
+    long run() {
+        return run;
+    }
+
     ClaimCursor cursor() {
         return cursor;
     }
@@ -352,6 +361,9 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         database = endpoint.getConnections().acquireDatabase();
         try {
             store = prepare(database);
+            WorkStore prepared = store;
+            identity = database.call(this, "reading the table's identity", prepared::identity);
+            trustIdsIf(identity);
             // wake-ups are hints: the first claims run anyway, and the LISTEN's arrival triggers another
             if (configuration.isListen()) {
                 subscription = endpoint.getComponent().getListeners().subscribe(
@@ -363,6 +375,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             throw e;
         }
         paused = false;
+        run++;
         running = true;
         stopped = new CountDownLatch(1);
         String name = workKey();
@@ -490,6 +503,37 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         return timers;
     }
 
+    /** Checks the long transactions the cursor excused now, on the sweeper's thread (see {@link Sweep#checkPending}). */
+    void checkPendingSoon() {
+        ScheduledExecutorService sweeping = sweeper;
+        Database current = database;
+        WorkStore work = store;
+        if (sweeping != null && running && current != null) {
+            try {
+                sweeping.execute(() -> {
+                    try {
+                        if (running && sweep.checkPending(callsOn(current), work)) {
+                            wakeOne();
+                        }
+                    } catch (Exception e) {
+                        LOG.debug("Checking the long transactions of {} failed; the next sweep does it", workKey(), e);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // stopping
+            }
+        }
+    }
+
+    private Sweep.Calls callsOn(Database current) {
+        return new Sweep.Calls() {
+            @Override
+            public <T> T call(String what, Database.Work<T> work) throws java.sql.SQLException {
+                return current.call(ClaimingConsumer.this, what, work);
+            }
+        };
+    }
+
     /** Runs a sweep now, on the sweeper's thread (for items falling due that it may not see in time). */
     void sweepSoon() {
         ScheduledExecutorService sweeping = sweeper;
@@ -511,12 +555,16 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             return;
         }
         try {
-            boolean found = sweep.run(new Sweep.Calls() {
-                @Override
-                public <T> T call(String what, Database.Work<T> dbWork) throws java.sql.SQLException {
-                    return current.call(ClaimingConsumer.this, what, dbWork);
-                }
-            }, work);
+            TableIdentity now = current.call(this, "reading the table's identity", work::identity);
+            TableIdentity before = identity;
+            if (before != null && now.renewedSince(before)) {
+                LOG.info("The table of pgnotify:{} ({}) was emptied or its ids restarted (TRUNCATE, ALTER SEQUENCE ..."
+                         + " RESTART): claims start again from its first message", channel(), workKey());
+                cursor.reset();
+            }
+            trustIdsIf(now);
+            identity = now;
+            boolean found = sweep.run(callsOn(current), work);
             current.call(this, "refreshing what the sweep knows", connection -> {
                 work.refresh(connection);
                 return null;
@@ -529,6 +577,23 @@ public abstract class ClaimingConsumer extends DefaultConsumer
                 LOG.debug("The sweep of {} failed; it runs again in {} ms", workKey(),
                         configuration().getPollInterval(), e);
             }
+        }
+    }
+
+    /** See {@link ClaimCursor#idsInOrder}: warned about once each time it changes. */
+    private void trustIdsIf(TableIdentity now) {
+        boolean wasTrusted = trustedIds;
+        trustedIds = now.idsInOrder();
+        cursor.idsInOrder(trustedIds);
+        if (wasTrusted && !trustedIds) {
+            LOG.warn("The ids of pgnotify:{} ({}) come from a sequence that caches {} ids per session, so they are not"
+                     + " drawn in order: claims scan from the channel's first message, which is slower while another"
+                     + " session holds an old snapshot. Set the cache to 1 (ALTER TABLE ... ALTER COLUMN id SET CACHE 1;"
+                     + " mode=topic: ALTER SEQUENCE <topicTable>_items_id_seq CACHE 1)", channel(), workKey(),
+                    now.cache());
+        } else if (!wasTrusted && trustedIds) {
+            LOG.info("The ids of pgnotify:{} ({}) are drawn in order again: claims start at the frontier", channel(),
+                    workKey());
         }
     }
 

@@ -19,4 +19,7 @@ interface CursorView {
 
     /** The lowest id a pending range holds, or {@code Long.MAX_VALUE}. */
     long pendingFloor();
+
+    /** Counts the cursor's resets: when it changes, the sweep starts again from the channel's first id too. */
+    long epoch();
 }

@@ -88,8 +88,9 @@ final class Delivery {
                 message = messages.get(i);
             }
             if (message.key() != null && heldKeys.contains(message.key())) {
-                if (!splitOutFollower(item, message)) {
-                    return left(item);
+                Outcome split = splitOutFollower(item, message);
+                if (split != null) {
+                    return split;
                 }
                 messages.set(i, WorkStore.StoredMessage.unloaded(message.id()));
                 item.progress(i + 1);
@@ -119,10 +120,14 @@ final class Delivery {
                 if (dead != null) {
                     return dead;
                 }
-            } else if (!splitOut(item, message, failure)) {
-                return left(item);
-            } else if (message.key() != null) {
-                heldKeys.add(message.key());
+            } else {
+                Outcome split = splitOut(item, message, failure);
+                if (split != null) {
+                    return split;
+                }
+                if (message.key() != null) {
+                    heldKeys.add(message.key());
+                }
             }
             if (!item.single()) {
                 // a batch's bodies are only held until processed
@@ -340,42 +345,62 @@ final class Delivery {
         return Outcome.SETTLED;
     }
 
-    /** Takes a failed message out of a batch into an item of its own, retried after its backoff. */
-    private boolean splitOut(WorkStore.Item item, WorkStore.StoredMessage message, Exception failure) {
+    /**
+     * Takes a failed message out of a batch into an item of its own, retried after its backoff. Returns null when the
+     * batch goes on; else how it ended: left to its lease (bookkeeping failed) or settled (claimed again meanwhile).
+     */
+    private Outcome splitOut(WorkStore.Item item, WorkStore.StoredMessage message, Exception failure) {
         long delay = consumer.retryDelay(1);
         LOG.warn("Message {} of {} failed on delivery 1 of {}; delivering it again in {} ms: {}", message.id(),
                 consumer.workKey(), configuration.getMaxAttempts(), delay, failure.toString());
+        Long retry;
         try {
-            long retry = worker.call("scheduling a retry",
+            retry = worker.call("scheduling a retry",
                     connection -> consumer.store().splitOut(connection, item, message, delay, errorText(failure)));
-            consumer.counters().retried.incrementAndGet();
-            consumer.dueIn(retry, delay);
-            return true;
         } catch (Exception e) {
             worker.logBookkeepingFailure("Could not schedule the retry of message " + message.id()
                                          + "; its batch is delivered again when its lease runs out",
                     e);
-            return false;
+            return left(item);
         }
+        if (retry == null) {
+            return leaseLost(item, message);
+        }
+        consumer.counters().retried.incrementAndGet();
+        consumer.dueIn(retry, delay);
+        return null;
     }
 
     /**
      * Per-key order: a keyed message after a failed one of its key in the same batch leaves the batch too, to wait for
-     * the failed one's retry in the batch's place.
+     * the failed one's retry in the batch's place. Returns null when the batch goes on, as {@link #splitOut} does.
      */
-    private boolean splitOutFollower(WorkStore.Item item, WorkStore.StoredMessage message) {
+    private Outcome splitOutFollower(WorkStore.Item item, WorkStore.StoredMessage message) {
+        Long follower;
         try {
-            long follower = worker.call("holding back a message behind its key's retry",
+            follower = worker.call("holding back a message behind its key's retry",
                     connection -> consumer.store().splitOut(connection, item, message, 0, null));
-            LOG.debug("Message {} of {} waits for the retry of an earlier message of its key (item {})", message.id(),
-                    consumer.workKey(), follower);
-            return true;
         } catch (Exception e) {
             worker.logBookkeepingFailure("Could not hold back message " + message.id() + " behind its key's retry; its"
                                          + " batch is delivered again when its lease runs out",
                     e);
-            return false;
+            return left(item);
         }
+        if (follower == null) {
+            return leaseLost(item, message);
+        }
+        LOG.debug("Message {} of {} waits for the retry of an earlier message of its key (item {})", message.id(),
+                consumer.workKey(), follower);
+        return null;
+    }
+
+    /** The batch was claimed again (its lease ran out): its new holder goes on with it, from its recorded progress. */
+    private Outcome leaseLost(WorkStore.Item item, WorkStore.StoredMessage message) {
+        LOG.warn("The batch of message {} of {} was claimed again (its lease of {} ms ran out without a renewal getting"
+                 + " through); its new holder delivers the rest", message.id(), consumer.workKey(),
+                configuration.getLeaseTime());
+        worker.finished(item);
+        return Outcome.SETTLED;
     }
 
     static String errorText(Throwable failure) {

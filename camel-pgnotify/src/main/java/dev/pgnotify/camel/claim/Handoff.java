@@ -109,13 +109,13 @@ final class Handoff {
         return inHand.size();
     }
 
-    /** The item is no longer this consumer's to renew: acknowledged, settled, handed back or left to its lease. */
+    /**
+     * The item is no longer this consumer's to renew: acknowledged, settled, handed back or left to its lease. Only this
+     * claim of it: a newer claim of the same id (its lease ran out and a worker of this consumer claimed it again, or a
+     * retry falling due at once) keeps its lease.
+     */
     void finished(WorkStore.Item item) {
-        inHand.remove(item.id());
-    }
-
-    void finished(long id) {
-        inHand.remove(id);
+        inHand.remove(item.id(), item);
     }
 
     /** Reserves a scheduled wake-up for the item; false when one is scheduled already, or too many are. */

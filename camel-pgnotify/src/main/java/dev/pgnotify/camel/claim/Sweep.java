@@ -93,6 +93,12 @@ final class Sweep {
     private long overflowTo = Long.MIN_VALUE;
     private long overflowDueAt = Long.MAX_VALUE;
     private int sweeps;
+    private long cursorEpoch;
+    /**
+     * Where the next walk for the lower bound starts: no live item visible to the sweep lies below it but rows of
+     * pending transactions (which lower it again once read).
+     */
+    private long walkFrom;
     private volatile long unfinishedFrom;
 
     Sweep(CursorView cursor, Handoff handoff, Timer timer) {
@@ -112,11 +118,13 @@ final class Sweep {
     /** Starts from the channel's first id again (at the consumer's start). */
     void reset(long pollIntervalMillis) {
         this.pollIntervalMillis = pollIntervalMillis;
+        cursorEpoch = cursor.epoch();
         tracked.clear();
         sweptUpTo = 0;
         rescan = null;
         clearOverflow();
         sweeps = 0;
+        walkFrom = 0;
         unfinishedFrom = 0;
     }
 
@@ -139,6 +147,12 @@ final class Sweep {
 
     /** One sweep; returns whether it handed a due item to the claims. Runs on one thread at a time. */
     boolean run(Calls calls, WorkStore store) throws SQLException {
+        long epoch = cursor.epoch();
+        if (epoch != cursorEpoch) {
+            // the cursor started again from the channel's first id (a restarted sequence): so does the sweep
+            reset(pollIntervalMillis);
+            cursorEpoch = epoch;
+        }
         sweeps++;
         boolean found = resolvePending(calls, store);
         found |= readPassed(calls, store);
@@ -150,6 +164,15 @@ final class Sweep {
         found |= lookUpTracked(calls, store);
         measureUnfinishedFrom(calls, store);
         return found;
+    }
+
+    /**
+     * Only the check of the long transactions the cursor excused (see {@link #resolvePending}): what a wake-up asks for
+     * while one is pending, since its commit may be what woke the consumer. Not a sweep: it neither reads what the
+     * frontier passed nor counts towards the safety net's cadence.
+     */
+    boolean checkPending(Calls calls, WorkStore store) throws SQLException {
+        return resolvePending(calls, store);
     }
 
     /** The ids the frontier passed since the last sweep, a page at a time. */
@@ -192,6 +215,8 @@ final class Sweep {
         for (ClaimCursor.PendingRange range : check.ranges()) {
             if (range.transactions().stream().anyMatch(committed::contains)) {
                 found |= readAll(calls, store, range.after(), range.upTo());
+                // its rows are visible now: the walk for the lower bound starts at or below them again
+                walkFrom = Math.min(walkFrom, range.after() + 1);
             }
         }
         cursor.resolved(check, done);
@@ -222,7 +247,9 @@ final class Sweep {
             rescan = new Rescan(before(overflowFrom), overflowTo);
             clearOverflow();
         } else if (rescan == null && sweeps % FULL_RESCAN_EVERY == 0) {
-            rescan = new Rescan(before(unfinishedFrom), cursor.frontier());
+            // from the lowest id there may be, not from the lower bound: it is the net for rows that broke the rules
+            // the bound relies on (an id drawn before its INSERT, by nextval or a pooled id allocator, say)
+            rescan = new Rescan(Long.MIN_VALUE, cursor.frontier());
         }
         boolean found = false;
         for (int page = 0; page < RESCAN_PAGES && rescan != null; page++) {
@@ -313,12 +340,14 @@ final class Sweep {
     private void measureUnfinishedFrom(Calls calls, WorkStore store) throws SQLException {
         long settled = cursor.settled();
         long floor = cursor.pendingFloor();
-        long from = unfinishedFrom;
+        long from = walkFrom;
         Long first = from <= settled
                 ? calls.call("finding the first unfinished item", connection -> store.firstLive(connection, from, settled))
                 : null;
-        long bound = Math.min(first != null ? first : settled, floor);
-        unfinishedFrom = bound;
+        // the next walk starts where this one found the first live item (or at the settled ids), not at the pending
+        // floor: a long transaction's range would otherwise have every sweep walk the dead entries since it began
+        walkFrom = Math.max(from, first != null ? first : settled);
+        unfinishedFrom = Math.min(first != null ? first : settled, floor);
     }
 
     private void clearOverflow() {

@@ -41,8 +41,17 @@ final class TransactionCheck {
                                   + " AND r.relation = ?::regclass AND r.mode IN ('RowExclusiveLock',"
                                   + " 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')";
 
-    /** Each transaction's status: in progress, committed, aborted, or null when too old. Parameters: xids. */
-    static final String STATUS = "SELECT x.xid, pg_xact_status(x.xid::text::xid8) FROM unnest(?::bigint[]) AS x(xid)";
+    /**
+     * Each transaction's status: in progress, committed, aborted, or null when too old. Committed only once it is
+     * visible in a snapshot taken now: some older minor releases reported a transaction committed from its commit
+     * record on, before it left the list of running ones (under synchronous replication, for the standby's round trip),
+     * and a scan then would not see its rows. Parameters: xids.
+     */
+    static final String STATUS = "SELECT x.xid, CASE WHEN s.status = 'committed'"
+                                 + " AND NOT pg_visible_in_snapshot(x.xid::text::xid8, pg_current_snapshot())"
+                                 + " THEN 'in progress' ELSE s.status END"
+                                 + " FROM unnest(?::bigint[]) AS x(xid),"
+                                 + " LATERAL (SELECT pg_xact_status(x.xid::text::xid8) AS status) s";
 
     private TransactionCheck() {
     }

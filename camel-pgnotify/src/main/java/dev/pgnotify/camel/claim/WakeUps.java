@@ -58,15 +58,15 @@ final class WakeUps {
         } else {
             consumer.wakeOne();
             if (consumer.cursor().pendingCount() > 0) {
-                // a long transaction the cursor excused may just have committed: the sweep scans its ids now, rather
-                // than up to a poll interval later
+                // a long transaction the cursor excused may just have committed: its ids are checked (and read, if
+                // so) now, rather than up to a poll interval later
                 sweepAtMostEvery(PENDING_SWEEP_MILLIS);
             }
         }
     }
 
     /** The least time between two sweeps that wake-ups ask for while long transactions are pending. */
-    private static final long PENDING_SWEEP_MILLIS = 20;
+    private static final long PENDING_SWEEP_MILLIS = 50;
 
     private final AtomicLong lastPendingSweep = new AtomicLong(System.nanoTime());
 
@@ -74,7 +74,7 @@ final class WakeUps {
         long now = System.nanoTime();
         long last = lastPendingSweep.get();
         if (now - last >= TimeUnit.MILLISECONDS.toNanos(millis) && lastPendingSweep.compareAndSet(last, now)) {
-            consumer.sweepSoon();
+            consumer.checkPendingSoon();
         }
     }
 

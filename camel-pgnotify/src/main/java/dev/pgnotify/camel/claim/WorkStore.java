@@ -153,11 +153,12 @@ public interface WorkStore {
     DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
 
     /**
-     * Takes a message out of a batch into an item of its own; returns its id. Only for stores whose items hold several
-     * messages. A failed one ({@code error} not null) is due again after the delay, with one delivery counted; a keyed
-     * message after a failed one of its key (error null) is due at once and waits for it (per-key order).
+     * Takes a message out of a batch into an item of its own; returns its id, or null when the batch had been claimed
+     * again (fenced by the attempt it was claimed as). Only for stores whose items hold several messages. A failed one
+     * ({@code error} not null) is due again after the delay, with one delivery counted; a keyed message after a failed
+     * one of its key (error null) is due at once and waits for it (per-key order).
      */
-    default long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
+    default Long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
             throws SQLException {
         throw new UnsupportedOperationException("items hold one message");
     }
@@ -195,6 +196,14 @@ public interface WorkStore {
      * have drawn its ids.
      */
     String table();
+
+    /** The sequence the items' ids are drawn from (quoted and qualified). */
+    String sequence();
+
+    /** The storage of the table and its sequence, and the sequence's cache: see {@link TableIdentity}. */
+    default TableIdentity identity(Connection connection) throws SQLException {
+        return TableIdentity.read(connection, table(), sequence());
+    }
 
     /** How these (excused) transactions stand: see {@link TransactionCheck}. */
     default Map<Long, TransactionCheck.State> transactions(Connection connection, long[] xids) throws SQLException {

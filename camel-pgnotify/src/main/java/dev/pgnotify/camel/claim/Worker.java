@@ -3,7 +3,7 @@ package dev.pgnotify.camel.claim;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -36,6 +36,7 @@ final class Worker implements Runnable {
     static final String CLAIMING = "claiming messages";
 
     private final ClaimingConsumer consumer;
+    private final long run;
     /** This run's resources, kept by the thread even if the consumer stops while it finishes. */
     private final Database database;
     private final WorkStore store;
@@ -43,7 +44,7 @@ final class Worker implements Runnable {
     private final Delivery delivery;
     private final List<WorkStore.Item> acknowledgements = new ArrayList<>();
     /** Claimed and not yet finished by this thread, to drop if it is replaced. */
-    private final Set<Long> held = ConcurrentHashMap.newKeySet();
+    private final Map<Long, WorkStore.Item> held = new ConcurrentHashMap<>();
     private long lastClaimNanos = System.nanoTime() - MIN_CLAIM_INTERVAL_NANOS;
     private boolean lastClaimFull;
     private boolean woken = true;
@@ -56,6 +57,8 @@ final class Worker implements Runnable {
 
     Worker(ClaimingConsumer consumer, Database database, WorkStore store) {
         this.consumer = consumer;
+        // a thread still in a route when the consumer stopped and started again must not claim for the new run
+        this.run = consumer.run();
         this.database = database;
         this.store = store;
         this.configuration = consumer.configuration();
@@ -118,8 +121,9 @@ final class Worker implements Runnable {
         exited = true;
     }
 
+    /** Whether to go on: the consumer runs, this thread was not given up, and it is of this run of the consumer. */
     boolean mayContinue() {
-        return consumer.isRunning() && !abandoned;
+        return consumer.isRunning() && consumer.run() == run && !abandoned;
     }
 
     Database database() {
@@ -160,13 +164,13 @@ final class Worker implements Runnable {
     /** Gives the thread up (it is stuck): its claims are no longer renewed and are delivered again later. */
     void abandon() {
         abandoned = true;
-        held.forEach(consumer.handoff()::finished);
+        held.values().forEach(consumer.handoff()::finished);
     }
 
     /** The item left this thread's hands (see {@link Delivery}). */
     void finished(WorkStore.Item item) {
         consumer.handoff().finished(item);
-        held.remove(item.id());
+        held.remove(item.id(), item);
     }
 
     /** Clears an interrupt flag that a route or a library left set; see the class comment. */
@@ -208,6 +212,7 @@ final class Worker implements Runnable {
         ClaimCursor cursor = consumer.cursor();
         long startedAt = cursor.claimStarting();
         long frontier = cursor.frontier();
+        long settledAtStart = cursor.settled();
         Handoff handoff = consumer.handoff();
         Long[] dueIds = handoff.takeDue(batch);
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.copyOf(acknowledgements), dueIds, frontier,
@@ -225,11 +230,12 @@ final class Worker implements Runnable {
         }
         acknowledgements.clear();
         for (WorkStore.Item item : claim.items()) {
-            held.add(item.id());
+            held.put(item.id(), item);
         }
         handoff.claimed(dueIds, claim.items());
         boolean examinedAll = claim.freshCandidates() < batch && claim.freshClaimed() == claim.freshCandidates();
-        cursor.claimed(new ClaimCursor.Outcome(startedAt, frontier, ClaimCursor.Snapshot.parse(claim.snapshot()),
+        cursor.claimed(new ClaimCursor.Outcome(startedAt, frontier, settledAtStart,
+                ClaimCursor.Snapshot.parse(claim.snapshot()),
                 claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
         lastClaimFull = claim.items().size() >= batch || !examinedAll || handoff.hasDue();
         return claim.items();

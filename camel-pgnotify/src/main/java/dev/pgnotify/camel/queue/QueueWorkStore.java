@@ -228,6 +228,11 @@ final class QueueWorkStore implements WorkStore {
     }
 
     @Override
+    public String sequence() {
+        return queue.sequence();
+    }
+
+    @Override
     public String table() {
         return queue.table().sql();
     }

@@ -92,7 +92,8 @@ final class TopicSql {
      * a key, also each later message of its key in the batch (none counted, due at once), so that the key's order
      * holds: they keep the batch's place (position) and wait, in id order, for the failed one. Parameters: channel,
      * group, message id, deliveries counted, delay in milliseconds, error text (or null), key (twice, or null), the
-     * batch's position (or null). Returns the new item's id.
+     * batch's position (or null), preceded by the batch's id and the attempts it was claimed as (the fence). Returns
+     * the new item's id, or no row when the batch had been claimed again.
      */
     final String splitOut;
 
@@ -181,9 +182,12 @@ final class TopicSql {
                       + " IS NOT NULL";
         retryLater = "UPDATE " + items + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
                      + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
-        splitOut = "INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error, keys,"
-                   + " position) VALUES (?, ?, ARRAY[?]::bigint[], ?, now() + ? * interval '1 millisecond', ?,"
-                   + " CASE WHEN ?::text IS NULL THEN NULL ELSE ARRAY[?::text] END, ?) RETURNING id";
+        // fenced as deadLetter below: a holder whose lease ran out splits nothing out of its new holder's batch
+        splitOut = "WITH held AS MATERIALIZED (SELECT h.id FROM " + items + " h WHERE h.id = ? AND h.attempts = ?"
+                   + " FOR UPDATE)"
+                   + " INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error, keys,"
+                   + " position) SELECT ?, ?, ARRAY[?]::bigint[], ?, now() + ? * interval '1 millisecond', ?,"
+                   + " CASE WHEN ?::text IS NULL THEN NULL ELSE ARRAY[?::text] END, ? FROM held RETURNING id";
         // fenced: only while the item is still claimed at these attempts (locked, so that no claim takes it
         // meanwhile); a holder whose lease ran out leaves the message to its new holder
         deadLetter = "WITH held AS MATERIALIZED (SELECT h.id, cardinality(h.ids) = 1 AS single FROM " + items + " h"
@@ -222,11 +226,14 @@ final class TopicSql {
                      + " AND d.group_name = ? LIMIT ?) c)"
                      + " FROM " + items + " t WHERE t.channel = ? AND t.group_name = ?";
         String deadOfGroup = " d WHERE d.channel = ? AND d.group_name = ? AND (?::bigint[] IS NULL OR d.id = ANY(?))";
+        // a keyed message keeps its key, so that it waits for the earlier items of its key as any item does
         requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfGroup
                              + " AND EXISTS (SELECT 1 FROM " + log + " m WHERE m.id = d.id)"
                              + " RETURNING d.channel, d.group_name, d.id)"
-                             + " INSERT INTO " + items + " (channel, group_name, ids)"
-                             + " SELECT channel, group_name, ARRAY[id] FROM dead ORDER BY id";
+                             + " INSERT INTO " + items + " (channel, group_name, ids, keys)"
+                             + " SELECT d.channel, d.group_name, ARRAY[d.id],"
+                             + " (SELECT CASE WHEN m.message_key IS NULL THEN NULL ELSE ARRAY[m.message_key] END"
+                             + " FROM " + log + " m WHERE m.id = d.id) FROM dead d ORDER BY d.id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
@@ -281,8 +288,10 @@ final class TopicSql {
                               + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
                               + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
                               + " AS xid)"
-                              // an item's ids only on its first row
-                              + " SELECT c.id, CASE WHEN b.n IS NULL OR b.n = 1 THEN c.ids END, c.progress, c.attempts,"
+                              // an item's ids only on its first row (whatever its first message's position: the
+                              // log may have emptied that one)
+                              + " SELECT c.id, CASE WHEN row_number() OVER (PARTITION BY c.id ORDER BY b.n) = 1"
+                              + " THEN c.ids END, c.progress, c.attempts,"
                               + " c.xid, m.snapshot, m.last_id, m.fresh,"
                               + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
                               + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh"

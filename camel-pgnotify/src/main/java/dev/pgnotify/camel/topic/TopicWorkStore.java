@@ -320,26 +320,27 @@ final class TopicWorkStore implements WorkStore {
     }
 
     @Override
-    public long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
+    public Long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
             throws SQLException {
         try (PreparedStatement split = connection.prepareStatement(topic.sql().splitOut)) {
-            split.setString(1, channel);
-            split.setString(2, group);
-            split.setLong(3, message.id());
-            split.setInt(4, error != null ? 1 : 0);
-            split.setLong(5, delayMillis);
-            split.setString(6, error);
-            split.setString(7, message.key());
-            split.setString(8, message.key());
+            split.setLong(1, item.id());
+            split.setInt(2, item.attempt());
+            split.setString(3, channel);
+            split.setString(4, group);
+            split.setLong(5, message.id());
+            split.setInt(6, error != null ? 1 : 0);
+            split.setLong(7, delayMillis);
+            split.setString(8, error);
+            split.setString(9, message.key());
+            split.setString(10, message.key());
             if (message.key() != null) {
                 // a batch is never itself split out: its place is its id
-                split.setLong(9, item.id());
+                split.setLong(11, item.id());
             } else {
-                split.setNull(9, Types.BIGINT);
+                split.setNull(11, Types.BIGINT);
             }
             try (ResultSet rs = split.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
+                return rs.next() ? rs.getLong(1) : null;
             }
         }
     }
@@ -407,6 +408,11 @@ final class TopicWorkStore implements WorkStore {
                 return rs.next() ? rs.getLong(1) : null;
             }
         }
+    }
+
+    @Override
+    public String sequence() {
+        return topic.itemSequence();
     }
 
     @Override

@@ -49,14 +49,16 @@ class ClaimCursorProperties {
     private static final class Claim {
         final long stamp;
         final long frontierUsed;
+        final long settledAtStart;
         final ClaimCursor.Snapshot snapshot;
         ClusterModel.Txn own;
         Long lastId;
         boolean executed;
 
-        Claim(long stamp, long frontierUsed, ClaimCursor.Snapshot snapshot) {
+        Claim(long stamp, long frontierUsed, long settledAtStart, ClaimCursor.Snapshot snapshot) {
             this.stamp = stamp;
             this.frontierUsed = frontierUsed;
+            this.settledAtStart = settledAtStart;
             this.snapshot = snapshot;
         }
     }
@@ -107,7 +109,7 @@ class ClaimCursorProperties {
                 case CLAIM_START -> {
                     if (claims.size() < 3) {
                         long stamp = cursor.claimStarting();
-                        claims.add(new Claim(stamp, cursor.frontier(), cluster.snapshot()));
+                        claims.add(new Claim(stamp, cursor.frontier(), cursor.settled(), cluster.snapshot()));
                     }
                 }
                 case CLAIM_EXECUTE -> {
@@ -173,7 +175,7 @@ class ClaimCursorProperties {
             }
             long lastFresh = Math.max(claim.frontierUsed,
                     claim.lastId == null ? claim.frontierUsed : claim.lastId - reach);
-            cursor.claimed(new ClaimCursor.Outcome(claim.stamp, claim.frontierUsed, claim.snapshot,
+            cursor.claimed(new ClaimCursor.Outcome(claim.stamp, claim.frontierUsed, claim.settledAtStart, claim.snapshot,
                     claim.own == null ? null : claim.own.xid, claim.lastId, examinedAll, lastFresh));
             claims.remove(claim);
         }

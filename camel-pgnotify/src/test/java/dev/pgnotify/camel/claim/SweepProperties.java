@@ -112,6 +112,11 @@ class SweepProperties {
         }
 
         @Override
+        public String sequence() {
+            return "t_id_seq";
+        }
+
+        @Override
         public Claim claim(Connection connection, ClaimRequest request) {
             throw new UnsupportedOperationException();
         }
@@ -173,6 +178,11 @@ class SweepProperties {
         @Override
         public long pendingFloor() {
             return pending.stream().mapToLong(range -> range.after() + 1).min().orElse(Long.MAX_VALUE);
+        }
+
+        @Override
+        public long epoch() {
+            return 0;
         }
     }
 
