@@ -24,12 +24,17 @@ import org.apache.camel.impl.DefaultCamelContext;
  * standard input stops it cleanly; SIGKILL stops it as a crash does.
  * <p>
  * Arguments, key=value: name, events (file), url, user, password (pgnotify's database: the consumers' go through the
- * freezing proxy), consume (an endpoint URI; repeated for several routes), and for a producer plan (a plan file),
- * topic, channel, table, sqlUrl (straight to the server).
+ * freezing proxy), consume (an endpoint URI; repeated for several routes) and workers (how many consumer threads they
+ * run in all), and for a producer plan (a plan file), topic, channel, table, sqlUrl (straight to the server).
+ * <p>
+ * A consumer, when told to stop, first records how many of its consumer threads still run their claim loop: a route
+ * or a fault that stopped some of them while the route still looks started shows there.
  */
 public final class ActorMain {
 
     private static final long START_TIMEOUT_MILLIS = 60_000;
+    /** The claim loop of a consumer thread (pgnotify's, looked at from outside: its name is all this relies on). */
+    private static final String WORKER_CLASS = "dev.pgnotify.camel.support.ClaimingConsumer$Worker";
 
     private ActorMain() {
     }
@@ -49,6 +54,10 @@ public final class ActorMain {
                 }
                 while (stdin.readLine() != null) {
                     // the test closes our standard input to stop us
+                }
+                if (options.containsKey("consume")) {
+                    events.append(EventLog.CONSUMERS, "jvm", name, "expected", one(options, "workers"), "working",
+                            workingConsumerThreads());
                 }
             }
         }
@@ -92,6 +101,17 @@ public final class ActorMain {
                 TimeUnit.MILLISECONDS.sleep(500);
             }
         }
+    }
+
+    /**
+     * The consumer threads still running their claim loop: a thread whose stack is in a consumer worker's run(). An
+     * idle thread of the pool does not count, nor one whose loop has ended while its route looks started.
+     */
+    private static long workingConsumerThreads() {
+        return Thread.getAllStackTraces().values().stream()
+                .filter(stack -> java.util.Arrays.stream(stack).anyMatch(
+                        frame -> frame.getClassName().equals(WORKER_CLASS) && frame.getMethodName().equals("run")))
+                .count();
     }
 
     private static void produce(Map<String, List<String>> options, CamelContext camel, EventLog events, String name,

@@ -97,12 +97,15 @@ public final class History {
     private final Map<String, Send> sends;
     private final List<Delivery> deliveries;
     private final List<Fault> faults;
+    private final List<Event> consumerReports;
 
-    private History(long runStartMicros, Map<String, Send> sends, List<Delivery> deliveries, List<Fault> faults) {
+    private History(long runStartMicros, Map<String, Send> sends, List<Delivery> deliveries, List<Fault> faults,
+                    List<Event> consumerReports) {
         this.runStartMicros = runStartMicros;
         this.sends = sends;
         this.deliveries = deliveries;
         this.faults = faults;
+        this.consumerReports = consumerReports;
     }
 
     public static History of(List<Event> events) {
@@ -162,7 +165,8 @@ public final class History {
                 sends.put(token, new Send(token, pair[0], pair[1]));
             }
         });
-        return new History(runStart, sends, deliveries, faults);
+        List<Event> consumerReports = events.stream().filter(e -> e.type().equals(EventLog.CONSUMERS)).toList();
+        return new History(runStart, sends, deliveries, faults, consumerReports);
     }
 
     /** Pairs an end with the latest unended start of its token on its thread (a thread runs one delivery at a time). */
@@ -195,6 +199,11 @@ public final class History {
 
     public List<Fault> faults() {
         return faults;
+    }
+
+    /** What each consumer JVM that was stopped cleanly said of its consumer threads at its end. */
+    public List<Event> consumerReports() {
+        return consumerReports;
     }
 
     /** Seconds since the run's start, to the millisecond: how reports name times. */

@@ -56,6 +56,7 @@ public final class HistoryChecker {
         checkDuplicates();
         new KeyChecks(this).check();
         checkDeadLetters();
+        checkConsumersWorking();
         return result;
     }
 
@@ -246,6 +247,37 @@ public final class HistoryChecker {
                                                   + nearestFault(from),
                         dead.token(), events(send, ds));
             }
+        }
+    }
+
+    /**
+     * Every consumer JVM stopped at the end had all its consumer threads in their claim loop: a thread that left it
+     * for good (while its route still looked started) leaves its share of the work to the others, or to nobody.
+     */
+    private void checkConsumersWorking() {
+        for (Event report : history.consumerReports()) {
+            result.checked(Invariant.CONSUMERS_WORKING);
+            int expected = report.getInt("expected", 0);
+            int working = report.getInt("working", 0);
+            if (working >= expected) {
+                continue;
+            }
+            String jvm = report.get("jvm");
+            // what the JVM's routes met that could have stopped a thread: interrupts, aborted deliveries
+            List<Delivery> suspects = history.deliveries().stream()
+                    .filter(d -> jvm.equals(d.jvm()) && !"OK".equals(d.result()) && !"FAILED".equals(d.result()))
+                    .toList();
+            List<Event> events = new ArrayList<>(events(suspects));
+            events.add(report);
+            events.sort(Comparator.comparingLong(Event::micros));
+            long lastStart = history.deliveries().stream().filter(d -> jvm.equals(d.jvm()))
+                    .mapToLong(Delivery::startMicros).max().orElse(0);
+            violation(Invariant.CONSUMERS_WORKING, jvm + " had " + working + " of its " + expected
+                                                   + " consumer threads claiming at its end; its routes met "
+                                                   + suspects.size() + " interrupted or aborted delivery(ies) "
+                                                   + results(suspects) + "; its last delivery started at "
+                                                   + (lastStart == 0 ? "never" : history.at(lastStart)),
+                    jvm, events);
         }
     }
 

@@ -201,6 +201,7 @@ public final class HistoryRun {
     private List<String> consumerArguments(String name, FreezingProxy proxy, HistoryTarget target) {
         List<String> arguments = actorArguments(name, proxy.jdbcUrl(server.jdbcUrl()));
         String options = scenario.consumers().endpointOptions();
+        arguments.add("workers=" + scenario.consumers().threads() * scenario.checkedGroups().size());
         if (target.topic()) {
             scenario.groups().forEach(group -> arguments.add("consume=" + target.consumerUri(group, options)));
         } else {

@@ -13,7 +13,9 @@ public enum Invariant {
     DUPLICATES("a delivery after a successful one, or two at once, only where a lease-losing fault came between"),
     DEAD_LETTERS("dead letters only after maxAttempts deliveries that failed (or that a lease-losing fault cut short),"
                  + " never after a successful delivery"),
-    SENT("every delivered message or dead letter was sent by the plan");
+    SENT("every delivered message or dead letter was sent by the plan"),
+    CONSUMERS_WORKING("every consumer JVM that ran to the end still had all its consumer threads claiming (none"
+                      + " stopped, for good, by a fault or by what a route did)");
 
     private final String description;
 
