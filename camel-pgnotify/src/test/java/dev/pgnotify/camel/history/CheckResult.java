@@ -110,6 +110,16 @@ public final class CheckResult {
         return faults.values().stream().mapToInt(Integer::intValue).sum();
     }
 
+    /** Violations per invariant and cause ("INVARIANT: cause"), most frequent first. */
+    public Map<String, Integer> violationCauses() {
+        Map<String, Integer> causes = new java.util.LinkedHashMap<>();
+        violations.stream().collect(java.util.stream.Collectors.groupingBy(v -> v.invariant() + ": " + v.cause(),
+                        java.util.stream.Collectors.counting()))
+                .entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> causes.put(e.getKey(), e.getValue().intValue()));
+        return causes;
+    }
+
     /** Violations per invariant, in the invariants' order. */
     public Map<Invariant, Integer> violationCounts() {
         Map<Invariant, Integer> counts = new EnumMap<>(Invariant.class);

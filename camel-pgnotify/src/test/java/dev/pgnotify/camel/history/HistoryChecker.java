@@ -20,7 +20,9 @@ import dev.pgnotify.camel.history.History.Send;
  * <p>
  * A fault that can take a lease away or lose an acknowledgement ({@link FaultKind#losesLeases()}) excuses a duplicate,
  * a break in per-key order or exclusion, or an attempt that did not fail by plan, when it happened between the two
- * deliveries concerned (its span overlaps theirs); nothing else excuses anything.
+ * deliveries concerned (its span overlaps theirs); nothing else excuses anything. The window opens a lease time
+ * before the earlier delivery started: what a fault takes away is a claim, and a message is claimed (with its batch)
+ * a little before its delivery starts, well within a lease time with this harness's batches and work.
  */
 public final class HistoryChecker {
 
@@ -87,14 +89,14 @@ public final class HistoryChecker {
         for (List<Delivery> ds : byMessage.values()) {
             result.checked(Invariant.SENT);
             if (!history.sends().containsKey(ds.get(0).token())) {
-                violation(Invariant.SENT, "delivered " + ds.size() + " time(s) but never sent: " + ds.get(0).token()
+                violation(Invariant.SENT, "delivered, never sent", "delivered " + ds.size() + " time(s) but never sent: " + ds.get(0).token()
                                           + " (id " + ds.get(0).id() + ")", ds.get(0).token(), events(ds));
             }
         }
         for (FinalState.DeadLetter dead : state.deadLetters()) {
             result.checked(Invariant.SENT);
             if (!history.sends().containsKey(dead.token())) {
-                violation(Invariant.SENT, "a dead letter never sent: " + dead, dead.token(), List.of());
+                violation(Invariant.SENT, "dead letter never sent", "a dead letter never sent: " + dead, dead.token(), List.of());
             }
         }
     }
@@ -113,19 +115,35 @@ public final class HistoryChecker {
                 if (send.alwaysFails() ? dead != null : completed || dead != null) {
                     continue;
                 }
-                FinalState.Remaining waiting = remaining.get(send.token() + " " + group);
-                String where = waiting != null
-                        ? "still waiting (attempts " + waiting.attempts() + ", due " + history.at(
-                                waiting.availableAtMicros()) + ")"
-                        : send.alwaysFails() && completed ? "completed although it always fails"
-                        : "neither waiting nor a dead letter: lost";
-                violation(Invariant.COMPLETED, describe(send) + (group.isEmpty() ? "" : " in group " + group)
+                String where = whereIs(send, group, completed);
+                violation(Invariant.COMPLETED, cause(where, ds), describe(send) + (group.isEmpty() ? "" : " in group " + group)
                                                + " acknowledged at " + history.at(send.endMicros()) + ", planned "
                                                + send.begin().get("plan") + ", delivered " + ds.size() + " time(s) "
                                                + results(ds) + "; " + where,
                         send.token(), events(send, ds));
             }
         }
+    }
+
+    /** Where a message that did not complete is, after the drain: what a reader needs to tell stranded from lost. */
+    private String whereIs(Send send, String group, boolean completed) {
+        FinalState.Remaining waiting = remaining.get(send.token() + " " + group);
+        if (waiting != null && waiting.where().equals("uncut")) {
+            return "still waiting: in the topic's log, not yet cut for the group";
+        }
+        if (waiting != null) {
+            return "still waiting " + (waiting.where().equals("batch") ? "in a batch of the group" : "in the queue")
+                   + " (attempts " + waiting.attempts() + ", due " + history.at(waiting.availableAtMicros()) + ")";
+        }
+        if (send.alwaysFails() && completed) {
+            return "completed although it always fails";
+        }
+        if (scenario.topic()) {
+            return state.inTopicLog().contains(send.token())
+                    ? "in the topic's log, behind the group's cuts, in none of its batches: skipped"
+                    : "gone from the topic's log: lost";
+        }
+        return "neither waiting nor a dead letter: lost";
     }
 
     /** A rolled-back send is never delivered, dead-lettered or left waiting. */
@@ -139,7 +157,7 @@ public final class HistoryChecker {
             boolean stored = Stream.concat(state.deadLetters().stream().map(FinalState.DeadLetter::token),
                     state.remaining().stream().map(FinalState.Remaining::token)).anyMatch(send.token()::equals);
             if (!ds.isEmpty() || stored) {
-                violation(Invariant.ROLLED_BACK, describe(send) + ", rolled back at " + history.at(send.endMicros())
+                violation(Invariant.ROLLED_BACK, "rolled back, delivered or stored", describe(send) + ", rolled back at " + history.at(send.endMicros())
                                                  + ", was delivered " + ds.size() + " time(s)"
                                                  + (stored ? " and is in the database after the drain" : ""),
                         send.token(), events(send, ds));
@@ -162,7 +180,7 @@ public final class HistoryChecker {
                 result.checked(Invariant.NOT_BEFORE_DUE);
                 Delivery first = ds.get(0);
                 if (first.startMicros() < due - TOLERANCE_MICROS) {
-                    violation(Invariant.NOT_BEFORE_DUE, describe(send) + " with a delay of " + send.delayMillis()
+                    violation(Invariant.NOT_BEFORE_DUE, "delivered early", describe(send) + " with a delay of " + send.delayMillis()
                                                         + " ms, due at " + history.at(due) + ", started at "
                                                         + history.at(first.startMicros()) + ", "
                                                         + (due - first.startMicros()) / 1000 + " ms early",
@@ -202,7 +220,7 @@ public final class HistoryChecker {
                     result.duplicatesExcusedBy.merge(excuse.get().kind(), 1, Integer::sum);
                 } else {
                     Send send = history.sends().get(later.token());
-                    violation(Invariant.DUPLICATES, (send != null ? describe(send) : later.token())
+                    violation(Invariant.DUPLICATES, how.startsWith("after") ? "after a successful delivery" : "two at once", (send != null ? describe(send) : later.token())
                                                     + (later.group().isEmpty() ? "" : " in group " + later.group())
                                                     + " delivered again at " + history.at(later.startMicros())
                                                     + " (attempt " + later.attempt() + ", " + later.jvm() + ") " + how
@@ -234,15 +252,15 @@ public final class HistoryChecker {
             long failedByPlan = ds.stream().filter(d -> "FAILED".equals(d.result())).count();
             long from = ds.isEmpty() ? send.endMicros() : ds.get(0).startMicros();
             if (dead.attempts() < maxAttempts) {
-                violation(Invariant.DEAD_LETTERS, what + ": fewer than maxAttempts (" + maxAttempts + ")",
+                violation(Invariant.DEAD_LETTERS, "fewer than maxAttempts", what + ": fewer than maxAttempts (" + maxAttempts + ")",
                         dead.token(), events(send, ds));
             } else if (completed != null && excuse(completed.startMicros(), dead.failedAtMicros()).isEmpty()) {
-                violation(Invariant.DEAD_LETTERS, what + ": it had completed at " + history.at(completed.endMicros())
+                violation(Invariant.DEAD_LETTERS, "after a successful delivery", what + ": it had completed at " + history.at(completed.endMicros())
                                                   + "; " + nearestFault(completed.startMicros()),
                         dead.token(), events(send, ds));
             } else if (!send.alwaysFails() && failedByPlan < maxAttempts
                        && excuse(Math.min(from, send.endMicros()), dead.failedAtMicros()).isEmpty()) {
-                violation(Invariant.DEAD_LETTERS, what + ": only " + failedByPlan + " delivery(ies) failed and no"
+                violation(Invariant.DEAD_LETTERS, "attempts not explained", what + ": only " + failedByPlan + " delivery(ies) failed and no"
                                                   + " lease-losing fault explains the other attempts; "
                                                   + nearestFault(from),
                         dead.token(), events(send, ds));
@@ -272,7 +290,7 @@ public final class HistoryChecker {
             events.sort(Comparator.comparingLong(Event::micros));
             long lastStart = history.deliveries().stream().filter(d -> jvm.equals(d.jvm()))
                     .mapToLong(Delivery::startMicros).max().orElse(0);
-            violation(Invariant.CONSUMERS_WORKING, jvm + " had " + working + " of its " + expected
+            violation(Invariant.CONSUMERS_WORKING, "consumer threads stopped", jvm + " had " + working + " of its " + expected
                                                    + " consumer threads claiming at its end; its routes met "
                                                    + suspects.size() + " interrupted or aborted delivery(ies) "
                                                    + results(suspects) + "; its last delivery started at "
@@ -308,11 +326,15 @@ public final class HistoryChecker {
         return d.endMicros() == Long.MAX_VALUE ? d.startMicros() : d.endMicros();
     }
 
-    /** The first lease-losing fault whose span overlaps [from, to]. */
-    Optional<Fault> excuse(long from, long to) {
+    /**
+     * The first lease-losing fault whose span overlaps the window from a lease time before the earlier delivery's
+     * start (its claim) to the later one's start.
+     */
+    Optional<Fault> excuse(long earlierStart, long laterStart) {
+        long from = earlierStart - scenario.consumers().leaseMillis() * 1000 - TOLERANCE_MICROS;
         return history.faults().stream()
                 .filter(f -> f.kind().losesLeases() && f.happened())
-                .filter(f -> f.beginMicros() <= to + TOLERANCE_MICROS && f.endMicros() >= from - TOLERANCE_MICROS)
+                .filter(f -> f.beginMicros() <= laterStart + TOLERANCE_MICROS && f.endMicros() >= from)
                 .findFirst();
     }
 
@@ -327,8 +349,14 @@ public final class HistoryChecker {
                 .orElse("no lease-losing fault before it");
     }
 
-    void violation(Invariant invariant, String summary, String token, List<Event> events) {
-        result.violated(new Violation(invariant, summary, List.of(token), events));
+    void violation(Invariant invariant, String cause, String summary, String token, List<Event> events) {
+        result.violated(new Violation(invariant, cause, summary, List.of(token), events));
+    }
+
+    /** A missing message's cause, short: where it is, and whether it was ever delivered. */
+    private static String cause(String where, List<Delivery> ds) {
+        int cut = where.indexOf(" (");
+        return (cut < 0 ? where : where.substring(0, cut)) + (ds.isEmpty() ? ", never delivered" : ", delivered before");
     }
 
     static String describe(Send send) {

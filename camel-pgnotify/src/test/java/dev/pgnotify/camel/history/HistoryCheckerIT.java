@@ -61,14 +61,14 @@ class HistoryCheckerIT {
         check("queueWithIdsFromTwoToThe40", HistoryScenario::queueHighIds, 0x5EED_0003L);
     }
 
-    private static void check(String test, IntFunction<HistoryScenario> scenario, long defaultSeed) throws Exception {
+    private static void check(String test, IntFunction<HistoryScenario> scenarios, long defaultSeed)
+            throws Exception {
         long seed = Long.getLong("history.seed", defaultSeed);
         int seconds = Integer.getInteger("history.seconds", 30);
-        String replay = "mvn -pl camel-pgnotify verify -Dit.test=HistoryCheckerIT#" + test
-                        + " -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dhistory.seed=" + seed
-                        + " -Dhistory.seconds=" + seconds;
+        HistoryScenario scenario = scenarios.apply(seconds);
+        String replay = scenario.replay(seed);
         LOG.info("{}: seed {} ({} s); replay with: {}", test, seed, seconds, replay);
-        HistoryRun.Outcome outcome = new HistoryRun(scenario.apply(seconds), seed, 0, server,
+        HistoryRun.Outcome outcome = new HistoryRun(scenario, seed, 0, server,
                 Path.of("target", "history", test + "-" + seed), replay).run();
         String report = outcome.report(MAX_VIOLATIONS_SHOWN);
         LOG.info("\n{}", report);

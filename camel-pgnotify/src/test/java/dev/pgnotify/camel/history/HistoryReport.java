@@ -36,6 +36,11 @@ public final class HistoryReport {
         text.append("  invariants (checks / violations):\n");
         r.checks().forEach((invariant, c) -> text.append(String.format(Locale.ROOT, "    %-15s %7d / %d  %s%n",
                 invariant, c[0], c[1], invariant.description())));
+        if (!r.violations().isEmpty()) {
+            text.append("  violations by cause:\n");
+            r.violationCauses().forEach((cause, count) -> text.append(String.format(Locale.ROOT, "    %5d  %s%n",
+                    count, cause)));
+        }
         int shown = 0;
         for (Violation violation : r.violations()) {
             if (shown++ == maxViolations) {

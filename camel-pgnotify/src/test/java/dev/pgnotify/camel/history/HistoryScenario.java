@@ -53,26 +53,32 @@ public record HistoryScenario(String name, boolean topic, List<String> groups, b
             FaultKind.SERVER_CRASH, FaultKind.IDLE_IN_TRANSACTION, FaultKind.HELD_SNAPSHOT,
             FaultKind.FORCED_LEASE_EXPIRY);
 
-    /** mode=queue with keys, delays and priorities, every fault. */
+    /**
+     * mode=queue with keys, delays and priorities, every fault, and a few routes that interrupt their thread (rare:
+     * a consumer that stops on one would leave the others all the work, and mask the rest of what the run can find).
+     */
     public static HistoryScenario queue(int faultSeconds) {
         return new HistoryScenario("queue", false, List.of(), false, faultSeconds,
-                new Traffic(30, 6, 0.4, 0.2, 0.15, 3000, 0.1, 0.03, 0.004, 0.05, 0.05, 0.3),
+                new Traffic(30, 6, 0.4, 0.2, 0.15, 3000, 0.1, 0.03, 0.003, 0.05, 0.05, 0.3),
                 new Consumers(3, 2, 2500, 300, 3, 200, 10),
-                new Faults(1500, 4000, SCHEDULED), 45);
+                new Faults(1500, 4000, SCHEDULED), 30);
     }
 
-    /** mode=topic with two groups, keys, every fault. */
+    /** mode=topic with two groups, keys, every fault, fewer interrupts (each group's routes meet each message). */
     public static HistoryScenario topic(int faultSeconds) {
         return new HistoryScenario("topic", true, List.of("g1", "g2"), false, faultSeconds,
-                new Traffic(25, 6, 0.4, 0, 0, 0, 0.1, 0.03, 0.004, 0.05, 0.05, 0.3),
+                new Traffic(25, 6, 0.4, 0, 0, 0, 0.1, 0.03, 0.001, 0.05, 0.05, 0.3),
                 new Consumers(2, 2, 2500, 300, 3, 200, 10),
-                new Faults(1500, 4000, SCHEDULED), 45);
+                new Faults(1500, 4000, SCHEDULED), 30);
     }
 
-    /** mode=queue as {@link #queue(int)}, its ids starting at 2^40. */
+    /** mode=queue as {@link #queue(int)}, its ids starting at 2^40, without interrupts: the ids are its subject. */
     public static HistoryScenario queueHighIds(int faultSeconds) {
         HistoryScenario queue = queue(faultSeconds);
-        return new HistoryScenario("queue-high-ids", false, List.of(), true, faultSeconds, queue.traffic,
+        HistoryScenario.Traffic t = queue.traffic;
+        return new HistoryScenario("queue-high-ids", false, List.of(), true, faultSeconds,
+                new Traffic(t.perSecond(), t.keys(), t.keyed(), t.priority(), t.delayed(), t.maxDelayMillis(),
+                        t.failFirst(), t.alwaysFail(), 0, t.rolledBack(), t.longWriter(), t.fromChildProducer()),
                 queue.consumers, queue.faults, queue.drainSeconds);
     }
 
@@ -85,6 +91,18 @@ public record HistoryScenario(String name, boolean topic, List<String> groups, b
             default -> throw new IllegalArgumentException("No history scenario " + name
                                                           + ": queue, topic or queue-high-ids");
         };
+    }
+
+    /** The command that replays this scenario with this seed: HistoryCheckerIT's test of the scenario. */
+    public String replay(long seed) {
+        String test = switch (name) {
+            case "topic" -> "topicWithTwoGroups";
+            case "queue-high-ids" -> "queueWithIdsFromTwoToThe40";
+            default -> "queueWithKeysDelaysAndPriorities";
+        };
+        return "mvn -pl camel-pgnotify verify -Dit.test=HistoryCheckerIT#" + test
+               + " -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dhistory.seed=" + seed + " -Dhistory.seconds="
+               + faultSeconds;
     }
 
     /** The groups whose deliveries are checked apart: the topic's groups, or the queue's one (""). */

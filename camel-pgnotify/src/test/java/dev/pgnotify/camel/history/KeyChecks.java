@@ -78,7 +78,7 @@ final class KeyChecks {
                 List<Event> events = HistoryChecker.events(worst, worstDeliveries);
                 events.addAll(HistoryChecker.events(later, laterDeliveries));
                 events.sort(Comparator.comparingLong(Event::micros));
-                checker.violation(Invariant.KEY_ORDER, HistoryChecker.describe(later)
+                checker.violation(Invariant.KEY_ORDER, "ahead of an earlier send of its key", HistoryChecker.describe(later)
                                                        + (group.isEmpty() ? "" : " in group " + group)
                                                        + " started at " + history.at(start) + ", before "
                                                        + HistoryChecker.describe(worst) + " had completed (at "
@@ -131,7 +131,7 @@ final class KeyChecks {
                 }
                 List<Event> events = new ArrayList<>(HistoryChecker.events(List.of(other, next)));
                 events.sort(Comparator.comparingLong(Event::micros));
-                checker.violation(Invariant.KEY_EXCLUSIVE, "key " + key + (group.isEmpty() ? "" : " in group " + group)
+                checker.violation(Invariant.KEY_EXCLUSIVE, "two of a key at once", "key " + key + (group.isEmpty() ? "" : " in group " + group)
                                                            + ": " + next.token() + " (id " + next.id() + ", "
                                                            + next.jvm() + ") started at "
                                                            + history.at(next.startMicros()) + " while "

@@ -3,10 +3,10 @@ package dev.pgnotify.camel.history;
 import java.util.List;
 
 /**
- * A broken guarantee: which invariant, what happened (tokens, ids and times in the summary), and the event lines
- * involved, each with its file and line number.
+ * A broken guarantee: which invariant, a short cause (what reports count violations by), what happened (tokens, ids
+ * and times in the summary), and the event lines involved, each with its file and line number.
  */
-public record Violation(Invariant invariant, String summary, List<String> tokens, List<Event> events) {
+public record Violation(Invariant invariant, String cause, String summary, List<String> tokens, List<Event> events) {
 
     /** At most this many event lines per violation in a report: enough to see what happened. */
     static final int MAX_EVENTS = 14;
