@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The history checker for a long time (not in the default run: {@code -Dbench.historyMinutes=30}): rounds of
  * {@code bench.historyRoundSeconds} (300) of traffic and random faults plus their drain, the scenarios in turn (queue
- * with keys, delays and priorities; topic with two groups; queue with ids from 2^40), each round with its own seed
+ * with keys, delays and priorities; topic with two groups; each again with ids from 2^40), each round with its own seed
  * ({@code bench.historySeed} + the round's number), on a restartable server of its own (the faults restart and crash
  * it). Writes history.md beside the benchmark's report: seeds, durations, messages, faults by kind, invariants
  * checked, duplicates and their excuses, and the violations with the command that replays each round.
@@ -33,7 +33,7 @@ final class HistoryWorkload {
 
     static final String NAME = "history";
     private static final Logger LOG = LoggerFactory.getLogger(HistoryWorkload.class);
-    private static final List<String> SCENARIOS = List.of("queue", "topic", "queue-high-ids");
+    private static final List<String> SCENARIOS = List.of("queue", "topic", "queue-high-ids", "topic-high-ids");
     /** Violations spelled out per round: the rest are in the round's report.txt. */
     private static final int VIOLATIONS_PER_ROUND = 10;
 

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The history checker on a few fixed seeds (reproducible in CI), each about 30 s of traffic and random faults against
  * a restartable server of the test's own, plus the drain: mode=queue with keys, delays and priorities; mode=topic with
- * two groups; mode=queue with ids from 2^40. {@code -Dhistory.seed=<seed>} replays a seed (every test, unless
+ * two groups; mode=queue with ids from 2^40 (and, only when a seed is given, mode=topic with ids from 2^40, which the
+ * benchmark's long run plays). {@code -Dhistory.seed=<seed>} replays a seed (every test, unless
  * {@code -Dit.test=HistoryCheckerIT#<test>} picks one), {@code -Dhistory.seconds=<s>} changes the length. A failure
  * lists every violation with its events, the seed and the command that replays it; the run's files stay in
  * target/history/.
@@ -59,6 +61,14 @@ class HistoryCheckerIT {
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
     void queueWithIdsFromTwoToThe40() throws Exception {
         check("queueWithIdsFromTwoToThe40", HistoryScenario::queueHighIds, 0x5EED_0003L);
+    }
+
+    /** Not in the default run (it would make it longer): a replay of the long run's topic rounds with high ids. */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    @EnabledIfSystemProperty(named = "history.seed", matches = ".+")
+    void topicWithIdsFromTwoToThe40() throws Exception {
+        check("topicWithIdsFromTwoToThe40", HistoryScenario::topicHighIds, 0x5EED_0004L);
     }
 
     private static void check(String test, IntFunction<HistoryScenario> scenarios, long defaultSeed)

@@ -64,10 +64,13 @@ public record HistoryScenario(String name, boolean topic, List<String> groups, b
                 new Faults(1500, 4000, SCHEDULED), 30);
     }
 
-    /** mode=topic with two groups, keys, every fault, fewer interrupts (each group's routes meet each message). */
+    /**
+     * mode=topic with two groups, keys, every fault; no interrupts: an interrupted message is met by the routes of
+     * both groups, and a consumer that stops on an interrupt stops the run (the queue scenario has them).
+     */
     public static HistoryScenario topic(int faultSeconds) {
         return new HistoryScenario("topic", true, List.of("g1", "g2"), false, faultSeconds,
-                new Traffic(25, 6, 0.4, 0, 0, 0, 0.1, 0.03, 0.001, 0.05, 0.05, 0.3),
+                new Traffic(25, 6, 0.4, 0, 0, 0, 0.1, 0.03, 0, 0.05, 0.05, 0.3),
                 new Consumers(2, 2, 2500, 300, 3, 200, 10),
                 new Faults(1500, 4000, SCHEDULED), 30);
     }
@@ -82,14 +85,22 @@ public record HistoryScenario(String name, boolean topic, List<String> groups, b
                 queue.consumers, queue.faults, queue.drainSeconds);
     }
 
-    /** One of the presets by name: queue, topic, queue-high-ids. */
+    /** mode=topic as {@link #topic(int)}, the log's ids and its batches' ids starting at 2^40. */
+    public static HistoryScenario topicHighIds(int faultSeconds) {
+        HistoryScenario topic = topic(faultSeconds);
+        return new HistoryScenario("topic-high-ids", true, topic.groups, true, faultSeconds, topic.traffic,
+                topic.consumers, topic.faults, topic.drainSeconds);
+    }
+
+    /** One of the presets by name: queue, topic, queue-high-ids, topic-high-ids. */
     public static HistoryScenario named(String name, int faultSeconds) {
         return switch (name) {
             case "queue" -> queue(faultSeconds);
             case "topic" -> topic(faultSeconds);
             case "queue-high-ids" -> queueHighIds(faultSeconds);
+            case "topic-high-ids" -> topicHighIds(faultSeconds);
             default -> throw new IllegalArgumentException("No history scenario " + name
-                                                          + ": queue, topic or queue-high-ids");
+                                                          + ": queue, topic, queue-high-ids or topic-high-ids");
         };
     }
 
@@ -98,6 +109,7 @@ public record HistoryScenario(String name, boolean topic, List<String> groups, b
         String test = switch (name) {
             case "topic" -> "topicWithTwoGroups";
             case "queue-high-ids" -> "queueWithIdsFromTwoToThe40";
+            case "topic-high-ids" -> "topicWithIdsFromTwoToThe40";
             default -> "queueWithKeysDelaysAndPriorities";
         };
         return "mvn -pl camel-pgnotify verify -Dit.test=HistoryCheckerIT#" + test
