@@ -56,7 +56,9 @@ final class DeliveryRecorder implements Processor {
             }
             result = "OK";
         } catch (InterruptedException e) {
-            // the consumer is being stopped in the middle of the work: the delivery fails and comes again
+            // the thread was interrupted: the consumer stopping in the middle of the work, or (at once, as the route
+            // began) an interrupt that an earlier route left on the thread. The delivery fails and comes again; as a
+            // well-behaved route does, this one restores the flag for whoever runs the thread
             Thread.currentThread().interrupt();
             result = "ABORTED";
             throw new PlannedFailure("interrupted while working on " + body.token());

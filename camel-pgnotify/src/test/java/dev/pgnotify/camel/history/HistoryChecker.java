@@ -57,8 +57,7 @@ public final class HistoryChecker {
         checkNotBeforeDue();
         checkDuplicates();
         new KeyChecks(this).check();
-        checkDeadLetters();
-        checkConsumersWorking();
+        new AftermathChecks(this).check();
         return result;
     }
 
@@ -232,74 +231,7 @@ public final class HistoryChecker {
         }
     }
 
-    /**
-     * A dead letter has had maxAttempts attempts, none of which completed, and as many failed by plan unless a
-     * lease-losing fault may have cut some short.
-     */
-    private void checkDeadLetters() {
-        int maxAttempts = scenario.consumers().maxAttempts();
-        for (FinalState.DeadLetter dead : state.deadLetters()) {
-            Send send = history.sends().get(dead.token());
-            if (send == null) {
-                continue;
-            }
-            result.checked(Invariant.DEAD_LETTERS);
-            List<Delivery> ds = deliveries(dead.token(), dead.group());
-            String what = describe(send) + (dead.group().isEmpty() ? "" : " in group " + dead.group())
-                          + " dead-lettered at " + history.at(dead.failedAtMicros()) + " after " + dead.attempts()
-                          + " attempt(s), planned " + send.begin().get("plan") + ", deliveries " + results(ds);
-            Delivery completed = ds.stream().filter(Delivery::completed).findFirst().orElse(null);
-            long failedByPlan = ds.stream().filter(d -> "FAILED".equals(d.result())).count();
-            long from = ds.isEmpty() ? send.endMicros() : ds.get(0).startMicros();
-            if (dead.attempts() < maxAttempts) {
-                violation(Invariant.DEAD_LETTERS, "fewer than maxAttempts", what + ": fewer than maxAttempts (" + maxAttempts + ")",
-                        dead.token(), events(send, ds));
-            } else if (completed != null && excuse(completed.startMicros(), dead.failedAtMicros()).isEmpty()) {
-                violation(Invariant.DEAD_LETTERS, "after a successful delivery", what + ": it had completed at " + history.at(completed.endMicros())
-                                                  + "; " + nearestFault(completed.startMicros()),
-                        dead.token(), events(send, ds));
-            } else if (!send.alwaysFails() && failedByPlan < maxAttempts
-                       && excuse(Math.min(from, send.endMicros()), dead.failedAtMicros()).isEmpty()) {
-                violation(Invariant.DEAD_LETTERS, "attempts not explained", what + ": only " + failedByPlan + " delivery(ies) failed and no"
-                                                  + " lease-losing fault explains the other attempts; "
-                                                  + nearestFault(from),
-                        dead.token(), events(send, ds));
-            }
-        }
-    }
-
-    /**
-     * Every consumer JVM stopped at the end had all its consumer threads in their claim loop: a thread that left it
-     * for good (while its route still looked started) leaves its share of the work to the others, or to nobody.
-     */
-    private void checkConsumersWorking() {
-        for (Event report : history.consumerReports()) {
-            result.checked(Invariant.CONSUMERS_WORKING);
-            int expected = report.getInt("expected", 0);
-            int working = report.getInt("working", 0);
-            if (working >= expected) {
-                continue;
-            }
-            String jvm = report.get("jvm");
-            // what the JVM's routes met that could have stopped a thread: interrupts, aborted deliveries
-            List<Delivery> suspects = history.deliveries().stream()
-                    .filter(d -> jvm.equals(d.jvm()) && !"OK".equals(d.result()) && !"FAILED".equals(d.result()))
-                    .toList();
-            List<Event> events = new ArrayList<>(events(suspects));
-            events.add(report);
-            events.sort(Comparator.comparingLong(Event::micros));
-            long lastStart = history.deliveries().stream().filter(d -> jvm.equals(d.jvm()))
-                    .mapToLong(Delivery::startMicros).max().orElse(0);
-            violation(Invariant.CONSUMERS_WORKING, "consumer threads stopped", jvm + " had " + working + " of its " + expected
-                                                   + " consumer threads claiming at its end; its routes met "
-                                                   + suspects.size() + " interrupted or aborted delivery(ies) "
-                                                   + results(suspects) + "; its last delivery started at "
-                                                   + (lastStart == 0 ? "never" : history.at(lastStart)),
-                    jvm, events);
-        }
-    }
-
-    // --- shared by the key checks ---
+    // --- shared by the checks of other classes ---
 
     History history() {
         return history;
@@ -311,6 +243,10 @@ public final class HistoryChecker {
 
     CheckResult result() {
         return result;
+    }
+
+    FinalState state() {
+        return state;
     }
 
     List<Delivery> deliveries(String token, String group) {

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * benchmark's long run plays). {@code -Dhistory.seed=<seed>} replays a seed (every test, unless
  * {@code -Dit.test=HistoryCheckerIT#<test>} picks one), {@code -Dhistory.seconds=<s>} changes the length. A failure
  * lists every violation with its events, the seed and the command that replays it; the run's files stay in
- * target/history/.
+ * target/history/. {@code -Dhistory.failOnViolation=false} reports violations without failing.
  */
 class HistoryCheckerIT {
 
@@ -82,6 +82,9 @@ class HistoryCheckerIT {
                 Path.of("target", "history", test + "-" + seed), replay).run();
         String report = outcome.report(MAX_VIOLATIONS_SHOWN);
         LOG.info("\n{}", report);
-        assertTrue(outcome.passed(), report);
+        // -Dhistory.failOnViolation=false: report what was found without failing the build
+        if (Boolean.parseBoolean(System.getProperty("history.failOnViolation", "true"))) {
+            assertTrue(outcome.passed(), report);
+        }
     }
 }

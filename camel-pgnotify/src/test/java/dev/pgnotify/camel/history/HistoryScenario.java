@@ -54,12 +54,14 @@ public record HistoryScenario(String name, boolean topic, List<String> groups, b
             FaultKind.FORCED_LEASE_EXPIRY);
 
     /**
-     * mode=queue with keys, delays and priorities, every fault, and a few routes that interrupt their thread (rare:
-     * a consumer that stops on one would leave the others all the work, and mask the rest of what the run can find).
+     * mode=queue with keys, delays and priorities, every fault, and about three routes a run that interrupt their
+     * thread (few: a consumer that stops on one leaves the others all the work, and would mask the rest of what a run
+     * can find).
      */
     public static HistoryScenario queue(int faultSeconds) {
+        double interrupts = Math.min(0.003, 3.0 / (faultSeconds * 30));
         return new HistoryScenario("queue", false, List.of(), false, faultSeconds,
-                new Traffic(30, 6, 0.4, 0.2, 0.15, 3000, 0.1, 0.03, 0.003, 0.05, 0.05, 0.3),
+                new Traffic(30, 6, 0.4, 0.2, 0.15, 3000, 0.1, 0.03, interrupts, 0.05, 0.05, 0.3),
                 new Consumers(3, 2, 2500, 300, 3, 200, 10),
                 new Faults(1500, 4000, SCHEDULED), 30);
     }
