@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import dev.pgnotify.camel.PgNotifyComponent;
@@ -27,8 +29,8 @@ import org.apache.camel.impl.DefaultCamelContext;
  * freezing proxy), consume (an endpoint URI; repeated for several routes) and workers (how many consumer threads they
  * run in all), and for a producer plan (a plan file), topic, channel, table, sqlUrl (straight to the server).
  * <p>
- * A consumer, when told to stop, first records how many of its consumer threads still run their claim loop: a route
- * or a fault that stopped some of them while the route still looks started shows there.
+ * A consumer records every second how many of its consumer threads run their claim loop: a route or a fault that
+ * stopped some of them while the route still looks started shows there.
  */
 public final class ActorMain {
 
@@ -45,6 +47,17 @@ public final class ActorMain {
         try (EventLog events = new EventLog(Path.of(one(options, "events")))) {
             events.append(EventLog.JVM_START, "jvm", name, "pid", ProcessHandle.current().pid());
             CamelContext camel = startCamel(options, new DeliveryRecorder(events, name));
+            ScheduledExecutorService census = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "history-consumer-census");
+                thread.setDaemon(true);
+                return thread;
+            });
+            if (options.containsKey("consume")) {
+                // every second: a consumer thread that leaves its claim loop shows within a second, even in a JVM
+                // that is killed later
+                census.scheduleWithFixedDelay(() -> events.append(EventLog.CONSUMERS, "jvm", name, "expected",
+                        one(options, "workers"), "working", workingConsumerThreads()), 1, 1, TimeUnit.SECONDS);
+            }
             try (camel) {
                 System.out.println("READY " + name);
                 System.out.flush();
@@ -55,10 +68,9 @@ public final class ActorMain {
                 while (stdin.readLine() != null) {
                     // the test closes our standard input to stop us
                 }
-                if (options.containsKey("consume")) {
-                    events.append(EventLog.CONSUMERS, "jvm", name, "expected", one(options, "workers"), "working",
-                            workingConsumerThreads());
-                }
+                // no census while the context stops: its threads leave their loops then, as they should
+                census.shutdown();
+                census.awaitTermination(5, TimeUnit.SECONDS);
             }
         }
     }

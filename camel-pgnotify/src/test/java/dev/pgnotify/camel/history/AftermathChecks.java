@@ -2,8 +2,10 @@ package dev.pgnotify.camel.history;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
@@ -12,8 +14,8 @@ import dev.pgnotify.camel.history.History.Send;
 
 /**
  * What the consumers left behind: the dead letters (each after maxAttempts attempts that failed by plan or that a
- * fault cut short, none after a successful delivery) and the consumer JVMs themselves (every one that ran to the end
- * still claiming with all its threads).
+ * fault cut short, none after a successful delivery) and the consumer JVMs themselves (claiming with all their threads
+ * all along).
  */
 final class AftermathChecks {
 
@@ -77,32 +79,37 @@ final class AftermathChecks {
     }
 
     /**
-     * Every consumer JVM stopped at the end had all its consumer threads in their claim loop: a thread that left it
-     * for good (while its route still looked started) leaves its share of the work to the others, or to nobody.
+     * Every consumer JVM had all its consumer threads in their claim loop at every census (each second): a thread
+     * that left it for good (while its route still looked started) leaves its share of the work to the others, or to
+     * nobody. One violation per JVM, at its first census short of threads.
      */
     void checkConsumersWorking() {
+        Set<String> reported = new HashSet<>();
         for (Event report : history.consumerReports()) {
             checker.result().checked(Invariant.CONSUMERS_WORKING);
             int expected = report.getInt("expected", 0);
             int working = report.getInt("working", 0);
-            if (working >= expected) {
+            String jvm = report.get("jvm");
+            if (working >= expected || !reported.add(jvm)) {
                 continue;
             }
-            String jvm = report.get("jvm");
             // what the JVM's routes met that could have stopped a thread: interrupts, aborted deliveries
             List<Delivery> suspects = history.deliveries().stream()
-                    .filter(d -> jvm.equals(d.jvm()) && !"OK".equals(d.result()) && !"FAILED".equals(d.result()))
+                    .filter(d -> jvm.equals(d.jvm()) && d.startMicros() <= report.micros())
+                    .filter(d -> !"OK".equals(d.result()) && !"FAILED".equals(d.result()))
                     .toList();
             List<Event> events = new ArrayList<>(HistoryChecker.events(suspects));
             events.add(report);
             events.sort(Comparator.comparingLong(Event::micros));
             long lastStart = history.deliveries().stream().filter(d -> jvm.equals(d.jvm()))
+                    .filter(d -> d.startMicros() <= report.micros())
                     .mapToLong(Delivery::startMicros).max().orElse(0);
             Map<String, Long> byResult = new TreeMap<>(suspects.stream()
                     .collect(Collectors.groupingBy(Delivery::result, Collectors.counting())));
             checker.violation(Invariant.CONSUMERS_WORKING, "consumer threads stopped",
-                    jvm + " had " + working + " of its " + expected + " consumer threads claiming at its end; its"
-                    + " routes met " + byResult + " deliveries; its last delivery started at "
+                    jvm + " had " + working + " of its " + expected + " consumer threads claiming at "
+                    + history.at(report.micros()) + "; before, its routes met " + byResult
+                    + " deliveries; its last delivery before started at "
                     + (lastStart == 0 ? "never" : history.at(lastStart)), jvm, events);
         }
     }

@@ -29,7 +29,7 @@ public final class EventLog implements AutoCloseable {
     public static final String FAULT_END = "FAULT_END";
     public static final String JVM_START = "JVM_START";
     public static final String RUN = "RUN";
-    /** A consumer JVM's consumer threads at its end: expected, and still running their claim loop. */
+    /** A consumer JVM's census of its consumer threads (every second): expected, and running their claim loop. */
     public static final String CONSUMERS = "CONSUMERS";
 
     private final Path file;

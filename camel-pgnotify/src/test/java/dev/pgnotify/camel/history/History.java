@@ -201,7 +201,7 @@ public final class History {
         return faults;
     }
 
-    /** What each consumer JVM that was stopped cleanly said of its consumer threads at its end. */
+    /** What the consumer JVMs said of their consumer threads, every second, in time order. */
     public List<Event> consumerReports() {
         return consumerReports;
     }

@@ -14,8 +14,8 @@ public enum Invariant {
     DEAD_LETTERS("dead letters only after maxAttempts deliveries that failed (or that a lease-losing fault cut short),"
                  + " never after a successful delivery"),
     SENT("every delivered message or dead letter was sent by the plan"),
-    CONSUMERS_WORKING("every consumer JVM that ran to the end still had all its consumer threads claiming (none"
-                      + " stopped, for good, by a fault or by what a route did)");
+    CONSUMERS_WORKING("every consumer JVM had all its consumer threads claiming, second after second (none stopped"
+                      + " by a fault or by what a route did while the route still looked started)");
 
     private final String description;
 
