@@ -81,6 +81,7 @@ final class ActorJvm implements AutoCloseable {
     void tell(String line) {
         try {
             OutputStream stdin = process.getOutputStream();
+            // not closed: closing it would close the actor's standard input, which tells it to stop
             PrintWriter writer = new PrintWriter(stdin, true, StandardCharsets.UTF_8);
             writer.println(line);
             writer.flush();

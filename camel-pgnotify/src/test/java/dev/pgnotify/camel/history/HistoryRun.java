@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 import dev.pgnotify.camel.PgNotifyComponent;
@@ -90,27 +91,29 @@ public final class HistoryRun {
             List<PlannedMessage> fromChild = plan.sentBy(PlannedMessage.Path.CHILD);
             Path planFile = directory.resolve("producer.plan");
             Files.write(planFile, fromChild.stream().map(PlannedMessage::toLine).toList());
-            long[] runStart = new long[1];
+            // set once the actors are up; a replacement producer reads it when it starts
+            AtomicLong runStart = new AtomicLong();
             try (ActorSlots consumers = new ActorSlots("consumer", directory, scenario.consumers().jvms(),
                          name -> consumerArguments(name, proxy, target), (actor, replacement) -> { });
                  ActorSlots producer = new ActorSlots("producer", directory, fromChild.isEmpty() ? 0 : 1,
                          name -> producerArguments(name, planFile, target), (actor, replacement) -> {
                              if (replacement) {
                                  // a replacement goes on with the messages planned from now on
-                                 actor.tell("GO " + runStart[0] + " " + (EventLog.nowMicros() - runStart[0]) / 1000);
+                                 actor.tell("GO " + runStart.get() + " "
+                                            + (EventLog.nowMicros() - runStart.get()) / 1000);
                              }
                          })) {
                 consumers.startAll();
                 producer.startAll();
                 // a moment for the producer JVM to read its GO before its first message is due
-                runStart[0] = EventLog.nowMicros() + 300_000;
-                events.append(EventLog.RUN, "start", runStart[0], "seed", seed, "scenario", scenario.name(), "table",
-                        target.table());
+                runStart.set(EventLog.nowMicros() + 300_000);
+                events.append(EventLog.RUN, "start", runStart.get(), "seed", seed, "scenario", scenario.name(),
+                        "table", target.table());
                 if (producer.size() > 0) {
-                    producer.actor(0).tell("GO " + runStart[0] + " 0");
+                    producer.actor(0).tell("GO " + runStart.get() + " 0");
                 }
                 long phaseStart = System.nanoTime();
-                runFaultPhase(plan, events, target, db, camel, proxy, consumers, producer, runStart[0]);
+                runFaultPhase(plan, events, target, db, camel, proxy, consumers, producer, runStart.get());
                 faultPhaseMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - phaseStart);
                 long drainStart = System.nanoTime();
                 drained = drain(db, target);
