@@ -80,13 +80,13 @@ final class HistoryWorkload {
                 outcomes.size(), options.historyRoundSeconds()));
         Totals totals = new Totals(outcomes);
         md.append("## Summary\n\n| Rounds | Messages planned | Sends acknowledged | Deliveries | Duplicates (all excused?)"
-                  + " | Faults injected | Violations |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+                  + " | Faults scheduled | Violations |\n|---:|---:|---:|---:|---:|---:|---:|\n");
         md.append(String.format(Locale.ROOT, "| %d | %,d | %,d | %,d | %,d (%s) | %,d | **%d** |\n\n", outcomes.size(),
                 totals.planned, totals.acknowledged, totals.deliveries, totals.duplicates,
                 totals.unexcusedDuplicates == 0 ? "yes" : totals.unexcusedDuplicates + " not", totals.faults,
                 totals.violations));
         md.append("## Rounds\n\n| # | Scenario | Seed | Traffic + faults (s) | Drain (s) | Messages | Acknowledged |"
-                  + " Deliveries | Dead letters | Duplicates | Faults | Violations | Replay |\n"
+                  + " Deliveries | Dead letters | Duplicates | Faults scheduled | Violations | Replay |\n"
                   + "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (int i = 0; i < outcomes.size(); i++) {
             HistoryRun.Outcome o = outcomes.get(i);
@@ -96,9 +96,10 @@ final class HistoryWorkload {
                     i, o.scenario().name(), o.seed(), o.faultPhaseMillis() / 1000.0, o.drainMillis() / 1000.0,
                     o.drained() ? "" : " (not drained)", r.messagesPlanned(),
                     r.sendOutcomes().getOrDefault("ACK", 0), r.deliveries(), r.deadLetters(), r.duplicates(),
-                    r.faultCount(), r.violations().size(), o.replay()));
+                    r.scheduledFaultCount(), r.violations().size(), o.replay()));
         }
-        md.append("\n## Faults injected, by kind\n\n| Kind | Count | Can lose a lease (excuses duplicates) |\n"
+        md.append("\n## Faults injected, by kind\n\nScheduled faults, then those planned per message (route failures and"
+                  + " interrupts, as the routes met them).\n\n| Kind | Count | Can lose a lease (excuses duplicates) |\n"
                   + "|---|---:|:-:|\n");
         totals.faultsByKind.forEach((kind, count) -> md.append("| ").append(kind).append(" | ").append(count)
                 .append(" | ").append(kind.losesLeases() ? "yes" : "no").append(" |\n"));
@@ -160,7 +161,7 @@ final class HistoryWorkload {
                 deliveries += r.deliveries();
                 duplicates += r.duplicates();
                 unexcusedDuplicates += r.violationCounts().get(Invariant.DUPLICATES);
-                faults += r.faultCount();
+                faults += r.scheduledFaultCount();
                 violations += r.violations().size();
                 r.faults().forEach((kind, count) -> faultsByKind.merge(kind, count, Integer::sum));
                 r.duplicatesExcusedBy().forEach((kind, count) -> duplicatesExcused.merge(kind, count, Integer::sum));

@@ -106,8 +106,11 @@ public final class CheckResult {
         return unendedDeliveries;
     }
 
-    public int faultCount() {
-        return faults.values().stream().mapToInt(Integer::intValue).sum();
+    /** The scheduled faults that happened (kills, terminations, freezes, restarts...), not the per-message ones. */
+    public int scheduledFaultCount() {
+        return faults.entrySet().stream()
+                .filter(e -> e.getKey() != FaultKind.ROUTE_FAILURE && e.getKey() != FaultKind.INTERRUPT)
+                .mapToInt(Map.Entry::getValue).sum();
     }
 
     /** Violations per invariant and cause ("INVARIANT: cause"), most frequent first. */
