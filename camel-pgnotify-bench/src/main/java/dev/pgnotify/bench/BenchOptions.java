@@ -7,10 +7,13 @@ import java.nio.file.Path;
  * bench.out (where the report goes), bench.memory (the heap workloads, true), bench.mvccSeconds (the length of the free
  * and held-snapshot streams, 300), bench.soakMinutes (a soak at bench.soakRate msg/s, 500; 0 skips it), bench.kafka
  * (the Kafka relay against a real broker; true unless smoke), bench.tlsCpuRounds (rounds of the CPU comparison over TLS,
- * 7: this machine's noise needs more than the workloads' runs).
+ * 7: this machine's noise needs more than the workloads' runs), bench.historyMinutes (the history checker under
+ * random faults for that long, in rounds of bench.historyRoundSeconds, 300, seeds from bench.historySeed on; 0 skips
+ * it, as the default and smoke runs do).
  */
 record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
-                    int soakRate, boolean kafka, int tlsCpuRounds) {
+                    int soakRate, boolean kafka, int tlsCpuRounds, int historyMinutes, int historyRoundSeconds,
+                    long historySeed) {
 
     static BenchOptions fromSystemProperties() {
         boolean smoke = Boolean.getBoolean("bench.smoke");
@@ -27,8 +30,12 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         // the Kafka relay against a broker started for it (not in a smoke run: the broker alone takes seconds)
         boolean kafka = Boolean.parseBoolean(System.getProperty("bench.kafka", Boolean.toString(!smoke)));
         int tlsCpuRounds = Integer.getInteger("bench.tlsCpuRounds", 7);
+        // the history checker (not in the default run): -Dbench.historyMinutes=30
+        int historyMinutes = Integer.getInteger("bench.historyMinutes", 0);
+        int historyRoundSeconds = Integer.getInteger("bench.historyRoundSeconds", 300);
+        long historySeed = Long.getLong("bench.historySeed", System.currentTimeMillis());
         return new BenchOptions(smoke, runs, out, memory, only, mvccSeconds, soakMinutes, soakRate, kafka,
-                tlsCpuRounds);
+                tlsCpuRounds, historyMinutes, historyRoundSeconds, historySeed);
     }
 
     /** Whether a workload runs: every one, or those whose name contains one of bench.only's |-separated parts. */

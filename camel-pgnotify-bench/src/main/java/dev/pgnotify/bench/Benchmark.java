@@ -69,6 +69,10 @@ public final class Benchmark {
             if (options.soakMinutes() > 0) {
                 mvcc.soak(options.soakRate(), options.soakMinutes());
             }
+            if (options.historyMinutes() > 0 && options.selects(HistoryWorkload.NAME)) {
+                // on a server of its own: its faults restart and crash the server
+                new HistoryWorkload(options).run();
+            }
             List<String[]> facts = new ArrayList<>(pgnotify.facts);
             if (options.memory()) {
                 facts.addAll(new MemoryWorkloads(bench).run());

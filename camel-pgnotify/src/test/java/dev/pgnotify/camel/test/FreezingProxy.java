@@ -92,6 +92,21 @@ public final class FreezingProxy implements AutoCloseable {
         links.forEach(Link::close);
     }
 
+    /**
+     * Closes the frozen connections only (both ends: the client and PostgreSQL see them close), as the end of a network
+     * outage whose dead connections are finally reset; returns how many.
+     */
+    public int closeFrozenConnections() {
+        int closed = 0;
+        for (Link link : links) {
+            if (link.frozen && !link.isClosed()) {
+                link.close();
+                closed++;
+            }
+        }
+        return closed;
+    }
+
     /** Connections currently open through the proxy. */
     public int openConnections() {
         return (int) links.stream().filter(l -> !l.isClosed()).count();
