@@ -36,7 +36,17 @@ public final class ActorMain {
 
     private static final long START_TIMEOUT_MILLIS = 60_000;
     /** The claim loop of a consumer thread (pgnotify's, looked at from outside: its name is all this relies on). */
-    private static final String WORKER_CLASS = "dev.pgnotify.camel.support.ClaimingConsumer$Worker";
+    /** The claim engine's worker loop (package-private, so by name; checked at start so that a rename fails loudly). */
+    private static final String WORKER_CLASS = "dev.pgnotify.camel.claim.Worker";
+
+    static {
+        try {
+            Class.forName(WORKER_CLASS);
+        } catch (ClassNotFoundException e) {
+            throw new ExceptionInInitializerError("the claim engine's worker class " + WORKER_CLASS + " is gone: the"
+                                                  + " census of working consumer threads must follow it");
+        }
+    }
 
     private ActorMain() {
     }
