@@ -185,7 +185,7 @@ final class Baselines {
         if (bench.server.password() != null) {
             properties.setProperty("password", bench.server.password());
         }
-        properties.setProperty("socketFactory", dev.pgnotify.camel.support.LowLatencySocketFactory.class.getName());
+        properties.setProperty("socketFactory", dev.pgnotify.camel.connection.LowLatencySocketFactory.class.getName());
         return java.sql.DriverManager.getConnection(bench.server.jdbcUrl(), properties);
     }
 

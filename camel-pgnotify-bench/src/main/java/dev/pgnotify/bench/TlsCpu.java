@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 import dev.pgnotify.camel.PgNotifyComponent;
-import dev.pgnotify.camel.support.EndpointConnections;
+import dev.pgnotify.camel.listen.ListenerConnections;
 import dev.pgnotify.camel.test.PgTestServer;
 import dev.pgnotify.camel.test.TestCertificates;
 import org.apache.camel.CamelContext;
@@ -199,7 +199,7 @@ final class TlsCpu {
                 serverProtocol = String.valueOf(server.queryValue("SELECT s.version || ' ' || s.cipher FROM pg_stat_ssl s"
                                                                   + " JOIN pg_stat_activity a ON a.pid = s.pid WHERE s.ssl"
                                                                   + " AND a.application_name = '"
-                                                                  + EndpointConnections.LISTENER_APPLICATION_NAME + "'"));
+                                                                  + ListenerConnections.LISTENER_APPLICATION_NAME + "'"));
             }
             long[] parts = new long[PARTS.size()];
             parts[JVM] = process;

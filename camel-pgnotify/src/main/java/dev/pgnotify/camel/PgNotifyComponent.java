@@ -2,11 +2,11 @@ package dev.pgnotify.camel;
 
 import java.util.Map;
 
-import dev.pgnotify.camel.support.CallWatchdog;
-import dev.pgnotify.camel.support.Listeners;
-import dev.pgnotify.camel.support.LocalWakeUps;
-import dev.pgnotify.camel.support.SharedPools;
-import dev.pgnotify.camel.support.WakeUpSenders;
+import dev.pgnotify.camel.connection.CallWatchdog;
+import dev.pgnotify.camel.connection.SharedPools;
+import dev.pgnotify.camel.listen.Listeners;
+import dev.pgnotify.camel.listen.LocalWakeUps;
+import dev.pgnotify.camel.listen.WakeUpSenders;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
 import org.apache.camel.spi.Metadata;

@@ -2,9 +2,7 @@ package dev.pgnotify.camel;
 
 import javax.sql.DataSource;
 
-import dev.pgnotify.camel.queue.QueueTable;
 import dev.pgnotify.camel.spi.PgNotifyTransactions;
-import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.spi.HeaderFilterStrategy;
 import org.apache.camel.spi.Metadata;
@@ -14,9 +12,17 @@ import org.apache.camel.spi.UriParams;
 /**
  * Every option of a pgnotify endpoint. Set on the component, an option applies to every endpoint that does not set
  * it itself.
+ * <p>
+ * Longer than a class here should be: it holds every option of the endpoint with its documentation for users, in
+ * one class as Camel's components do.
  */
 @UriParams
 public class PgNotifyConfiguration implements Cloneable {
+
+    /** The queue table when none is named (the LISTEN/NOTIFY tutorial's table name). */
+    public static final String DEFAULT_QUEUE_TABLE = "message_queue";
+    /** The topic's log when none is named. */
+    public static final String DEFAULT_TOPIC_TABLE = "message_topic";
 
     @UriParam(label = "common")
     @Metadata(autowired = true)
@@ -37,7 +43,7 @@ public class PgNotifyConfiguration implements Cloneable {
     private long statementTimeout = 20000;
 
     @UriParam(label = "common", defaultValue = "message_queue")
-    private String table = QueueTable.DEFAULT_TABLE;
+    private String table = DEFAULT_QUEUE_TABLE;
     @UriParam(label = "common,advanced")
     private String deadLetterTable;
     @UriParam(label = "common,advanced", defaultValue = "true")
@@ -48,7 +54,7 @@ public class PgNotifyConfiguration implements Cloneable {
     private HeaderFilterStrategy headerFilterStrategy;
 
     @UriParam(label = "common", defaultValue = "message_topic")
-    private String topicTable = TopicTable.DEFAULT_TABLE;
+    private String topicTable = DEFAULT_TOPIC_TABLE;
     @UriParam(label = "consumer")
     private String group;
     @UriParam(label = "consumer", defaultValue = "latest", enums = "latest,earliest")

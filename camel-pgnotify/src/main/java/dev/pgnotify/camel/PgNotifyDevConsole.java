@@ -8,9 +8,10 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-import dev.pgnotify.camel.notify.NotifyConsumer;
+import dev.pgnotify.camel.admin.ConsumerHealthCheck;
 import dev.pgnotify.camel.claim.ClaimingConsumer;
-import dev.pgnotify.camel.support.ConsumerHealthCheck;
+import dev.pgnotify.camel.listen.ListenerConnections;
+import dev.pgnotify.camel.notify.NotifyConsumer;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Route;
@@ -166,7 +167,7 @@ public class PgNotifyDevConsole extends AbstractDevConsole {
     /** The database an endpoint uses (URL and user, never the password), or null when it has none configured. */
     private static String database(PgNotifyEndpoint endpoint) {
         try {
-            return endpoint.getConnections().listenerKey().toString();
+            return ListenerConnections.keyFor(endpoint.getConfiguration()).toString();
         } catch (RuntimeException e) {
             return null;
         }

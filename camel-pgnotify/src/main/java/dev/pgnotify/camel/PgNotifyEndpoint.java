@@ -1,7 +1,5 @@
 package dev.pgnotify.camel;
 
-import javax.sql.DataSource;
-
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Locale;
@@ -9,16 +7,23 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.ToLongFunction;
 
+import javax.sql.DataSource;
+
+import dev.pgnotify.camel.admin.ConsumerHealthCheck;
+import dev.pgnotify.camel.admin.EndpointAdmin;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
+import dev.pgnotify.camel.channel.ChannelResources;
+import dev.pgnotify.camel.connection.Database;
+import dev.pgnotify.camel.connection.EndpointConnections;
+import dev.pgnotify.camel.listen.Listeners;
+import dev.pgnotify.camel.listen.LocalWakeUps;
+import dev.pgnotify.camel.listen.WakeUpSenders;
 import dev.pgnotify.camel.notify.NotifyConsumer;
 import dev.pgnotify.camel.notify.NotifyProducer;
 import dev.pgnotify.camel.queue.QueueConsumer;
 import dev.pgnotify.camel.queue.QueueProducer;
 import dev.pgnotify.camel.queue.QueueResources;
 import dev.pgnotify.camel.queue.QueueTable;
-import dev.pgnotify.camel.support.ConsumerHealthCheck;
-import dev.pgnotify.camel.support.Database;
-import dev.pgnotify.camel.support.EndpointAdmin;
-import dev.pgnotify.camel.support.EndpointConnections;
 import dev.pgnotify.camel.topic.TopicConsumer;
 import dev.pgnotify.camel.topic.TopicProducer;
 import dev.pgnotify.camel.topic.TopicResources;
@@ -27,10 +32,10 @@ import org.apache.camel.Category;
 import org.apache.camel.Consumer;
 import org.apache.camel.MultipleConsumersSupport;
 import org.apache.camel.Processor;
+import org.apache.camel.Producer;
 import org.apache.camel.api.management.ManagedAttribute;
 import org.apache.camel.api.management.ManagedOperation;
 import org.apache.camel.api.management.ManagedResource;
-import org.apache.camel.Producer;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.health.HealthCheckRepository;
 import org.apache.camel.spi.EndpointServiceLocation;
@@ -52,7 +57,8 @@ import org.slf4j.LoggerFactory;
              syntax = "pgnotify:channel", category = { Category.DATABASE, Category.MESSAGING },
              headersClass = PgNotifyConstants.class)
 @ManagedResource(description = "A pgnotify endpoint: its channel's messages and dead letters")
-public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsumersSupport, EndpointServiceLocation {
+public class PgNotifyEndpoint extends DefaultEndpoint
+        implements ChannelEndpoint, MultipleConsumersSupport, EndpointServiceLocation {
 
     private static final Logger LOG = LoggerFactory.getLogger(PgNotifyEndpoint.class);
 
@@ -67,9 +73,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     private final PgNotifyConfiguration configuration;
 
     private final EndpointConnections connections;
-    private final EndpointAdmin admin = new EndpointAdmin(this);
-    private volatile QueueResources queue;
-    private volatile TopicResources topic;
+    private final EndpointAdmin admin;
+    private final ChannelResources resources = new ChannelResources();
 
     public PgNotifyEndpoint(String uri, PgNotifyComponent component, String channel, PgNotifyConfiguration configuration) {
         super(uri, component);
@@ -77,6 +82,30 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         this.configuration = configuration;
         this.connections = new EndpointConnections(component.getSharedPools(), component.getWatchdog(), configuration,
                 "pgnotify:" + channel, this::noDatabaseHint);
+        this.admin = new EndpointAdmin(this.channel, configuration, connections,
+                (database, bound) -> configuration.getMode() == PgNotifyMode.QUEUE
+                        ? queue(database, this, bound).admin(this.channel)
+                        : topic(database, this, bound).admin(this.channel, configuration.getGroup()));
+    }
+
+    @Override
+    public Listeners listeners() {
+        return getComponent().getListeners();
+    }
+
+    @Override
+    public LocalWakeUps localWakeUps() {
+        return getComponent().getLocalWakeUps();
+    }
+
+    @Override
+    public WakeUpSenders wakeUpSenders() {
+        return getComponent().getWakeUps();
+    }
+
+    @Override
+    public ChannelResources resources() {
+        return resources;
     }
 
     @Override
@@ -85,6 +114,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     }
 
     @ManagedAttribute(description = "The channel")
+    @Override
     public String getChannel() {
         return channel;
     }
@@ -95,6 +125,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
     }
 
     /** Operators' view of the channel: its figures, its dead letters. */
+    @Override
     public EndpointAdmin getAdmin() {
         return admin;
     }
@@ -180,11 +211,13 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
         }
     }
 
+    @Override
     public PgNotifyConfiguration getConfiguration() {
         return configuration;
     }
 
     /** Where this endpoint's producers and consumers get their connections. */
+    @Override
     public EndpointConnections getConnections() {
         return connections;
     }
@@ -220,6 +253,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * The DataSource whose transactions pgnotify joins: the one configured (not a pool of its own built from jdbcUrl),
      * when the transactions option is set; null otherwise.
      */
+    @Override
     public DataSource joinableDataSource() {
         return configuration.getTransactions() != null ? configuration.effectiveDataSource() : null;
     }
@@ -297,6 +331,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * Gives a consumer the health check that Camel's consumers repository reports (when camel-health is present).
      * Switched off with the component's healthCheckConsumerEnabled.
      */
+    @Override
     public void installHealthCheck(DefaultConsumer consumer, ConsumerHealthCheck.Monitored monitored) {
         if (HealthCheckHelper.getHealthCheckRepository(getCamelContext(), "consumers", HealthCheckRepository.class)
                 == null) {
@@ -313,28 +348,12 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * codec.
      */
     public QueueResources queue(Database database, Object owner) throws SQLException {
-        return queue(database, owner, database.statementTimeoutMillis());
+        return QueueResources.of(this, database, owner);
     }
 
-    /**
-     * As {@link #queue(Database, Object)}, within a bound of the caller's: a measurement gives up after its own bound
-     * rather than wait for a schema lock another application holds.
-     */
+    /** As {@link #queue(Database, Object)}, within a bound of the caller's. */
     public QueueResources queue(Database database, Object owner, long timeoutMillis) throws SQLException {
-        QueueResources resolved = queue;
-        if (resolved != null) {
-            return resolved;
-        }
-        // outside the endpoint's monitor: the schema check takes round trips (and may wait for a lock), and a JMX getter
-        // or a console must not hold up a producer's or consumer's start meanwhile; two that resolve at once are
-        // serialized by the schema's advisory lock, and the first result is kept
-        resolved = QueueResources.resolve(database, configuration, owner, timeoutMillis);
-        synchronized (this) {
-            if (queue == null) {
-                queue = resolved;
-            }
-            return queue;
-        }
+        return QueueResources.of(this, database, owner, timeoutMillis);
     }
 
     /**
@@ -342,23 +361,12 @@ public class PgNotifyEndpoint extends DefaultEndpoint implements MultipleConsume
      * statements and codec.
      */
     public TopicResources topic(Database database, Object owner) throws SQLException {
-        return topic(database, owner, database.statementTimeoutMillis());
+        return TopicResources.of(this, database, owner);
     }
 
-    /** As {@link #topic(Database, Object)}, within a bound of the caller's (see {@link #queue(Database, Object, long)}). */
+    /** As {@link #topic(Database, Object)}, within a bound of the caller's. */
     public TopicResources topic(Database database, Object owner, long timeoutMillis) throws SQLException {
-        TopicResources resolved = topic;
-        if (resolved != null) {
-            return resolved;
-        }
-        // outside the endpoint's monitor, as queue() does
-        resolved = TopicResources.resolve(database, configuration, owner, timeoutMillis);
-        synchronized (this) {
-            if (topic == null) {
-                topic = resolved;
-            }
-            return topic;
-        }
+        return TopicResources.of(this, database, owner, timeoutMillis);
     }
 
     /**

@@ -1,10 +1,13 @@
 package dev.pgnotify.camel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Optional;
 
-import dev.pgnotify.camel.support.EndpointConnections;
+import dev.pgnotify.camel.listen.ListenerConnections;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
@@ -12,9 +15,6 @@ import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Camel's health checks report a consumer DOWN while it cannot get its LISTEN connection back, and UP again once it
@@ -46,7 +46,7 @@ class ConsumerHealthIT extends PgNotifyITSupport {
             // the listener loses its connection and may not log in again
             server().execute("ALTER ROLE " + PgTestServer.PASSWORD_ROLE + " NOLOGIN");
             server().queryValue("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '"
-                                + EndpointConnections.LISTENER_APPLICATION_NAME + "'");
+                                + ListenerConnections.LISTENER_APPLICATION_NAME + "'");
             // first the lost connection, then the failed reconnects, are reported
             await(Duration.ofSeconds(10)).until(() -> consumerResult(camel).getError().map(Throwable::getMessage)
                     .orElse("").contains("not permitted to log in"));

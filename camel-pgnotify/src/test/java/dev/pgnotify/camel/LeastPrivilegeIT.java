@@ -1,13 +1,17 @@
 package dev.pgnotify.camel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.pgnotify.camel.listen.SharedListener;
 import dev.pgnotify.camel.queue.QueueSchema;
 import dev.pgnotify.camel.queue.QueueTable;
-import dev.pgnotify.camel.support.SharedListener;
 import dev.pgnotify.camel.topic.TopicSchema;
 import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.CamelContext;
@@ -18,10 +22,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The installing role creates the schema once (the documented SQL); the runtime role has DML on the queue tables

@@ -1,14 +1,14 @@
 package dev.pgnotify.camel;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.util.Properties;
 
-import dev.pgnotify.camel.support.EndpointConnections;
-import dev.pgnotify.camel.support.LowLatencySocketFactory;
+import dev.pgnotify.camel.connection.LowLatencySocketFactory;
+import dev.pgnotify.camel.listen.ListenerConnections;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Guards the low-latency listener, which leans on a pgjdbc internal (see {@link LowLatencySocketFactory}). Under a
@@ -40,7 +40,7 @@ class LowLatencyListenerIT extends PgNotifyITSupport {
     void consumersListenerConnectionReturnsNotificationsAsTheyArrive() throws Exception {
         PgNotifyEndpoint endpoint = context.getEndpoint("pgnotify:latency_component_it?mode=notify",
                 PgNotifyEndpoint.class);
-        try (Connection listener = EndpointConnections.openListenerConnection(endpoint.getConnections().listenerKey())) {
+        try (Connection listener = ListenerConnections.openListenerConnection(ListenerConnections.keyFor(endpoint.getConfiguration()))) {
             assertNotificationsComeOneByOne(listener, "latency_component_it");
         }
     }

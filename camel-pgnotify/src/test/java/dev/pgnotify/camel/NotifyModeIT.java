@@ -1,5 +1,10 @@
 package dev.pgnotify.camel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,18 +13,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import dev.pgnotify.camel.listen.ListenSql;
 import dev.pgnotify.camel.notify.NotifyProducer;
-import dev.pgnotify.camel.support.SupportSql;
 import org.apache.camel.CamelExecutionException;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.mock.MockEndpoint;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * mode=notify against a real PostgreSQL: whatever sends the NOTIFY, every consumer of the channel gets it.
@@ -180,7 +180,7 @@ class NotifyModeIT extends PgNotifyITSupport {
         String hostile = "x\"; DROP TABLE notify_it_victim; --";
         server().execute("CREATE TABLE IF NOT EXISTS notify_it_victim (id int)");
         try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
-            statement.execute(SupportSql.listen(hostile));
+            statement.execute(ListenSql.listen(hostile));
             try (PreparedStatement listening = connection.prepareStatement(
                     "SELECT count(*) FROM pg_listening_channels() c WHERE c = ?")) {
                 listening.setString(1, hostile);

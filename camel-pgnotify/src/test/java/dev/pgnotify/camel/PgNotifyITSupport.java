@@ -3,7 +3,7 @@ package dev.pgnotify.camel;
 import java.sql.SQLException;
 import java.time.Duration;
 
-import dev.pgnotify.camel.support.EndpointConnections;
+import dev.pgnotify.camel.listen.ListenerConnections;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
@@ -74,14 +74,14 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
     /** The LISTEN connections pgnotify holds (one per component and database, shared by its consumers). */
     protected static long ourListenerConnections() throws SQLException {
         return ((Number) server().queryValue("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
-                                             + EndpointConnections.LISTENER_APPLICATION_NAME + "'"))
+                                             + ListenerConnections.LISTENER_APPLICATION_NAME + "'"))
                 .longValue();
     }
 
     /** The backend process of the (one) LISTEN connection, or null. */
     protected static Integer listenerBackendPid() throws SQLException {
         return (Integer) server().queryValue("SELECT pid FROM pg_stat_activity WHERE application_name = '"
-                                             + EndpointConnections.LISTENER_APPLICATION_NAME + "'");
+                                             + ListenerConnections.LISTENER_APPLICATION_NAME + "'");
     }
 
     /** Threads whose name contains this text. */

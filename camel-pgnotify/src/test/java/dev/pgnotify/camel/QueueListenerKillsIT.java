@@ -1,5 +1,8 @@
 package dev.pgnotify.camel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -11,15 +14,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
-import dev.pgnotify.camel.support.EndpointConnections;
+import dev.pgnotify.camel.listen.ListenerConnections;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
  * A 50,000-message stream while the consumer's LISTEN connection is killed 20 times: nothing is lost, because
@@ -60,7 +60,7 @@ class QueueListenerKillsIT extends PgNotifyITSupport {
         })).toList();
 
         int kills = 0;
-        String listenerName = EndpointConnections.LISTENER_APPLICATION_NAME;
+        String listenerName = ListenerConnections.LISTENER_APPLICATION_NAME;
         while (kills < KILLS) {
             int killAt = (kills + 1) * MESSAGES / (KILLS + 1);
             await(Duration.ofSeconds(120)).until(() -> sent.get() >= killAt);

@@ -1,5 +1,8 @@
 package dev.pgnotify.camel;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
@@ -22,8 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
-import dev.pgnotify.camel.support.EndpointConnections;
-import dev.pgnotify.camel.support.LowLatencySocketFactory;
+import dev.pgnotify.camel.connection.LowLatencySocketFactory;
+import dev.pgnotify.camel.listen.ListenerConnections;
 import dev.pgnotify.camel.test.FreezingProxy;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
@@ -36,9 +39,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * TLS as users of managed PostgreSQL services meet it: a server that refuses connections without TLS, a certificate
@@ -97,7 +97,7 @@ class TlsIT {
                                                           + " 'camel-pgnotify%' AND NOT s.ssl")).longValue());
             assertTrue(((Number) tlsOnly.queryValue("SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s"
                                                     + " ON s.pid = a.pid WHERE a.application_name = '"
-                                                    + EndpointConnections.LISTENER_APPLICATION_NAME + "' AND s.ssl"))
+                                                    + ListenerConnections.LISTENER_APPLICATION_NAME + "' AND s.ssl"))
                     .longValue() == 1);
         }
         // a clean stop over TLS leaves no connection behind

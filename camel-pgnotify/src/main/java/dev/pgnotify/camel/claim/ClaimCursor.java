@@ -48,6 +48,8 @@ import java.util.function.LongSupplier;
  * </ol>
  * Ids are compared as numbers only, never added to or subtracted from (but for {@code after + 1} on a range's lower
  * bound, which lies below {@code settled}): any value up to {@code Long.MAX_VALUE} works.
+ * <p>
+ * Longer than a class here should be: a third of it is the comments that state and argue its invariants.
  */
 final class ClaimCursor implements CursorView {
 

@@ -2,7 +2,7 @@ package dev.pgnotify.camel.claim;
 
 import java.time.Instant;
 
-import dev.pgnotify.camel.support.SharedListener;
+import dev.pgnotify.camel.listen.SharedListener;
 import org.apache.camel.health.HealthCheckResultBuilder;
 
 /**

@@ -13,11 +13,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
-import dev.pgnotify.camel.PgNotifyEndpoint;
-import dev.pgnotify.camel.support.ConsumerHealthCheck;
-import dev.pgnotify.camel.support.Database;
-import dev.pgnotify.camel.support.LocalWakeUps;
-import dev.pgnotify.camel.support.SharedListener;
+import dev.pgnotify.camel.admin.ConsumerHealthCheck;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
+import dev.pgnotify.camel.connection.Database;
+import dev.pgnotify.camel.listen.ListenerConnections;
+import dev.pgnotify.camel.listen.LocalWakeUps;
+import dev.pgnotify.camel.listen.SharedListener;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -92,7 +93,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private ScheduledExecutorService timers;
     private ScheduledExecutorService sweeper;
 
-    protected ClaimingConsumer(PgNotifyEndpoint endpoint, Processor processor) {
+    protected ClaimingConsumer(ChannelEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
     }
 
@@ -127,8 +128,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     // ---- JMX and the console
 
     @Override
-    public PgNotifyEndpoint getEndpoint() {
-        return (PgNotifyEndpoint) super.getEndpoint();
+    public ChannelEndpoint getEndpoint() {
+        return (ChannelEndpoint) super.getEndpoint();
     }
 
     protected PgNotifyConfiguration configuration() {
@@ -345,7 +346,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        PgNotifyEndpoint endpoint = getEndpoint();
+        ChannelEndpoint endpoint = getEndpoint();
         PgNotifyConfiguration configuration = configuration();
         ExecutorServiceManager executors = endpoint.getCamelContext().getExecutorServiceManager();
 
@@ -366,8 +367,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             trustIdsIf(identity);
             // wake-ups are hints: the first claims run anyway, and the LISTEN's arrival triggers another
             if (configuration.isListen()) {
-                subscription = endpoint.getComponent().getListeners().subscribe(
-                        endpoint.getConnections().listenerKey(), wakeUpChannel(), this, false);
+                subscription = endpoint.listeners().subscribe(
+                        ListenerConnections.keyFor(endpoint.getConfiguration()), wakeUpChannel(), this, false);
             }
         } catch (Exception e) {
             endpoint.getConnections().releaseDatabase();
@@ -387,7 +388,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         sweeper = executors.newSingleThreadScheduledExecutor(this, "PgNotifySweeper[" + name + "]");
         sweeper.scheduleWithFixedDelay(this::sweep, configuration.getPollInterval(), configuration.getPollInterval(),
                 TimeUnit.MILLISECONDS);
-        endpoint.getComponent().getLocalWakeUps().register(wakeUpChannel(), channel(), localWakeUp);
+        endpoint.localWakeUps().register(wakeUpChannel(), channel(), localWakeUp);
         workers = executors.newCachedThreadPool(this, threadName());
         for (int i = 0; i < configuration.getConcurrentConsumers(); i++) {
             startWorker();
@@ -424,7 +425,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         running = false;
         ExecutorServiceManager executors = getEndpoint().getCamelContext().getExecutorServiceManager();
         if (store != null) {
-            getEndpoint().getComponent().getLocalWakeUps().unregister(wakeUpChannel(), channel(), localWakeUp);
+            getEndpoint().localWakeUps().unregister(wakeUpChannel(), channel(), localWakeUp);
         }
         if (subscription != null) {
             subscription.cancel();

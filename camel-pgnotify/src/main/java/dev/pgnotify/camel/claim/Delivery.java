@@ -27,6 +27,10 @@ import org.slf4j.LoggerFactory;
  * Rule: an item leaves the worker's hands in exactly one way — acknowledged, settled (retried or dead-lettered),
  * handed back, or, when bookkeeping failed or the lease was lost, <em>left</em>: no longer renewed, so that it is
  * delivered again once its lease runs out, and watched by the sweep meanwhile.
+ * <p>
+ * Longer than a class here should be: every way an item can end (delivered, retried, split out of its batch,
+ * dead-lettered, delivered in a transaction, left to its lease) is a method here, so that the rule above is kept, and
+ * can be checked, in one place.
  */
 final class Delivery {
 

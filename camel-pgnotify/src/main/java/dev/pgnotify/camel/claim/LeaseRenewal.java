@@ -2,7 +2,7 @@ package dev.pgnotify.camel.claim;
 
 import java.util.List;
 
-import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.connection.Database;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

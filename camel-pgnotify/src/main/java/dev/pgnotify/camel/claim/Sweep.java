@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
 
-import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.connection.Database;
 
 /**
  * The watch below the frontier. A fresh claim passes items it cannot take — another consumer's, a retry not due yet,

@@ -33,7 +33,7 @@ final class WakeUps {
     void onNotification(String payload) {
         String[] parts = payload.split(" ", 3);
         if (!consumer.channel().equals(parts[0])
-            || parts.length > 1 && parts[1].equals(consumer.getEndpoint().getComponent().getLocalWakeUps().id())) {
+            || parts.length > 1 && parts[1].equals(consumer.getEndpoint().localWakeUps().id())) {
             return;
         }
         long delay = 0;

@@ -8,7 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
-import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.connection.Database;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -7,9 +7,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import dev.pgnotify.camel.PgNotifyConstants;
-import dev.pgnotify.camel.PgNotifyEndpoint;
-import dev.pgnotify.camel.support.ConsumerHealthCheck;
-import dev.pgnotify.camel.support.SharedListener;
+import dev.pgnotify.camel.admin.ConsumerHealthCheck;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
+import dev.pgnotify.camel.listen.ListenerConnections;
+import dev.pgnotify.camel.listen.SharedListener;
 import org.apache.camel.CamelExchangeException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -44,13 +45,13 @@ public class NotifyConsumer extends DefaultConsumer implements SharedListener.Ha
     private SharedListener.Subscription subscription;
     private ExecutorService executor;
 
-    public NotifyConsumer(PgNotifyEndpoint endpoint, Processor processor) {
+    public NotifyConsumer(ChannelEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
     }
 
     @Override
-    public PgNotifyEndpoint getEndpoint() {
-        return (PgNotifyEndpoint) super.getEndpoint();
+    public ChannelEndpoint getEndpoint() {
+        return (ChannelEndpoint) super.getEndpoint();
     }
 
     /** Whether the LISTEN connection is up. */
@@ -62,7 +63,7 @@ public class NotifyConsumer extends DefaultConsumer implements SharedListener.Ha
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        PgNotifyEndpoint endpoint = getEndpoint();
+        ChannelEndpoint endpoint = getEndpoint();
         String channel = endpoint.getChannel();
         running = true;
         executor = endpoint.getCamelContext().getExecutorServiceManager()
@@ -70,7 +71,7 @@ public class NotifyConsumer extends DefaultConsumer implements SharedListener.Ha
         executor.execute(this::processReceived);
         try {
             // waits until the LISTEN is in effect: what is sent once the route has started reaches it
-            subscription = endpoint.getComponent().getListeners().subscribe(endpoint.getConnections().listenerKey(),
+            subscription = endpoint.listeners().subscribe(ListenerConnections.keyFor(endpoint.getConfiguration()),
                     channel, this, true);
         } catch (Exception e) {
             stopExecutor();

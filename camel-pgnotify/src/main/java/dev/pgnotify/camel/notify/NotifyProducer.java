@@ -3,9 +3,9 @@ package dev.pgnotify.camel.notify;
 import java.nio.charset.StandardCharsets;
 import java.sql.PreparedStatement;
 
-import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.PgNotifyPayloadTooLargeException;
-import dev.pgnotify.camel.support.PooledProducer;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
+import dev.pgnotify.camel.produce.PooledProducer;
 import org.apache.camel.Exchange;
 
 /**
@@ -16,7 +16,7 @@ public class NotifyProducer extends PooledProducer {
     /** PostgreSQL rejects payloads of 8000 bytes or more (in the server encoding; pgnotify assumes UTF-8). */
     public static final int MAX_PAYLOAD_BYTES = 7999;
 
-    public NotifyProducer(PgNotifyEndpoint endpoint) {
+    public NotifyProducer(ChannelEndpoint endpoint) {
         super(endpoint);
     }
 

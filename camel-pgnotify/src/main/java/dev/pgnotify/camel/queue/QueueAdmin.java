@@ -9,7 +9,7 @@ import java.time.Instant;
 import java.util.List;
 
 import dev.pgnotify.camel.PgNotifyStatistics;
-import dev.pgnotify.camel.support.ChannelAdmin;
+import dev.pgnotify.camel.admin.ChannelAdmin;
 
 /** mode=queue: a channel's figures and its dead letters. */
 final class QueueAdmin implements ChannelAdmin {

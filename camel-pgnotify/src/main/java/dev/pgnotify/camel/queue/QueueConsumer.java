@@ -4,10 +4,10 @@ import java.sql.PreparedStatement;
 import java.util.concurrent.TimeUnit;
 
 import dev.pgnotify.camel.PgNotifyConstants;
-import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
 import dev.pgnotify.camel.claim.ClaimingConsumer;
 import dev.pgnotify.camel.claim.WorkStore;
-import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.connection.Database;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -25,13 +25,13 @@ public class QueueConsumer extends ClaimingConsumer {
 
     private volatile QueueResources queue;
 
-    public QueueConsumer(PgNotifyEndpoint endpoint, Processor processor) {
+    public QueueConsumer(ChannelEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
     }
 
     @Override
     protected WorkStore prepare(Database database) throws Exception {
-        queue = getEndpoint().queue(database, this);
+        queue = QueueResources.of(getEndpoint(), database, this);
         queue.requirePrivileges(database, this, QueueResources.Role.CONSUMER);
         QueueWorkStore store = new QueueWorkStore(queue, channel());
         // before the first claim, so that a backlog with priorities is claimed in their order from the start

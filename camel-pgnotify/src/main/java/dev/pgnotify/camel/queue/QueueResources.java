@@ -7,12 +7,13 @@ import java.sql.Statement;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyHeaderFilterStrategy;
-import dev.pgnotify.camel.support.ChannelAdmin;
-import dev.pgnotify.camel.support.Database;
-import dev.pgnotify.camel.support.MessageCodec;
-import dev.pgnotify.camel.support.Privileges;
-import dev.pgnotify.camel.support.Privileges.Kind;
-import dev.pgnotify.camel.support.SupportSql;
+import dev.pgnotify.camel.admin.ChannelAdmin;
+import dev.pgnotify.camel.admin.Privileges.Kind;
+import dev.pgnotify.camel.admin.Privileges;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
+import dev.pgnotify.camel.connection.Database;
+import dev.pgnotify.camel.produce.MessageCodec;
+import dev.pgnotify.camel.schema.SchemaCatalog;
 import org.apache.camel.spi.HeaderFilterStrategy;
 
 /**
@@ -43,6 +44,18 @@ public final class QueueResources {
         this.sequence = sequence;
     }
 
+    /** The endpoint's queue resources: resolved on this database the first time, shared after. */
+    public static QueueResources of(ChannelEndpoint endpoint, Database database, Object owner) throws SQLException {
+        return of(endpoint, database, owner, database.statementTimeoutMillis());
+    }
+
+    /** As {@link #of(ChannelEndpoint, Database, Object)}, the first resolution within a bound of the caller's. */
+    public static QueueResources of(ChannelEndpoint endpoint, Database database, Object owner, long timeoutMillis)
+            throws SQLException {
+        return endpoint.resources().get(QueueResources.class,
+                () -> resolve(database, endpoint.getConfiguration(), owner, timeoutMillis));
+    }
+
     /** Creates or verifies the queue's schema on this database, within the database's bounds. */
     public static QueueResources resolve(Database database, PgNotifyConfiguration configuration, Object owner)
             throws SQLException {
@@ -57,14 +70,14 @@ public final class QueueResources {
         return database.call(owner, "checking the queue schema", timeoutMillis, connection -> {
             QueueTable table;
             try (Statement statement = connection.createStatement();
-                 ResultSet rs = statement.executeQuery(SupportSql.CURRENT_SCHEMA)) {
+                 ResultSet rs = statement.executeQuery(SchemaCatalog.CURRENT_SCHEMA)) {
                 rs.next();
                 table = unresolved.inSchema(rs.getString(1));
             }
             QueueSchema.ensure(connection, table, configuration.isCreateSchema(),
                     Math.max(100, timeoutMillis - SCHEMA_LOCK_MARGIN_MILLIS));
             String sequence;
-            try (PreparedStatement statement = connection.prepareStatement(SupportSql.SERIAL_SEQUENCE)) {
+            try (PreparedStatement statement = connection.prepareStatement(SchemaCatalog.SERIAL_SEQUENCE)) {
                 statement.setString(1, table.sql());
                 statement.setString(2, "id");
                 try (ResultSet rs = statement.executeQuery()) {

@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 
 import dev.pgnotify.camel.PgIdentifiers;
-import dev.pgnotify.camel.support.SupportSql;
+import dev.pgnotify.camel.produce.ProducerSettings;
+import dev.pgnotify.camel.schema.SchemaCatalog;
+import dev.pgnotify.camel.schema.SchemaInstaller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,26 +58,6 @@ public final class QueueSchema {
     }
 
     /**
-     * One object of a queue's schema: how to see that it exists, and how to create it. A migration brings a table of
-     * an earlier version up to date; a new table has it already, so the documentation leaves it out.
-     */
-    private record SchemaObject(String description, SqlCheck exists, String ddl, boolean migration) {
-
-        SchemaObject {
-            ddl = PgIdentifiers.dollarQuoted(ddl);
-        }
-
-        SchemaObject(String description, SqlCheck exists, String ddl) {
-            this(description, exists, ddl, false);
-        }
-    }
-
-    @FunctionalInterface
-    private interface SqlCheck {
-        boolean test(Connection connection) throws SQLException;
-    }
-
-    /**
      * Makes sure the queue's objects exist with the expected shape: creates what is missing when {@code create} is
      * true, otherwise fails naming it. Commits only when everything is in place. Objects a queue of an earlier version
      * lacks (such as the {@code _xid} trigger) are added in place, online: creating a trigger takes a brief lock and
@@ -85,66 +67,21 @@ public final class QueueSchema {
      */
     static void ensure(Connection connection, QueueTable table, boolean create, long lockTimeoutMillis)
             throws SQLException {
-        boolean autoCommit = connection.getAutoCommit();
-        connection.setAutoCommit(false);
-        try {
-            // the bound first: it applies to the schema lock too, which another application's start may hold
-            try (PreparedStatement lockTimeout = connection.prepareStatement(SupportSql.SET_LOCAL_LOCK_TIMEOUT)) {
-                lockTimeout.setString(1, Long.toString(lockTimeoutMillis));
-                lockTimeout.execute();
-            }
-            try (PreparedStatement lock = connection.prepareStatement(SupportSql.LOCK_SCHEMA_CHANGES)) {
-                lock.setString(1, table.display());
-                lock.execute();
-            }
-            List<SchemaObject> missing = new ArrayList<>();
-            for (SchemaObject object : objects(table)) {
-                if (!object.exists().test(connection)) {
-                    missing.add(object);
-                }
-            }
-            if (missing.isEmpty()) {
-                connection.commit();
-                return;
-            }
-            String names = String.join(", ", missing.stream().map(SchemaObject::description).toList());
-            if (!create) {
-                throw new IllegalStateException("The queue schema of " + table.display() + " is incomplete and"
-                                                + " createSchema=false: missing " + names + ". Create them as the"
-                                                + " installing role (the component documentation shows the SQL) or"
-                                                + " set createSchema=true.");
-            }
-            try (Statement statement = connection.createStatement()) {
-                for (SchemaObject object : missing) {
-                    statement.execute(object.ddl());
-                }
-            } catch (SQLException e) {
-                throw new SQLException("Cannot create " + names + " for the queue table " + table.display() + ": "
-                                       + e.getMessage() + ". Create them as a role that may (the component"
-                                       + " documentation shows the SQL), then start with createSchema=false.",
-                        e.getSQLState(), e);
-            }
-            connection.commit();
-            LOG.info("Created {} for the queue table {}", names, table.display());
-        } catch (SQLException | RuntimeException e) {
-            connection.rollback();
-            throw e;
-        } finally {
-            connection.setAutoCommit(autoCommit);
-        }
+        SchemaInstaller.ensure(connection, new SchemaInstaller.Target("queue", "the queue table", table.display()), objects(table),
+                c -> { }, create, lockTimeoutMillis);
     }
 
     /** Every statement that creates a queue from nothing, as the documentation shows it. */
     public static List<String> ddl(QueueTable table) {
-        return objects(table).stream().filter(object -> !object.migration()).map(SchemaObject::ddl).toList();
+        return SchemaInstaller.ddl(objects(table));
     }
 
     /** The objects of a queue, in the order they are created. */
-    private static List<SchemaObject> objects(QueueTable table) {
+    private static List<SchemaInstaller.SchemaObject> objects(QueueTable table) {
         String t = table.sql();
-        List<SchemaObject> objects = new ArrayList<>();
-        objects.add(new SchemaObject("table " + table.display(),
-                connection -> tableExists(connection, t)
+        List<SchemaInstaller.SchemaObject> objects = new ArrayList<>();
+        objects.add(new SchemaInstaller.SchemaObject("table " + table.display(),
+                connection -> SchemaInstaller.tableExists(connection, t)
                         && requireShape(connection, t, table.display(), QUEUE_COLUMNS,
                                 " It may be another application's table (the LISTEN/NOTIFY tutorial's is also called"
                                                                                        + " message_queue): choose"
@@ -174,34 +111,34 @@ public final class QueueSchema {
         // a queue of an earlier version gains the columns in place: adding a nullable column rewrites nothing
         // (a column with a constant default rewrites nothing either; its CHECK reads the table once, under the
         // schema transaction's lock_timeout)
-        objects.add(new SchemaObject("columns message_key, expires_at, dedup_id, priority of " + table.display(),
-                connection -> hasColumns(connection, t, "message_key", "expires_at", "dedup_id", "priority"),
+        objects.add(new SchemaInstaller.SchemaObject("columns message_key, expires_at, dedup_id, priority of " + table.display(),
+                connection -> SchemaInstaller.hasColumns(connection, t, "message_key", "expires_at", "dedup_id", "priority"),
                 "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS message_key text,"
                     + " ADD COLUMN IF NOT EXISTS expires_at timestamptz, ADD COLUMN IF NOT EXISTS dedup_id text,"
                     + " ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0 CHECK (priority >= 0)", true));
         // per-key order: a keyed message waits while an earlier one of its key exists (see QueueSql); only keyed
         // messages are in it, so an unkeyed stream pays nothing for it
-        objects.add(new SchemaObject("index " + table.schema() + "." + table.keyIndexName(),
-                connection -> exists(connection, SupportSql.TABLE_EXISTS,
+        objects.add(new SchemaInstaller.SchemaObject("index " + table.schema() + "." + table.keyIndexName(),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TABLE_EXISTS,
                         PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.keyIndexName())),
                 "CREATE INDEX " + PgIdentifiers.quote(table.keyIndexName()) + " ON " + t
                     + " (channel, message_key, id) WHERE message_key IS NOT NULL"));
         // priority: claims take the due messages of the highest priority first from it; only prioritized messages
         // are in it, so a stream without priorities pays nothing for it
-        objects.add(new SchemaObject("index " + table.schema() + "." + table.priorityIndexName(),
-                connection -> exists(connection, SupportSql.TABLE_EXISTS,
+        objects.add(new SchemaInstaller.SchemaObject("index " + table.schema() + "." + table.priorityIndexName(),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TABLE_EXISTS,
                         PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.priorityIndexName())),
                 "CREATE INDEX " + PgIdentifiers.quote(table.priorityIndexName()) + " ON " + t
                     + " (channel, priority DESC, id) WHERE priority > 0"));
         // claims walk a channel in id order from their frontier; available_at stays out of the index so that claims
         // are HOT updates. Partial on a predicate that every row meets: only statements that name the channel may use
         // it, so that look-ups by id always go to the primary key (see QueueSql)
-        objects.add(new SchemaObject("index " + table.schema() + "." + table.claimIndexName(),
+        objects.add(new SchemaInstaller.SchemaObject("index " + table.schema() + "." + table.claimIndexName(),
                 connection -> claimIndexIsCurrent(connection, table),
                 "CREATE INDEX " + PgIdentifiers.quote(table.claimIndexName()) + " ON " + t
                     + " (channel, id) WHERE channel IS NOT NULL"));
-        objects.add(new SchemaObject("dead-letter table " + table.deadLetterDisplay(),
-                connection -> tableExists(connection, table.deadLetterSql())
+        objects.add(new SchemaInstaller.SchemaObject("dead-letter table " + table.deadLetterDisplay(),
+                connection -> SchemaInstaller.tableExists(connection, table.deadLetterSql())
                         && requireShape(connection, table.deadLetterSql(), table.deadLetterDisplay(),
                                 DEAD_LETTER_COLUMNS, " Choose another name with the option deadLetterTable."),
                 "CREATE TABLE " + table.deadLetterSql() + " (\n"
@@ -218,16 +155,16 @@ public final class QueueSchema {
                     + "    message_key text,\n"
                     + "    priority   integer     NOT NULL DEFAULT 0\n"
                     + ")"));
-        objects.add(new SchemaObject("columns message_key, priority of " + table.deadLetterDisplay(),
-                connection -> hasColumns(connection, table.deadLetterSql(), "message_key", "priority"),
+        objects.add(new SchemaInstaller.SchemaObject("columns message_key, priority of " + table.deadLetterDisplay(),
+                connection -> SchemaInstaller.hasColumns(connection, table.deadLetterSql(), "message_key", "priority"),
                 "ALTER TABLE " + table.deadLetterSql() + " ADD COLUMN IF NOT EXISTS message_key text,"
                     + " ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0", true));
         // deduplication: a message with a deduplication id is enqueued only while the id is free; the id stays taken
         // while its message exists and for its window after. The table is the one arbiter of concurrent producers
         // and of the message's end (its row is locked by either), and the triggers serve SQL publishers alike
         String dedup = table.deduplicationSql();
-        objects.add(new SchemaObject("table " + table.deduplicationDisplay(),
-                connection -> tableExists(connection, dedup),
+        objects.add(new SchemaInstaller.SchemaObject("table " + table.deduplicationDisplay(),
+                connection -> SchemaInstaller.tableExists(connection, dedup),
                 "CREATE TABLE " + dedup + " (\n"
                     + "    channel   text        NOT NULL,\n"
                     + "    dedup_id  text        NOT NULL,\n"
@@ -238,14 +175,14 @@ public final class QueueSchema {
         // times are the clock's, not the transaction's start: a producer whose transaction began before the previous
         // message of the same id was acknowledged must see its window as it stands when it inserts. A function of an
         // earlier version (comparing with now()) is replaced in place
-        objects.add(new SchemaObject("function " + table.schema() + "." + table.deduplicationTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS, table.deduplicationFunctionSql() + "()",
+        objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.deduplicationTriggerName() + "()",
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS, table.deduplicationFunctionSql() + "()",
                         "clock_timestamp"),
                 "CREATE OR REPLACE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    INSERT INTO " + dedup + " AS d (channel, dedup_id, until, window_ms)\n"
                     + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', coalesce(nullif(current_setting('"
-                    + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
+                    + ProducerSettings.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
                     + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity', window_ms = excluded.window_ms\n"
                     + "    WHERE d.until < clock_timestamp();\n"
                     + "    IF NOT FOUND THEN\n"
@@ -253,13 +190,13 @@ public final class QueueSchema {
                     + "    END IF;\n"
                     + "    RETURN NEW;\n"
                     + "END " + Q));
-        objects.add(new SchemaObject("trigger " + table.deduplicationTriggerName() + " on " + table.display(),
-                connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.deduplicationTriggerName()),
+        objects.add(new SchemaInstaller.SchemaObject("trigger " + table.deduplicationTriggerName() + " on " + table.display(),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, table.deduplicationTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationTriggerName()) + " BEFORE INSERT ON " + t
                     + " FOR EACH ROW WHEN (NEW.dedup_id IS NOT NULL) EXECUTE FUNCTION "
                     + table.deduplicationFunctionSql() + "()"));
-        objects.add(new SchemaObject("function " + table.schema() + "." + table.deduplicationDoneTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS,
+        objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.deduplicationDoneTriggerName() + "()",
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
                         table.deduplicationDoneFunctionSql() + "()", "clock_timestamp"),
                 "CREATE OR REPLACE FUNCTION " + table.deduplicationDoneFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
@@ -267,8 +204,8 @@ public final class QueueSchema {
                     + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
                     + "    RETURN NULL;\n"
                     + "END " + Q));
-        objects.add(new SchemaObject("trigger " + table.deduplicationDoneTriggerName() + " on " + table.display(),
-                connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.deduplicationDoneTriggerName()),
+        objects.add(new SchemaInstaller.SchemaObject("trigger " + table.deduplicationDoneTriggerName() + " on " + table.display(),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, table.deduplicationDoneTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " AFTER DELETE ON "
                     + t + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION "
                     + table.deduplicationDoneFunctionSql() + "()"));
@@ -276,13 +213,13 @@ public final class QueueSchema {
         // When every row of a channel is delayed, the payload says in how many milliseconds the first falls due
         // (after the channel and an origin of "-"), so that consumers wake then rather than at their next poll. An
         // earlier version's function (without delays) is replaced in place
-        objects.add(new SchemaObject("function " + table.schema() + "." + table.wakeUpTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_CONTAINS, table.wakeUpFunctionSql() + "()",
+        objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.wakeUpTriggerName() + "()",
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS, table.wakeUpFunctionSql() + "()",
                         "available_at"),
                 "CREATE OR REPLACE FUNCTION " + table.wakeUpFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
-                    + "    IF current_setting('" + SupportSql.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
-                    + SupportSql.WAKE_UP_DEFERRED + "' THEN\n"
+                    + "    IF current_setting('" + ProducerSettings.WAKE_UP_SETTING + "', true) IS DISTINCT FROM '"
+                    + ProducerSettings.WAKE_UP_DEFERRED + "' THEN\n"
                     + "        PERFORM pg_notify(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, c.channel\n"
                     + "            || CASE WHEN c.due > now() THEN ' - '\n"
                     + "                    || ceil(extract(epoch FROM c.due - now()) * 1000)::bigint ELSE '' END)\n"
@@ -290,22 +227,22 @@ public final class QueueSchema {
                     + "    END IF;\n"
                     + "    RETURN NULL;\n"
                     + "END " + Q));
-        objects.add(new SchemaObject("trigger " + table.wakeUpTriggerName() + " on " + table.display(),
-                connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.wakeUpTriggerName()),
+        objects.add(new SchemaInstaller.SchemaObject("trigger " + table.wakeUpTriggerName() + " on " + table.display(),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, table.wakeUpTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.wakeUpTriggerName()) + " AFTER INSERT ON " + t
                     + " REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION "
                     + table.wakeUpFunctionSql() + "()"));
         // the inserting transaction gets its id before its rows draw theirs, so that a consumer can tell from a
         // snapshot which ids are settled and need not scan below them again (see ClaimCursor)
-        objects.add(new SchemaObject("function " + table.schema() + "." + table.xidTriggerName() + "()",
-                connection -> exists(connection, SupportSql.FUNCTION_EXISTS, table.xidFunctionSql() + "()"),
+        objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.xidTriggerName() + "()",
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_EXISTS, table.xidFunctionSql() + "()"),
                 "CREATE FUNCTION " + table.xidFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
                     + "BEGIN\n"
                     + "    PERFORM pg_current_xact_id();\n"
                     + "    RETURN NULL;\n"
                     + "END " + Q));
-        objects.add(new SchemaObject("trigger " + table.xidTriggerName() + " on " + table.display(),
-                connection -> exists(connection, SupportSql.TRIGGER_EXISTS, t, table.xidTriggerName()),
+        objects.add(new SchemaInstaller.SchemaObject("trigger " + table.xidTriggerName() + " on " + table.display(),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, table.xidTriggerName()),
                 "CREATE TRIGGER " + PgIdentifiers.quote(table.xidTriggerName()) + " BEFORE INSERT ON " + t
                     + " FOR EACH STATEMENT EXECUTE FUNCTION " + table.xidFunctionSql() + "()"));
         return objects;
@@ -315,7 +252,7 @@ public final class QueueSchema {
     private static boolean requireShape(
             Connection connection, String quotedName, String displayName, Map<String, String> expected, String hint)
             throws SQLException {
-        Map<String, String> actual = columnsOf(connection, quotedName);
+        Map<String, String> actual = SchemaInstaller.columnsOf(connection, quotedName);
         List<String> problems = new ArrayList<>();
         List<String> missingColumns = new ArrayList<>();
         expected.forEach((column, type) -> {
@@ -344,7 +281,7 @@ public final class QueueSchema {
     private static boolean claimIndexIsCurrent(Connection connection, QueueTable table) throws SQLException {
         String index = PgIdentifiers.quote(table.schema()) + "." + PgIdentifiers.quote(table.claimIndexName());
         Boolean partial;
-        try (PreparedStatement statement = connection.prepareStatement(SupportSql.INDEX_IS_PARTIAL)) {
+        try (PreparedStatement statement = connection.prepareStatement(SchemaCatalog.INDEX_IS_PARTIAL)) {
             statement.setString(1, index);
             try (ResultSet rs = statement.executeQuery()) {
                 partial = rs.next() ? rs.getBoolean(1) : null;
@@ -361,41 +298,6 @@ public final class QueueSchema {
             return false;
         }
         return true;
-    }
-
-    /** Whether the table has these columns; a table still to be created will have them. */
-    private static boolean hasColumns(Connection connection, String quotedName, String... columns) throws SQLException {
-        return !tableExists(connection, quotedName)
-               || columnsOf(connection, quotedName).keySet().containsAll(List.of(columns));
-    }
-
-    /** A table's columns and their types, as format_type writes them. */
-    private static Map<String, String> columnsOf(Connection connection, String quotedName) throws SQLException {
-        Map<String, String> columns = new LinkedHashMap<>();
-        try (PreparedStatement statement = connection.prepareStatement(SupportSql.TABLE_COLUMNS)) {
-            statement.setString(1, quotedName);
-            try (ResultSet rs = statement.executeQuery()) {
-                while (rs.next()) {
-                    columns.put(rs.getString(1), rs.getString(2));
-                }
-            }
-        }
-        return columns;
-    }
-
-    private static boolean tableExists(Connection connection, String quotedName) throws SQLException {
-        return exists(connection, SupportSql.TABLE_EXISTS, quotedName);
-    }
-
-    private static boolean exists(Connection connection, String sql, String... parameters) throws SQLException {
-        try (PreparedStatement statement = connection.prepareStatement(sql)) {
-            for (int i = 0; i < parameters.length; i++) {
-                statement.setString(i + 1, parameters[i]);
-            }
-            try (ResultSet rs = statement.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        }
     }
 
     private static Map<String, String> columns(String... nameAndType) {

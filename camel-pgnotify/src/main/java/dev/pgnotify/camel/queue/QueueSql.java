@@ -1,10 +1,11 @@
 package dev.pgnotify.camel.queue;
 
-import static dev.pgnotify.camel.support.SupportSql.ASYNCHRONOUS_COMMIT;
-import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_DEFERRED;
-import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_SETTING;
+import static dev.pgnotify.camel.claim.ItemSql.ASYNCHRONOUS_COMMIT;
+import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_DEFERRED;
+import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_SETTING;
 
-import dev.pgnotify.camel.support.SupportSql;
+import dev.pgnotify.camel.claim.ItemSql;
+import dev.pgnotify.camel.produce.ProducerSettings;
 
 /**
  * The SQL of mode=queue, named by what it does: the statements of one queue table. Values are always
@@ -16,14 +17,14 @@ final class QueueSql {
     /**
      * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
      * claimed again cannot acknowledge or renew the new one). Parameters: ids, ids, their attempts, ids (see
-     * {@link SupportSql#BY_IDS_AND_ATTEMPTS}).
+     * {@link ItemSql#BY_IDS_AND_ATTEMPTS}).
      * <p>
      * Look-ups by id never name the channel: the claim index, partial on {@code channel IS NOT NULL}, then does not
      * apply and the primary key serves them. While an old snapshot elsewhere keeps vacuum from removing acknowledged
      * rows, the statistics say the table is nearly empty while its indexes are full of dead entries; every index scan
      * then looks equally cheap to the planner, and it once chose to walk the whole (channel, id) index for each id.
      */
-    private static final String BY_IDS_AND_ATTEMPTS = SupportSql.BY_IDS_AND_ATTEMPTS;
+    private static final String BY_IDS_AND_ATTEMPTS = ItemSql.BY_IDS_AND_ATTEMPTS;
 
     /** When a message expires: the instant given, else now plus the time to live given, else never. */
     private static final String EXPIRES_AT = "coalesce(?::timestamptz, now() + ?::bigint * interval '1 millisecond')";
@@ -171,13 +172,13 @@ final class QueueSql {
                     + " dedup_id, available_at, priority)"
                     + " SELECT ?, ?::jsonb, ?, ?, ?::jsonb, ?, " + EXPIRES_AT + ", ?, " + AVAILABLE_AT + ", ?"
                     + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true),"
-                    + " set_config('" + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s"
+                    + " set_config('" + ProducerSettings.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s"
                     + " RETURNING id";
         insertMany = "INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
                      + " expires_at, dedup_id, available_at, priority)"
                      + " SELECT ?, u.j::jsonb, u.t, u.b, ?::jsonb, ?, " + EXPIRES_AT + ", ?, " + AVAILABLE_AT + ", ?"
                      + " FROM (SELECT set_config('" + WAKE_UP_SETTING + "', '" + WAKE_UP_DEFERRED + "', true),"
-                     + " set_config('" + SupportSql.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s,"
+                     + " set_config('" + ProducerSettings.DEDUPLICATION_WINDOW_SETTING + "', ?, true)) AS s,"
                      + " unnest(?::text[], ?::text[], ?::bytea[]) WITH ORDINALITY AS u(j, t, b, n)"
                      + " ORDER BY u.n RETURNING id";
         acknowledgeAndClaim = acknowledgeAndClaim(t, false, false);
@@ -218,10 +219,10 @@ final class QueueSql {
                       + " WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + t + " q SET available_at = now(), attempts = q.attempts - 1"
                         + " WHERE " + BY_IDS_AND_ATTEMPTS;
-        liveAfter = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t
+        liveAfter = "SELECT q.id, " + ItemSql.DUE_IN + " FROM " + t
                     + " q WHERE q.channel = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
         firstLive = "SELECT q.id FROM " + t + " q WHERE q.channel = ? AND q.id >= ? AND q.id <= ? ORDER BY q.id LIMIT 1";
-        liveAmong = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + t + " q WHERE " + SupportSql.BY_IDS;
+        liveAmong = "SELECT q.id, " + ItemSql.DUE_IN + " FROM " + t + " q WHERE " + ItemSql.BY_IDS;
         statistics = "SELECT " + capped(t, "q.available_at <= now()") + ", "
                      + capped(t, "q.available_at > now() AND q.last_error IS NULL AND q.attempts > 0") + ", "
                      + capped(t, "q.available_at > now() AND q.last_error IS NOT NULL") + ","
@@ -270,7 +271,7 @@ final class QueueSql {
                + (keyed ? " RETURNING q.id, q.channel, q.message_key" : "") + "),"
                // due messages named by id (they are the channel's): point look-ups on the primary key
                + " named AS (SELECT " + candidate + " FROM " + t + " q"
-               + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now()"
+               + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now()"
                + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // fresh messages: an index range scan that starts at the frontier

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 import dev.pgnotify.camel.PgIdentifiers;
+import dev.pgnotify.camel.PgNotifyConfiguration;
 
 /**
  * The queue table of mode=queue and the objects that go with it: its dead-letter table, claim index and wake-up
@@ -11,7 +12,7 @@ import dev.pgnotify.camel.PgIdentifiers;
  */
 public final class QueueTable {
 
-    public static final String DEFAULT_TABLE = "message_queue";
+    public static final String DEFAULT_TABLE = PgNotifyConfiguration.DEFAULT_QUEUE_TABLE;
 
     /** Leaves room for the suffixes of the table's index, trigger and function within 63 bytes. */
     static final int MAX_NAME_BYTES = 48;

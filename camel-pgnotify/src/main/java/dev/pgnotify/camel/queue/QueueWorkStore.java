@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.claim.Parameters;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
-import dev.pgnotify.camel.support.Parameters;
 
 /**
  * mode=queue's work: the messages of one channel of a queue table, each an item of its own.

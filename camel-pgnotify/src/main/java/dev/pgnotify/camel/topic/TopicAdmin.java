@@ -10,8 +10,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.pgnotify.camel.PgNotifyStatistics;
-import dev.pgnotify.camel.support.ChannelAdmin;
-import dev.pgnotify.camel.support.SupportSql;
+import dev.pgnotify.camel.admin.ChannelAdmin;
+import dev.pgnotify.camel.listen.ListenSql;
 
 /** mode=topic: each group's figures on a channel, and its dead letters. */
 final class TopicAdmin implements ChannelAdmin {
@@ -66,7 +66,7 @@ final class TopicAdmin implements ChannelAdmin {
         int requeued = eachGroup(connection, group, ids, topic.sql().requeueDeadLetters);
         if (requeued > 0) {
             // new items wake nobody by themselves: the group's consumers are told, as after a cut
-            try (PreparedStatement wake = connection.prepareStatement(SupportSql.NOTIFY_ONE)) {
+            try (PreparedStatement wake = connection.prepareStatement(ListenSql.NOTIFY_ONE)) {
                 wake.setString(1, topic.table().wakeUpChannel());
                 wake.setString(2, channel);
                 wake.execute();

@@ -8,10 +8,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyConstants;
-import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.channel.ChannelEndpoint;
 import dev.pgnotify.camel.claim.ClaimingConsumer;
 import dev.pgnotify.camel.claim.WorkStore;
-import dev.pgnotify.camel.support.Database;
+import dev.pgnotify.camel.connection.Database;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -45,7 +45,7 @@ public class TopicConsumer extends ClaimingConsumer {
     private volatile Instant lastMaintenance;
     private volatile TopicWorkStore.Lag lag;
 
-    public TopicConsumer(PgNotifyEndpoint endpoint, Processor processor) {
+    public TopicConsumer(ChannelEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
         this.group = endpoint.getConfiguration().getGroup();
     }
@@ -71,7 +71,7 @@ public class TopicConsumer extends ClaimingConsumer {
     @Override
     protected WorkStore prepare(Database database) throws Exception {
         PgNotifyConfiguration configuration = configuration();
-        topic = getEndpoint().topic(database, this);
+        topic = TopicResources.of(getEndpoint(), database, this);
         topic.requirePrivileges(database, this, TopicResources.Role.CONSUMER);
         TopicWorkStore work = new TopicWorkStore(topic, channel(), group, this::cutDone);
         boolean earliest = "earliest".equals(configuration.getGroupStart());

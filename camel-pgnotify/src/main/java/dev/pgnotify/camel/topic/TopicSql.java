@@ -1,10 +1,10 @@
 package dev.pgnotify.camel.topic;
 
-import static dev.pgnotify.camel.support.SupportSql.ASYNCHRONOUS_COMMIT;
-import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_DEFERRED;
-import static dev.pgnotify.camel.support.SupportSql.WAKE_UP_SETTING;
+import static dev.pgnotify.camel.claim.ItemSql.ASYNCHRONOUS_COMMIT;
+import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_DEFERRED;
+import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_SETTING;
 
-import dev.pgnotify.camel.support.SupportSql;
+import dev.pgnotify.camel.claim.ItemSql;
 
 /**
  * The SQL of mode=topic, named by what it does. Values are always bound as parameters; the only names written into SQL
@@ -15,7 +15,7 @@ import dev.pgnotify.camel.support.SupportSql;
 final class TopicSql {
 
     /** Items given by id, each with the attempt it was claimed as. Parameters: ids, ids, attempts, ids. */
-    private static final String BY_IDS_AND_ATTEMPTS = SupportSql.BY_IDS_AND_ATTEMPTS;
+    private static final String BY_IDS_AND_ATTEMPTS = ItemSql.BY_IDS_AND_ATTEMPTS;
 
     /** Each item's progress, by its position among the ids. Parameters: progress values, ids. */
     private static final String PROGRESS_OF = "(?::int[])[array_position(?::bigint[], q.id)]";
@@ -208,13 +208,13 @@ final class TopicSql {
                       + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         releaseClaims = "UPDATE " + items + " q SET available_at = now(), attempts = q.attempts - 1,"
                         + " progress = " + PROGRESS_OF + " WHERE " + BY_IDS_AND_ATTEMPTS;
-        liveAfter = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items
+        liveAfter = "SELECT q.id, " + ItemSql.DUE_IN + " FROM " + items
                     + " q WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
         firstLive = "SELECT q.id FROM " + items + " q WHERE q.channel = ? AND q.group_name = ? AND q.id >= ?"
                     + " AND q.id <= ? ORDER BY q.id LIMIT 1";
-        liveAmong = "SELECT q.id, " + SupportSql.DUE_IN + " FROM " + items + " q WHERE " + SupportSql.BY_IDS;
+        liveAmong = "SELECT q.id, " + ItemSql.DUE_IN + " FROM " + items + " q WHERE " + ItemSql.BY_IDS;
         groupLag = "SELECT lag.messages, (extract(epoch FROM lag.age) * 1000)::bigint FROM ("
-                   + TopicSchema.lagOf(table, " WHERE g.channel = ? AND g.group_name = ?", " AND t.id >= ?")
+                   + TopicFunctions.lagOf(table, " WHERE g.channel = ? AND g.group_name = ?", " AND t.id >= ?")
                    + ") lag";
         groupsOfChannel = "SELECT group_name FROM " + table.groupsSql() + " WHERE channel = ? ORDER BY group_name";
         String remaining = "cardinality(t.ids) - t.progress";
@@ -257,7 +257,7 @@ final class TopicSql {
                               + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
                               + (keyed ? " RETURNING q.id, q.keys" : " RETURNING q.id") + "),"
                               + " named AS (SELECT " + candidate + " FROM " + items + " q"
-                              + " WHERE " + SupportSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
+                              + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
                               + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys
                               + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                               + " fresh AS (SELECT " + candidate + " FROM " + items + " q"

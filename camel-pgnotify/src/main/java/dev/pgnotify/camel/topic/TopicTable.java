@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 import dev.pgnotify.camel.PgIdentifiers;
+import dev.pgnotify.camel.PgNotifyConfiguration;
 
 /**
  * The log table of mode=topic and the tables that go with it: its slots (the partitions that are emptied whole), the
@@ -11,7 +12,7 @@ import dev.pgnotify.camel.PgIdentifiers;
  */
 public final class TopicTable {
 
-    public static final String DEFAULT_TABLE = "message_topic";
+    public static final String DEFAULT_TABLE = PgNotifyConfiguration.DEFAULT_TOPIC_TABLE;
 
     /** How many partitions the log rotates through. */
     static final int SLOTS = 4;

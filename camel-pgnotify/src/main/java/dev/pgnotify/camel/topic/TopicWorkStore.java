@@ -14,13 +14,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.claim.Parameters;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
-import dev.pgnotify.camel.support.Parameters;
 
 /**
  * A topic group's work: items cut from the log, each a batch of message ids (or one message to retry), whose bodies
  * are loaded from the log within the byte budget as the consumer reaches them.
+ * <p>
+ * Longer than a class here should be: a topic claim's one round trip (cut, acknowledge, claim, first bodies) returns
+ * several results whose reading is here beside the statements that make them.
  */
 final class TopicWorkStore implements WorkStore {
 

@@ -1,5 +1,7 @@
 package dev.pgnotify.camel.claim;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,8 +19,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The sweep's invariants (see {@link Sweep}) over generated tables: rows the frontier passed, at ids with any gaps
@@ -251,7 +251,7 @@ class SweepProperties {
             if (table.now % POLL == 0) {
                 sweep.run(new Sweep.Calls() {
                     @Override
-                    public <T> T call(String what, dev.pgnotify.camel.support.Database.Work<T> work)
+                    public <T> T call(String what, dev.pgnotify.camel.connection.Database.Work<T> work)
                             throws java.sql.SQLException {
                         return work.run(null);
                     }

@@ -17,6 +17,8 @@ public final class CheckResult {
     final Map<FaultKind, Integer> faults = new EnumMap<>(FaultKind.class);
     final Map<FaultKind, Integer> duplicatesExcusedBy = new EnumMap<>(FaultKind.class);
     final Map<FaultKind, Integer> keyBreaksExcusedBy = new EnumMap<>(FaultKind.class);
+    /** Deliveries of a key at once whose sends overlapped in time: not ordered, by the documented semantics. */
+    int keyOverlapsNotOrdered;
     final Map<Invariant, int[]> checks = new EnumMap<>(Invariant.class);
     final List<Violation> violations = new ArrayList<>();
     int messagesPlanned;
@@ -58,6 +60,10 @@ public final class CheckResult {
 
     public Map<FaultKind, Integer> duplicatesExcusedBy() {
         return duplicatesExcusedBy;
+    }
+
+    public int keyOverlapsNotOrdered() {
+        return keyOverlapsNotOrdered;
     }
 
     public Map<FaultKind, Integer> keyBreaksExcusedBy() {

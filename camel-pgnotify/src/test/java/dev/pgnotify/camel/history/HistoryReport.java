@@ -30,8 +30,10 @@ public final class HistoryReport {
                 r.deliveries(), r.deliveredMessages(), outcome.scenario().topic() ? " and group(s)" : "",
                 r.completedMessages(), r.deadLetters(), r.remaining(),
                 r.unendedDeliveries() > 0 ? ", " + r.unendedDeliveries() + " delivery(ies) without an end" : ""));
-        text.append(String.format(Locale.ROOT, "  duplicates: %d, excused by %s; per-key breaks excused by %s%n",
-                r.duplicates(), kinds(r.duplicatesExcusedBy()), kinds(r.keyBreaksExcusedBy())));
+        text.append(String.format(Locale.ROOT, "  duplicates: %d, excused by %s; per-key breaks excused by %s;"
+                                               + " %d of a key at once from sends that overlapped (not ordered)%n",
+                r.duplicates(), kinds(r.duplicatesExcusedBy()), kinds(r.keyBreaksExcusedBy()),
+                r.keyOverlapsNotOrdered()));
         text.append("  faults: ").append(kinds(r.faults())).append('\n');
         text.append("  invariants (checks / violations):\n");
         r.checks().forEach((invariant, c) -> text.append(String.format(Locale.ROOT, "    %-15s %7d / %d  %s%n",

@@ -3,6 +3,7 @@ package dev.pgnotify.camel.history;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -111,7 +112,14 @@ final class KeyChecks {
         return Math.min(last, micros);
     }
 
+    /**
+     * No two messages of a key at once — for two whose sends did not overlap (one acknowledged before the other began):
+     * sends of one key that overlap are not ordered against each other (a lower id may commit after a higher one was
+     * claimed), as the documentation says, and may then run at once.
+     */
     private void checkExclusive(String group, String key, List<Send> sends) {
+        Map<String, Send> byToken = new HashMap<>();
+        sends.forEach(s -> byToken.put(s.token(), s));
         List<Delivery> deliveries = new ArrayList<>();
         sends.forEach(s -> deliveries.addAll(checker.deliveries(s.token(), group)));
         deliveries.sort(Comparator.comparingLong(Delivery::startMicros));
@@ -122,6 +130,10 @@ final class KeyChecks {
             for (Delivery other : running) {
                 if (other.token().equals(next.token())) {
                     // the same message twice at once: a duplicate, checked as such
+                    continue;
+                }
+                if (overlap(byToken.get(other.token()), byToken.get(next.token()))) {
+                    result.keyOverlapsNotOrdered++;
                     continue;
                 }
                 Optional<Fault> excuse = checker.excuse(other.startMicros(), next.startMicros());
@@ -144,5 +156,10 @@ final class KeyChecks {
             }
             running.add(next);
         }
+    }
+
+    /** Whether two sends overlapped in time: neither was acknowledged before the other began. */
+    private static boolean overlap(Send a, Send b) {
+        return a != null && b != null && a.endMicros() > b.begin().micros() && b.endMicros() > a.begin().micros();
     }
 }

@@ -1,0 +1,36 @@
+package dev.pgnotify.camel.claim;
+
+/**
+ * SQL fragments every mode's work store writes the same way: items by id, fenced by the attempt they were claimed as,
+ * how long until an item falls due, and the durability of a consumer's own bookkeeping.
+ */
+public final class ItemSql {
+
+    /**
+     * Makes a consumer's own bookkeeping (claims, acknowledgements, retries) commit without waiting for the WAL flush.
+     * Safe for at-least-once delivery: if the server crashes before the flush, a lost claim or acknowledgement only
+     * means the message is delivered again.
+     */
+    public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
+
+    /**
+     * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time
+     * filter): for {@code id = ANY('{}')} the planner may otherwise walk the whole claim index, partial on
+     * {@code channel IS NOT NULL}, which is full of dead entries while an old snapshot elsewhere keeps vacuum from
+     * removing them, and which the statistics then describe as nearly empty.
+     */
+    public static final String BY_IDS = "cardinality(?::bigint[]) > 0 AND q.id = ANY(?::bigint[])";
+
+    /**
+     * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
+     * claimed again cannot acknowledge or renew the new one). Parameters: ids, ids, their attempts, ids.
+     */
+    public static final String BY_IDS_AND_ATTEMPTS
+            = BY_IDS + " AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]";
+
+    /** How long until an item ({@code q}) falls due, in milliseconds: zero or less when it is due. */
+    public static final String DUE_IN = "ceil(extract(epoch FROM q.available_at - now()) * 1000)::bigint";
+
+    private ItemSql() {
+    }
+}

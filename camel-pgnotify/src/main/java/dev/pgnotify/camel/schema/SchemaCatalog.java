@@ -1,0 +1,46 @@
+package dev.pgnotify.camel.schema;
+
+/**
+ * The catalog queries by which a mode's schema is verified before it is created or used: what exists, in which shape,
+ * and the lock under which applications starting at the same time create it once.
+ */
+public final class SchemaCatalog {
+
+    public static final String CURRENT_SCHEMA = "SELECT current_schema()";
+
+    /**
+     * Serializes schema creation across every application that starts at the same time; held until commit.
+     */
+    public static final String LOCK_SCHEMA_CHANGES = "SELECT pg_advisory_xact_lock(hashtext('pgnotify schema ' || ?))";
+
+    /** How long the statements of the current transaction wait for a lock. Parameters: milliseconds, as text. */
+    public static final String SET_LOCAL_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, true)";
+
+    /** The sequence that draws a table's ids. Parameters: the table, the column. */
+    public static final String SERIAL_SEQUENCE = "SELECT pg_get_serial_sequence(?, ?)";
+
+    /** Whether an index is partial: true or false, no row when it does not exist. Parameters: the index. */
+    public static final String INDEX_IS_PARTIAL
+            = "SELECT indpred IS NOT NULL FROM pg_index WHERE indexrelid = to_regclass(?)";
+
+    public static final String TABLE_EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+
+    public static final String FUNCTION_EXISTS = "SELECT to_regprocedure(?) IS NOT NULL";
+
+    /**
+     * Whether a function exists and its body contains a text: how a function of an earlier version is told from the
+     * current one. Parameters: the function's signature, the text.
+     */
+    public static final String FUNCTION_CONTAINS
+            = "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(?) AND strpos(prosrc, ?) > 0)";
+
+    public static final String TRIGGER_EXISTS
+            = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal)";
+
+    /** The columns of a table and their types, as format_type writes them. */
+    public static final String TABLE_COLUMNS = "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                                               + " WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped";
+
+    private SchemaCatalog() {
+    }
+}

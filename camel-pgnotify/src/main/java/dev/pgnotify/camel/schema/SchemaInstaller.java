@@ -1,0 +1,158 @@
+package dev.pgnotify.camel.schema;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.pgnotify.camel.PgIdentifiers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates or verifies the objects of a mode's schema in one transaction, under an advisory lock, so that applications
+ * starting at the same time create them once: what is missing is created when allowed, else named in the error; the
+ * transaction commits only when everything is in place. Also the catalog look-ups the schemas' checks share.
+ */
+public final class SchemaInstaller {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SchemaInstaller.class);
+
+    /** Whether a schema object exists (in the expected shape). */
+    @FunctionalInterface
+    public interface Check {
+        boolean test(Connection connection) throws SQLException;
+    }
+
+    /** A check of the whole schema made under the lock; it throws, naming the problem, when it fails. */
+    @FunctionalInterface
+    public interface Verification {
+        void verify(Connection connection) throws SQLException;
+    }
+
+    /**
+     * One object of a schema: how to see that it exists, and how to create it. A migration brings an object of an
+     * earlier version up to date; a new schema has it already, so the documentation leaves it out.
+     */
+    public record SchemaObject(String description, Check exists, String ddl, boolean migration) {
+
+        public SchemaObject {
+            ddl = PgIdentifiers.dollarQuoted(ddl);
+        }
+
+        public SchemaObject(String description, Check exists, String ddl) {
+            this(description, exists, ddl, false);
+        }
+    }
+
+    /** What is installed, for messages: "the queue table x", "the topic x". */
+    public record Target(String kind, String what, String display) {
+    }
+
+    private SchemaInstaller() {
+    }
+
+    /**
+     * Makes sure the objects exist: creates what is missing when {@code create} is true, otherwise fails naming it.
+     *
+     * @param lockTimeoutMillis how long to wait for a lock another session holds (the schema lock included)
+     */
+    public static void ensure(Connection connection, Target target, List<SchemaObject> objects, Verification verification,
+                              boolean create, long lockTimeoutMillis)
+            throws SQLException {
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try {
+            // the bound first: it applies to the schema lock too, which another application's start may hold
+            try (PreparedStatement lockTimeout = connection.prepareStatement(SchemaCatalog.SET_LOCAL_LOCK_TIMEOUT)) {
+                lockTimeout.setString(1, Long.toString(lockTimeoutMillis));
+                lockTimeout.execute();
+            }
+            try (PreparedStatement lock = connection.prepareStatement(SchemaCatalog.LOCK_SCHEMA_CHANGES)) {
+                lock.setString(1, target.display());
+                lock.execute();
+            }
+            List<SchemaObject> missing = new ArrayList<>();
+            for (SchemaObject object : objects) {
+                if (!object.exists().test(connection)) {
+                    missing.add(object);
+                }
+            }
+            verification.verify(connection);
+            if (missing.isEmpty()) {
+                connection.commit();
+                return;
+            }
+            String names = String.join(", ", missing.stream().map(SchemaObject::description).toList());
+            if (!create) {
+                throw new IllegalStateException("The " + target.kind() + " schema of " + target.display() + " is"
+                                                + " incomplete and createSchema=false: missing " + names + ". Create"
+                                                + " them as the installing role (the component documentation shows the"
+                                                + " SQL) or set createSchema=true.");
+            }
+            try (Statement statement = connection.createStatement()) {
+                for (SchemaObject object : missing) {
+                    statement.execute(object.ddl());
+                }
+            } catch (SQLException e) {
+                throw new SQLException("Cannot create " + names + " for " + target.what() + " " + target.display()
+                                       + ": " + e.getMessage() + ". Create them as a role that may (the component"
+                                       + " documentation shows the SQL), then start with createSchema=false.",
+                        e.getSQLState(), e);
+            }
+            connection.commit();
+            LOG.info("Created {} for {} {}", names, target.what(), target.display());
+        } catch (SQLException | RuntimeException e) {
+            connection.rollback();
+            throw e;
+        } finally {
+            connection.setAutoCommit(autoCommit);
+        }
+    }
+
+    /** Every statement that creates the schema from nothing, as the documentation shows it. */
+    public static List<String> ddl(List<SchemaObject> objects) {
+        return objects.stream().filter(object -> !object.migration()).map(SchemaObject::ddl).toList();
+    }
+
+    /** A table's columns and their types, as format_type writes them. */
+    public static Map<String, String> columnsOf(Connection connection, String quotedName) throws SQLException {
+        Map<String, String> columns = new LinkedHashMap<>();
+        try (PreparedStatement statement = connection.prepareStatement(SchemaCatalog.TABLE_COLUMNS)) {
+            statement.setString(1, quotedName);
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    columns.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        return columns;
+    }
+
+    /** Whether the table has these columns; a table still to be created will have them. */
+    public static boolean hasColumns(Connection connection, String quotedName, String... columns) throws SQLException {
+        return !tableExists(connection, quotedName)
+               || columnsOf(connection, quotedName).keySet().containsAll(List.of(columns));
+    }
+
+    public static boolean tableExists(Connection connection, String quotedName) throws SQLException {
+        return exists(connection, SchemaCatalog.TABLE_EXISTS, quotedName);
+    }
+
+    /** Runs a catalog check whose one column says whether something exists. */
+    public static boolean exists(Connection connection, String sql, String... parameters) throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            for (int i = 0; i < parameters.length; i++) {
+                statement.setString(i + 1, parameters[i]);
+            }
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+}
