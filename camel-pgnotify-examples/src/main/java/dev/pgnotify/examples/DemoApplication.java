@@ -19,6 +19,7 @@ public final class DemoApplication {
     /** The application, not yet started. */
     public static Main newMain() {
         Main main = new Main();
+        main.addMainListener(new LoadedRoutes());
         ExampleDatabase.configuredOrEmbedded(main);
         main.configure().addConfiguration(DemoConfiguration.class);
         return main;

@@ -65,8 +65,17 @@ public class DemoStatus extends EventNotifierSupport {
 
     /** Logs one line per channel. */
     public void log() {
-        Map<String, Long> waiting = countByChannel("message_queue");
-        Map<String, Long> dead = countByChannel("message_queue_dead");
+        Map<String, Long> waiting;
+        Map<String, Long> dead;
+        try {
+            waiting = countByChannel("message_queue");
+            dead = countByChannel("message_queue_dead");
+        } catch (SQLException e) {
+            // a status that cannot be read says so, rather than showing zeros
+            LOG.warn("status unavailable: cannot read the queue tables ({}); sent {}, delivered {} by this application",
+                    e.getMessage(), total(sent), total(delivered));
+            return;
+        }
         TreeSet<String> channels = new TreeSet<>(sent.keySet());
         channels.addAll(delivered.keySet());
         channels.addAll(waiting.keySet());
@@ -91,17 +100,24 @@ public class DemoStatus extends EventNotifierSupport {
         return counter == null ? 0 : counter.sum();
     }
 
-    private Map<String, Long> countByChannel(String table) {
+    private static long total(Map<String, LongAdder> counters) {
+        return counters.values().stream().mapToLong(LongAdder::sum).sum();
+    }
+
+    /** Rows per channel; none when the table does not exist yet (nothing was sent); fails when it cannot be read. */
+    private Map<String, Long> countByChannel(String table) throws SQLException {
         Map<String, Long> counts = new TreeMap<>();
-        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery(
-                     "SELECT channel, count(*) FROM " + table + " GROUP BY channel")) {
-            while (rs.next()) {
-                counts.put(rs.getString(1), rs.getLong(2));
+        try (Connection connection = dataSource.getConnection(); Statement statement = connection.createStatement()) {
+            try (ResultSet exists = statement.executeQuery("SELECT to_regclass('" + table + "') IS NOT NULL")) {
+                if (!exists.next() || !exists.getBoolean(1)) {
+                    return counts;
+                }
             }
-        } catch (SQLException e) {
-            // no queue table yet: nothing waits
-            LOG.debug("Cannot count {}: {}", table, e.getMessage());
+            try (ResultSet rs = statement.executeQuery("SELECT channel, count(*) FROM " + table + " GROUP BY channel")) {
+                while (rs.next()) {
+                    counts.put(rs.getString(1), rs.getLong(2));
+                }
+            }
         }
         return counts;
     }

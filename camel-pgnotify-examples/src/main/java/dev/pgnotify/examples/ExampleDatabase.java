@@ -3,6 +3,7 @@ package dev.pgnotify.examples;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.Properties;
 
 import javax.sql.DataSource;
@@ -39,7 +40,8 @@ public final class ExampleDatabase {
         if (isConfigured()) {
             return;
         }
-        PgTestServer server = PgTestServer.configuredOrNewEmbedded();
+        // closed after the application stopped (below), also on Ctrl+C: not by its own exit hook meanwhile
+        PgTestServer server = PgTestServer.configuredOrNewEmbedded().closedByApplication(Duration.ofSeconds(30));
         // stopped with the application, not by a JVM shutdown hook: under mvn exec:java the classes it needs are
         // gone by the time the hooks run
         main.addMainListener(new MainListenerSupport() {

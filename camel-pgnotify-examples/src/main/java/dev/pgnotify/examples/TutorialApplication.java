@@ -19,6 +19,7 @@ public final class TutorialApplication {
     /** The application, not yet started: on the configured database, else on an embedded PostgreSQL. */
     public static Main newMain() {
         Main main = new Main();
+        main.addMainListener(new LoadedRoutes());
         ExampleDatabase.configuredOrEmbedded(main);
         // the tutorial needs no HTTP server
         main.addOverrideProperty("camel.server.enabled", "false");

@@ -1,5 +1,6 @@
 package dev.pgnotify.examples.springboot;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -24,7 +25,8 @@ public class OrdersApplication {
     public static void main(String[] args) {
         SpringApplication application = new SpringApplication(OrdersApplication.class);
         if (!new StandardEnvironment().containsProperty("spring.datasource.url") && !named(args)) {
-            PgTestServer server = PgTestServer.configuredOrNewEmbedded();
+            // closed after the application (below), also on Ctrl+C: not by its own exit hook meanwhile
+            PgTestServer server = PgTestServer.configuredOrNewEmbedded().closedByApplication(Duration.ofSeconds(30));
             LOG.info("No database configured (spring.datasource.url): using {}", server);
             Map<String, Object> database = new HashMap<>();
             database.put("spring.datasource.url", server.jdbcUrl());

@@ -210,7 +210,7 @@ public final class PgTestServer implements AutoCloseable {
             PgTestServer server = new PgTestServer(Kind.EMBEDDED,
                     "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres", "postgres", null,
                     restarts != null ? restarts : postgres, restarts);
-            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pgnotify-embedded-postgres-shutdown"));
+            Runtime.getRuntime().addShutdownHook(new Thread(server::closeAtExit, "pgnotify-embedded-postgres-shutdown"));
             return server;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot start the embedded PostgreSQL", e);
@@ -343,8 +343,36 @@ public final class PgTestServer implements AutoCloseable {
     }
 
     /** Stops the server if this class started it; a server you configured is left alone. */
+    /**
+     * The server is an application's (the examples'), which closes it after it stopped, also when the JVM is asked to
+     * exit (Ctrl+C, SIGTERM): the JVM's exit then waits for that close, up to {@code grace}, before this server stops
+     * on its own. Without it the server could stop while the application is still stopping, and its last status reads
+     * and LISTEN connections fail.
+     */
+    public PgTestServer closedByApplication(Duration grace) {
+        this.applicationGrace = grace;
+        return this;
+    }
+
+    private volatile Duration applicationGrace;
+    private final java.util.concurrent.CountDownLatch closedLatch = new java.util.concurrent.CountDownLatch(1);
+
+    /** The JVM exits: close now, or once the application that owns the server has (within its grace). */
+    private void closeAtExit() {
+        Duration grace = applicationGrace;
+        if (grace != null) {
+            try {
+                closedLatch.await(grace.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+    }
+
     @Override
     public synchronized void close() {
+        closedLatch.countDown();
         if (closed || server == null) {
             return;
         }
