@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The README and the component's AsciiDoc are written by hand: every option and header of the JSON the build
- * generates must be in their tables, and the schema SQL they show must be what the component creates.
+ * The user guide (docs/) and the component's AsciiDoc are written by hand: every option and header of the JSON the
+ * build generates must be in their tables (the guide's page of options and headers), and the schema SQL they show
+ * must be what the component creates (the guide's page of the schema).
  */
 class DocumentationTest {
 
@@ -30,7 +31,7 @@ class DocumentationTest {
             "exceptionHandler", "exchangePattern", "lazyStartProducer", "autowiredEnabled");
 
     @ParameterizedTest
-    @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
+    @ValueSource(strings = { "../docs/options.md", "src/main/docs/pgnotify-component.adoc" })
     void everyOptionAndHeaderIsDocumented(String document) throws Exception {
         String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
         JsonObject catalog = catalog();
@@ -47,7 +48,7 @@ class DocumentationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
+    @ValueSource(strings = { "../docs/schema.md", "src/main/docs/pgnotify-component.adoc" })
     void schemaSqlIsWhatTheComponentCreates(String document) throws Exception {
         String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
         String ddl = String.join(";\n\n", QueueSchema.ddl(QueueTable.of(null, null).inSchema("public"))) + ";";
@@ -55,7 +56,7 @@ class DocumentationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "../README.md", "src/main/docs/pgnotify-component.adoc" })
+    @ValueSource(strings = { "../docs/schema.md", "src/main/docs/pgnotify-component.adoc" })
     void topicSchemaSqlIsWhatTheComponentCreates(String document) throws Exception {
         String text = Files.readString(Path.of(document), StandardCharsets.UTF_8);
         String ddl = String.join(";\n\n", TopicSchema.ddl(TopicTable.of(null).inSchema("public"))) + ";";

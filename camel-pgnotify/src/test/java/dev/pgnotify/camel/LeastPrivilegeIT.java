@@ -36,7 +36,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
     private static final String PASSWORD = "Runtime-Pa55";
     private static final String TABLE = SCHEMA + ".queue";
 
-    /** What an administrator grants the runtime role, as the README documents it. */
+    /** What an administrator grants the runtime role, as docs/production.md documents it. */
     static final List<String> RUNTIME_GRANTS = List.of(
             "GRANT USAGE ON SCHEMA lp_it TO " + ROLE,
             "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.queue TO " + ROLE,
@@ -44,7 +44,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
             "GRANT SELECT, INSERT, UPDATE, DELETE ON lp_it.queue_dedup TO " + ROLE,
             "GRANT SELECT ON SEQUENCE lp_it.queue_id_seq TO " + ROLE);
 
-    /** What an administrator grants the runtime role for a topic, as the README documents it. */
+    /** What an administrator grants the runtime role for a topic, as docs/production.md documents it. */
     static final List<String> TOPIC_GRANTS = List.of(
             "GRANT USAGE ON SCHEMA lp_it TO " + ROLE,
             "GRANT SELECT, INSERT ON lp_it.topic TO " + ROLE,

@@ -93,7 +93,7 @@ class TopicRecoveryIT extends PgNotifyITSupport {
                 "nothing delivered twice to a group");
         await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TOPIC + "_items") == 0);
 
-        // the route is fixed: the README's SQL delivers the dead letter again, to its group only
+        // the route is fixed: the guide's SQL (docs/modes.md) delivers the dead letter again, to its group only
         poisonFixed = true;
         server().execute("WITH d AS (DELETE FROM " + TOPIC + "_dead WHERE channel = 'poison' AND group_name = 'strict'"
                          + " RETURNING channel, group_name, id) INSERT INTO " + TOPIC

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 
 /**
  * What a Spring Boot application gets from camel-pgnotify alone, with camel-spring-boot-starter but without this
- * starter (its auto-configuration excluded): the README's "without the starter" list is this test's findings.
+ * starter (its auto-configuration excluded): the "without the starter" list of docs/spring-boot.md is this test's findings.
  * Camel's autowiring still hands the component Spring Boot's only DataSource, so routes work; but
  * camel.component.pgnotify.* properties are not bound, and the producer does not join Spring's transactions (a
  * rolled-back transaction still publishes).
