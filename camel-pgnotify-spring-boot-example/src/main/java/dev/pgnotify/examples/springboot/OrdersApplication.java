@@ -9,7 +9,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
-import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.core.env.StandardEnvironment;
 
 /**
@@ -37,12 +36,16 @@ public class OrdersApplication {
                 database.put("spring.datasource.password", server.password());
             }
             application.setDefaultProperties(database);
-            // stopped after the application, whose pools still hold connections until then
-            application.addListeners(event -> {
-                if (event instanceof ContextClosedEvent) {
-                    server.close();
-                }
-            });
+            // stopped once the application has closed (Camel stopped, the pools closed), also on Ctrl+C: Spring Boot
+            // runs its shutdown handlers after its contexts are closed, whereas ContextClosedEvent comes before
+            SpringApplication.getShutdownHandlers().add(server::close);
+            try {
+                application.run(args);
+            } catch (RuntimeException | Error e) {
+                server.close();
+                throw e;
+            }
+            return;
         }
         application.run(args);
     }
