@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * (the Kafka relay against a real broker; true unless smoke), bench.tlsCpuRounds (rounds of the CPU comparison over TLS,
  * 7: this machine's noise needs more than the workloads' runs), bench.historyMinutes (the history checker under
  * random faults for that long, in rounds of bench.historyRoundSeconds, 300, seeds from bench.historySeed on; 0 skips
- * it, as the default and smoke runs do).
+ * it, as the default and smoke runs do). bench.pgque names PgQue's install file, the topic's baseline
+ * (../shared/baselines/pgque/pgque.sql; without it PgQue is not measured).
  */
 record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
                     int soakRate, boolean kafka, int tlsCpuRounds, int historyMinutes, int historyRoundSeconds,

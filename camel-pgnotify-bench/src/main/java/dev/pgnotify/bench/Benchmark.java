@@ -38,6 +38,7 @@ public final class Benchmark {
             PgNotifyWorkloads pgnotify = new PgNotifyWorkloads(bench);
             TopicWorkloads topic = new TopicWorkloads(bench);
             topic.create();
+            PgQueBaseline pgque = new PgQueBaseline(bench);
             KafkaWorkloads kafka = options.kafka() ? new KafkaWorkloads(bench) : null;
             TlsWorkloads tls = new TlsWorkloads(bench, pgnotify);
             TlsCpu tlsCpu = null;
@@ -51,6 +52,7 @@ public final class Benchmark {
                     pgnotify.runFeatures();
                     tls.runAll(pgnotify.pgeventTopRate());
                     topic.runAll();
+                    pgque.runAll();
                     if (kafka != null) {
                         kafka.runAll();
                     }

@@ -202,6 +202,12 @@ final class Report {
             ratio(md, "topic, publishing with " + groups + " group(s) consuming: ≥ 0.9× publishing to a queue",
                     String.format(TopicWorkloads.PUBLISH, groups), PgNotifyWorkloads.QUEUE_1, 0.9);
         }
+        ratio(md, "topic, 1 producer thread → 2 groups: ≥ 1.0× PgQue's rate per consumer (same run)",
+                TopicWorkloads.PER_GROUP, PgQueBaseline.PER_GROUP, 1.0);
+        latencyVs(md, "topic at 1,000 msg/s, 2 groups: keeps up, p99 ≤ 5 ms and ≤ PgQue's (same run)",
+                TopicWorkloads.TOPIC_1000, PgQueBaseline.AT_1000, 5.0);
+        ratio(md, "topic, 2 groups draining a backlog: ≥ 1.0× PgQue's 2 consumers (same run)",
+                String.format(TopicWorkloads.DRAIN_GROUPS, backlog, 2), String.format(PgQueBaseline.DRAIN, backlog), 1.0);
         int relayed = bench.options.count(10_000);
         ratio(md, "Kafka relay: ≥ 0.8× Kafka's own producer sending one record at a time (acks=all)",
                 String.format(KafkaWorkloads.RELAY, relayed), String.format(KafkaWorkloads.PRODUCER_ALONE, relayed), 0.8);
@@ -444,6 +450,22 @@ final class Report {
                 ? String.format(Locale.ROOT, "%s: p99 %.2f ms", floorName, floor.medianLatencies().p99()) : "";
         md.append(String.format(Locale.ROOT, "| %s | p99 %.2f ms (p50 %.2f) | %s | %.2f ms | %s |\n", target, p99,
                 m.medianLatencies().p50(), baseline, p99, p99 <= wantedMillis ? "yes" : "**no**"));
+    }
+
+    /** Met when every message arrived and p99 is within both the bound and the baseline's p99. */
+    private void latencyVs(StringBuilder md, String target, String name, String baselineName, double wantedMillis) {
+        Measurement m = bench.find(name);
+        Measurement baseline = bench.find(baselineName);
+        if (m == null || baseline == null || m.runs.isEmpty() || baseline.runs.isEmpty() || m.medianLatencies() == null
+            || baseline.medianLatencies() == null) {
+            return;
+        }
+        double p99 = m.medianLatencies().p99();
+        double baselineP99 = baseline.medianLatencies().p99();
+        boolean keptUp = m.runs.stream().allMatch(r -> r.delivered() == r.expected());
+        md.append(String.format(Locale.ROOT, "| %s | p99 %.2f ms (p50 %.2f)%s | %s: p99 %.2f ms | %.2f× | %s |\n", target,
+                p99, m.medianLatencies().p50(), keptUp ? "" : ", messages lost", baselineName, baselineP99,
+                p99 / baselineP99, keptUp && p99 <= wantedMillis && p99 <= baselineP99 ? "yes" : "**no**"));
     }
 
     private List<Measurement> measured() {

@@ -20,6 +20,7 @@ final class TopicWorkloads {
     static final String TABLE = "bench_topic";
     static final String TOPIC_1000 = "pgnotify topic at 1,000 msg/s, 2 groups";
     static final String PUBLISH = "pgnotify topic, 1 producer thread, %d group(s) consuming";
+    static final String PER_GROUP = "pgnotify topic, 1 producer thread, 2 groups, delivered per group";
     static final String DRAIN_GROUPS = "pgnotify topic, drain a %,d backlog, %d group(s) in parallel";
     static final String DRAIN_CONSUMERS = "pgnotify topic, drain a %,d backlog, 1 group of %d consumer(s)";
 
@@ -55,8 +56,10 @@ final class TopicWorkloads {
         for (int groups : new int[] { 0, 2, 4 }) {
             bench.measure(TOPIC, String.format(PUBLISH, groups),
                     "sending rate, like the queue's row above; the groups drain at the same time",
-                    () -> publish(groups, bench.options.count(6_000)));
+                    () -> publish(groups, bench.options.count(6_000), false));
         }
+        bench.measure(TOPIC, PER_GROUP, "as fast as one thread sends; the rate each group receives (PgQue's row beside it)",
+                () -> publish(2, bench.options.count(6_000), true));
         int backlog = bench.options.count(200_000);
         for (int groups : new int[] { 1, 2, 4 }) {
             bench.measure(TOPIC, String.format(DRAIN_GROUPS, backlog, groups),
@@ -99,8 +102,11 @@ final class TopicWorkloads {
         }
     }
 
-    /** The sending rate of one producer thread while that many groups consume. */
-    private Run publish(int groups, int count) throws Exception {
+    /**
+     * One producer thread publishing as fast as it can while that many groups consume: its sending rate, or (perGroup)
+     * the rate each group receives, from the first send to the last delivery.
+     */
+    private Run publish(int groups, int count, boolean perGroup) throws Exception {
         reset();
         Receiver receiver = new Receiver(Math.max(1, groups) * count);
         String uri = uri("bench_p");
@@ -128,6 +134,10 @@ final class TopicWorkloads {
             }
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
             Run delivered = receiver.run(sent[0], "");
+            if (perGroup) {
+                return delivered.withThroughput(delivered.throughput() / groups, String.format(Locale.ROOT,
+                        "sent %,d msg/s", Math.round(sendingRate)));
+            }
             return delivered.withThroughput(sendingRate, String.format(Locale.ROOT,
                     "delivered %,d msg/s per group", Math.round(delivered.throughput() / groups)));
         }
