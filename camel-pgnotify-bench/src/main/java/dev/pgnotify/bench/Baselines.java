@@ -77,6 +77,7 @@ final class Baselines {
         long duration = TimeUnit.MILLISECONDS.toNanos(bench.options.millis(3000));
         AtomicLong inserted = new AtomicLong();
         String body = "x".repeat(100);
+        long flushes = bench.walFlushes();
         long[] elapsed = inParallel(clients, () -> {
             try (Connection connection = bench.connect();
                  PreparedStatement insert = connection.prepareStatement(
@@ -90,7 +91,9 @@ final class Baselines {
             }
             return null;
         });
-        return Run.throughputOnly(inserted.get() / (elapsed[0] / 1e9), inserted.get());
+        Run run = Run.throughputOnly(inserted.get() / (elapsed[0] / 1e9), inserted.get());
+        return run.withThroughput(run.throughput(),
+                Bench.walFlushesPerMessage(flushes, bench.walFlushes(), inserted.get()).replaceFirst("^; ", ""));
     }
 
     /**

@@ -106,6 +106,25 @@ final class Bench {
         }
     }
 
+    /**
+     * The server's WAL flushes so far (pg_stat_wal.wal_sync: every process's, the WAL writer's included), or -1 where
+     * the server does not count them (before 14; from 18 they are in pg_stat_io). What one durable commit costs: a
+     * message whose send, claim and acknowledgement each waited for the disk would cost about three.
+     */
+    long walFlushes() {
+        try {
+            return count("SELECT wal_sync FROM pg_stat_wal");
+        } catch (SQLException e) {
+            return -1;
+        }
+    }
+
+    /** ", N WAL flushes a message" between two readings of {@link #walFlushes()}, or nothing where not counted. */
+    static String walFlushesPerMessage(long before, long after, long messages) {
+        return before < 0 || after < 0 || messages == 0 ? ""
+                : String.format(java.util.Locale.ROOT, "; %.2f WAL flushes a message", (after - before) / (double) messages);
+    }
+
     String value(String sql) throws SQLException {
         return String.valueOf(server.queryValue(sql));
     }
