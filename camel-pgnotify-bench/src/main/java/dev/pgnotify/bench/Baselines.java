@@ -93,7 +93,7 @@ final class Baselines {
         });
         Run run = Run.throughputOnly(inserted.get() / (elapsed[0] / 1e9), inserted.get());
         return run.withThroughput(run.throughput(),
-                Bench.walFlushesPerMessage(flushes, bench.walFlushes(), inserted.get()).replaceFirst("^; ", ""));
+                Bench.walFlushesPerMessage(flushes, bench.walFlushes(), inserted.get()));
     }
 
     /**

@@ -11,6 +11,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -119,10 +120,10 @@ final class Bench {
         }
     }
 
-    /** ", N WAL flushes a message" between two readings of {@link #walFlushes()}, or nothing where not counted. */
+    /** "N WAL flushes a message" between two readings of {@link #walFlushes()}, or "" where not counted. */
     static String walFlushesPerMessage(long before, long after, long messages) {
         return before < 0 || after < 0 || messages == 0 ? ""
-                : String.format(java.util.Locale.ROOT, "; %.2f WAL flushes a message", (after - before) / (double) messages);
+                : String.format(Locale.ROOT, "%.2f WAL flushes a message", (after - before) / (double) messages);
     }
 
     String value(String sql) throws SQLException {

@@ -250,9 +250,10 @@ final class PgNotifyWorkloads {
             Run delivered = receiver.run(sent[0], "");
             double sendingRate = count / (sent[1] / 1e9);
             // sent, claimed and acknowledged: the producer's commit waits for the disk, the consumer's do not
+            String wal = Bench.walFlushesPerMessage(flushes, bench.walFlushes(), count);
             return delivered.withThroughput(sendingRate, String.format("delivered %,d msg/s (%d consumer thread%s)%s",
                     Math.round(delivered.throughput()), consumers, consumers > 1 ? "s" : "",
-                    Bench.walFlushesPerMessage(flushes, bench.walFlushes(), count)));
+                    wal.isEmpty() ? "" : "; " + wal));
         }
     }
 

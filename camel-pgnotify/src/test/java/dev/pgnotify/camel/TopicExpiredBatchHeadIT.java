@@ -7,6 +7,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import dev.pgnotify.camel.test.CapturedLogs;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.RouteBuilder;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -58,9 +60,11 @@ class TopicExpiredBatchHeadIT extends PgNotifyITSupport {
 
         try (CapturedLogs logs = new CapturedLogs()) {
             context.getRouteController().startRoute("g");
-            long deadline = System.nanoTime() + Duration.ofSeconds(8).toNanos();
-            while (System.nanoTime() < deadline && received.size() < 2) {
-                Thread.sleep(50);
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> received.size() >= 2);
+            } catch (ConditionTimeoutException e) {
+                // not delivered in time: the assertions below say what happened instead
             }
             String claimFailure = logs.lines().stream().filter(line -> line.contains("Cannot claim messages"))
                     .findFirst().orElse(null);

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -201,7 +202,7 @@ class GuideSamplesTest {
     /** GitHub's anchors: the heading in lower case, without punctuation, spaces as hyphens. */
     private static Set<String> anchors(Path page) throws IOException {
         Matcher heading = HEADING.matcher(FENCE.matcher(Files.readString(page, StandardCharsets.UTF_8)).replaceAll(""));
-        Set<String> anchors = new java.util.HashSet<>();
+        Set<String> anchors = new HashSet<>();
         while (heading.find()) {
             anchors.add(heading.group(1).strip().toLowerCase().replaceAll("[^\\p{L}\\p{N}_\\- ]", "").replace(' ', '-'));
         }
