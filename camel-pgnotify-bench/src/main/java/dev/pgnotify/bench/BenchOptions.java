@@ -11,6 +11,8 @@ import java.nio.file.Path;
  * random faults for that long, in rounds of bench.historyRoundSeconds, 300, seeds from bench.historySeed on; 0 skips
  * it, as the default and smoke runs do). bench.pgque names PgQue's install file, the topic's baseline
  * (../shared/baselines/pgque/pgque.sql; without it PgQue is not measured).
+ * The job-queue workload reads its own (bench.jobWorkers, bench.jobStepSeconds, bench.jobLastRate, bench.jobProducers):
+ * see {@link JobQueueWorkloads}.
  */
 record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
                     int soakRate, boolean kafka, int tlsCpuRounds, int historyMinutes, int historyRoundSeconds,

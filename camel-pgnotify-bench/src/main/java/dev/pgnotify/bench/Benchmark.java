@@ -39,6 +39,7 @@ public final class Benchmark {
             TopicWorkloads topic = new TopicWorkloads(bench);
             topic.create();
             PgQueBaseline pgque = new PgQueBaseline(bench);
+            JobQueueWorkloads jobs = new JobQueueWorkloads(bench);
             KafkaWorkloads kafka = options.kafka() ? new KafkaWorkloads(bench) : null;
             TlsWorkloads tls = new TlsWorkloads(bench, pgnotify);
             TlsCpu tlsCpu = null;
@@ -53,6 +54,7 @@ public final class Benchmark {
                     tls.runAll(pgnotify.pgeventTopRate());
                     topic.runAll();
                     pgque.runAll();
+                    jobs.runAll();
                     if (kafka != null) {
                         kafka.runAll();
                     }
@@ -79,7 +81,7 @@ public final class Benchmark {
             if (options.memory()) {
                 facts.addAll(new MemoryWorkloads(bench).run());
             }
-            Path report = new Report(bench, mvcc, tlsCpu, facts, (System.nanoTime() - start) / 1e9)
+            Path report = new Report(bench, mvcc, tlsCpu, facts, jobs.section(), (System.nanoTime() - start) / 1e9)
                     .write(options.out());
             LOG.info("Report: {}", report.toAbsolutePath());
         }

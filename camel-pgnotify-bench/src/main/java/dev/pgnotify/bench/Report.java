@@ -38,10 +38,13 @@ final class Report {
     /** The CPU comparison of plain TCP and TLS, where it ran. */
     private final TlsCpu tlsCpu;
     private final List<String[]> facts;
+    /** The job-queue workload's section (its own table: steps of doubling rates), or "". */
+    private final String jobSection;
     private final double seconds;
 
-    Report(Bench bench, MvccWorkloads mvcc, TlsCpu tlsCpu, List<String[]> facts, double seconds) {
+    Report(Bench bench, MvccWorkloads mvcc, TlsCpu tlsCpu, List<String[]> facts, String jobSection, double seconds) {
         this.bench = bench;
+        this.jobSection = jobSection;
         this.mvcc = mvcc;
         this.tlsCpu = tlsCpu;
         this.facts = facts;
@@ -82,6 +85,7 @@ final class Report {
         }
         md.append("\n## Latency\n\n![Latency](latency.png)\n\n");
         featureSection(md);
+        md.append(jobSection);
         mvccSection(md);
         tlsCpuSection(md);
         md.append("## Wake-ups and heap\n\n| What | Measured |\n|---|---|\n");

@@ -42,6 +42,8 @@ class BenchmarkSmokeIT {
                     assertEquals("0", cells[7].trim(), "twice: " + line);
                 });
         assertTrue(report.contains("peak heap"), "the heap workloads ran: " + report);
+        assertTrue(report.contains("## Job-queue shape") && report.contains("| 4 | 1,000 |"),
+                "the job-queue workload ran, plain table and pgnotify: " + report);
         assertFalse(report.contains("FAILED"), report);
     }
 }
