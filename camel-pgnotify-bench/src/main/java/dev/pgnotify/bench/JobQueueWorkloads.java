@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * batches of up to {@value #MAX_BATCH} jobs every {@value #TICK_MILLIS} ms at a fixed offered rate, credited by the
  * wall-clock time elapsed (a producer that fell behind sends what it owes at its next tick); workers whose work takes
  * {@value #WORK_MILLIS} ms; 1, 4, 16 and 64 worker threads. The offered rate doubles from 1,000 jobs/s, a step of
- * bench.jobStepSeconds (10) each, until a step is not kept (the producers sent less than 95 % of what the rate owed,
- * or fewer than 95 % of the jobs sent completed within the step); the backlog is drained between steps, so that each step starts empty. Measured per step: the completion rate and the
+ * bench.jobStepSeconds (10) each, until a step is not kept (jobs completed at less than 95 % of the offered rate over
+ * the step, producers that fell behind stretching it); the backlog is drained between steps, so that each step starts empty. Measured per step: the completion rate and the
  * pickup latency, from the job's insert to the start of its work, in an HdrHistogram (bounded memory, however many
  * jobs). Side by side in the same round: a plain job table, one job a transaction claimed with FOR UPDATE SKIP LOCKED,
  * and pgnotify's queue.
@@ -50,9 +50,12 @@ final class JobQueueWorkloads {
             return completed / seconds;
         }
 
-        /** The producers sent what the rate owed (their inserts are the system's too), and the workers did it. */
+        /**
+         * The producers sent what the rate owed (their inserts are the system's too: producers that fell behind stretch
+         * the window), and the workers completed jobs at the offered rate over the window.
+         */
         boolean kept() {
-            return sent >= KEPT * owed && completed >= KEPT * sent;
+            return sent >= KEPT * owed && completedRate() >= KEPT * offered;
         }
     }
 
@@ -101,7 +104,8 @@ final class JobQueueWorkloads {
         // unmeasured: the JVM, the plans and the connections warm up at the first rate
         offer(system, FIRST_RATE, Math.min(2_000, stepMillis()), completed);
         int last = bench.options.smoke() ? FIRST_RATE : LAST_RATE;
-        for (int rate = FIRST_RATE; rate <= Math.min(last, Integer.getInteger("bench.jobLastRate", LAST_RATE));
+        for (int rate = Integer.getInteger("bench.jobFirstRate", FIRST_RATE);
+             rate <= Math.min(last, Integer.getInteger("bench.jobLastRate", LAST_RATE));
              rate *= 2) {
             pickups.reset();
             long completedBefore = completed.get();
@@ -130,7 +134,10 @@ final class JobQueueWorkloads {
     private Offered offer(JobSystem system, int rate, long millis, AtomicLong completed) throws Exception {
         long expectedBefore = completed.get();
         long start = System.nanoTime();
-        long sent = new Producers(system, rate, millis).run();
+        Producers producers = new Producers(system, rate, millis);
+        long sent = producers.run();
+        LOG.info("{}: {} inserts, {} ms each on average", system.name(), producers.inserts.get(),
+                String.format(Locale.ROOT, "%.2f", producers.insertNanos.get() / 1e6 / Math.max(1, producers.inserts.get())));
         long completedInWindow = completed.get();
         long windowNanos = System.nanoTime() - start;
         long target = expectedBefore + sent;
@@ -160,6 +167,9 @@ final class JobQueueWorkloads {
             this.millis = millis;
         }
 
+        final AtomicLong insertNanos = new AtomicLong();
+        final AtomicLong inserts = new AtomicLong();
+
         long run() throws Exception {
             long start = System.nanoTime();
             long end = start + TimeUnit.MILLISECONDS.toNanos(millis);
@@ -179,7 +189,10 @@ final class JobQueueWorkloads {
                         while (owed > 0 && System.nanoTime() < end + TimeUnit.SECONDS.toNanos(5)) {
                             int size = (int) Math.min(owed, MAX_BATCH);
                             try {
-                                system.insert(producer, size, System.nanoTime());
+                                long before = System.nanoTime();
+                                system.insert(producer, size, before);
+                                insertNanos.addAndGet(System.nanoTime() - before);
+                                inserts.incrementAndGet();
                             } catch (Exception e) {
                                 synchronized (failures) {
                                     failures.add(e);
@@ -214,9 +227,9 @@ final class JobQueueWorkloads {
         md.append(String.format(Locale.ROOT, "Producers (2 threads) send batches of up to %d jobs every %d ms at a fixed"
                                              + " offered rate, credited by elapsed time; each job's work takes %d ms"
                                              + " (a park, as I/O would); the offered rate doubles from %,d jobs/s, %d s"
-                                             + " a step, until a step is not kept (the producers sent less than %.0f %% of"
-                                             + " what the rate owed, or fewer than that share of the jobs sent"
-                                             + " completed within the step). Pickup latency: from the job's insert to the"
+                                             + " a step, until a step is not kept (jobs completed at less than %.0f %% of"
+                                             + " the offered rate over the step, producers that fell behind"
+                                             + " stretching it). Pickup latency: from the job's insert to the"
                                              + " start of its work (HdrHistogram). The plain job table: one job a"
                                              + " transaction (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1, the work,"
                                              + " DELETE, COMMIT), a worker that finds none polling again after %d ms."

@@ -265,10 +265,18 @@ final class QueueSql {
         String candidate = "q.id" + (prioritized ? ", q.priority" : "") + ", " + BODY_SIZE + " AS size";
         String columns = prioritized ? "id, priority, size" : "id, size";
         String order = prioritized ? "priority DESC, id" : "id";
+        // lock order: the acknowledgements are deleted before this statement locks any row. Every scan that locks
+        // rows is gated by "EXISTS (SELECT 1 FROM settings)", a one-time filter evaluated before its first row, and
+        // settings reads acknowledged to its end. A DELETE may wait for a row another claim locked; the locking scans
+        // (SKIP LOCKED) never wait: so a claim waits only in its deletes, for claims past theirs, which wait for
+        // nobody, and two claims cannot deadlock. (Run last, as a data-modifying CTE nobody reads is, the DELETE
+        // waited for a row a concurrent claim had locked by re-checking it, while holding rows that claim's own
+        // DELETE waited for: "deadlock detected" in a drain by four consumers.)
         return "WITH bound AS MATERIALIZED (SELECT ?::bigint AS lo),"
-               + " settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
                + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS
-               + (keyed ? " RETURNING q.id, q.channel, q.message_key" : "") + "),"
+               + (keyed ? " RETURNING q.id, q.channel, q.message_key" : " RETURNING q.id") + "),"
+               + " settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + ","
+               + " (SELECT count(*) FROM acknowledged) AS acknowledged),"
                // due messages named by id (they are the channel's): point look-ups on the primary key
                + " named AS (SELECT " + candidate + " FROM " + t + " q"
                + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now()"

@@ -253,9 +253,12 @@ final class TopicSql {
                                     + " AND (coalesce(e.position, e.id), e.id) < (coalesce(q.position, q.id), q.id)"
                                     + " AND e.keys && q.keys AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
         String candidate = "q.id, cardinality(q.ids) - q.progress AS size";
-        return "WITH settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + "),"
-                              + " acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
+        // lock order, as in mode=queue (QueueSql): the acknowledgements are deleted before any row is locked (settings
+        // reads them to their end, and gates every locking scan), so two claims cannot deadlock
+        return "WITH acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
                               + (keyed ? " RETURNING q.id, q.keys" : " RETURNING q.id") + "),"
+                              + " settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + ","
+                              + " (SELECT count(*) FROM acknowledged) AS acknowledged),"
                               + " named AS (SELECT " + candidate + " FROM " + items + " q"
                               + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
                               + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys

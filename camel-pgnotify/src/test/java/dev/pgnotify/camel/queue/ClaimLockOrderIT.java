@@ -1,0 +1,92 @@
+package dev.pgnotify.camel.queue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.PgNotifyITSupport;
+import dev.pgnotify.camel.claim.WorkStore;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Two consumers' claims cannot deadlock (docs/claim-engine.md, rule L): a claim statement deletes its acknowledgements
+ * before it locks any row, and its locking scans (SKIP LOCKED) never wait. Seen in a benchmark drain by four consumers
+ * before: "deadlock detected", each claim's DELETE waiting for a row the other's scan had locked. Forced here with two
+ * sessions instead of left to chance: consumer B's claim holds a lock on the message consumer A acknowledges (a scan
+ * that re-checked it after A claimed it keeps that lock until B's statement ends), A's claim runs and waits for it, and
+ * B then deletes the fresh message A's claim would lock. B's delete must not wait for A.
+ */
+class ClaimLockOrderIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "claim_lock_order_queue";
+    private static final String CHANNEL = "lock_order";
+
+    @Test
+    void aClaimWaitingForItsAcknowledgementHoldsNoLockAnotherClaimNeeds() throws Exception {
+        String uri = "pgnotify:" + CHANNEL + "?table=" + TABLE;
+        // the ids, in order: the one A holds (claimed, attempt 1) and acknowledges; the fresh one after it
+        template.sendBody(uri, "acknowledged by A");
+        template.sendBody(uri, "fresh");
+        long acknowledged;
+        long fresh;
+        try (Connection setup = server().connect(); Statement statement = setup.createStatement()) {
+            statement.execute("UPDATE " + TABLE + " SET attempts = 1, available_at = now() + interval '1 hour'"
+                              + " WHERE id = (SELECT min(id) FROM " + TABLE + ")");
+            acknowledged = ((Number) server().queryValue("SELECT min(id) FROM " + TABLE)).longValue();
+            fresh = ((Number) server().queryValue("SELECT max(id) FROM " + TABLE)).longValue();
+        }
+        PgNotifyEndpoint endpoint = context.getEndpoint(uri, PgNotifyEndpoint.class);
+        QueueResources queue = endpoint.resources().get(QueueResources.class, () -> {
+            throw new IllegalStateException("the producer resolved the queue already");
+        });
+        QueueWorkStore store = new QueueWorkStore(queue, CHANNEL);
+        WorkStore.Item item = new WorkStore.Item(acknowledged, 1,
+                List.of(new WorkStore.StoredMessage(acknowledged, null, null, null, true)), 0);
+        WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.of(item), new Long[0], 0, 100, 1 << 20,
+                30_000, 5, true, 0);
+
+        try (Connection b = server().connect(); Connection a = server().connect()) {
+            b.setAutoCommit(false);
+            try (Statement statement = b.createStatement()) {
+                statement.execute("SET LOCAL lock_timeout = '5s'");
+                // B's claim scan locked the row A acknowledges
+                statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + acknowledged + " FOR UPDATE");
+            }
+            int aPid = pid(a);
+            CompletableFuture<WorkStore.Claim> claimOfA = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return store.claim(a, request);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
+                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + aPid)));
+            // B's own acknowledgement: the fresh message, which A's claim must not have locked while it waits
+            try (PreparedStatement delete = b.prepareStatement("DELETE FROM " + TABLE + " WHERE id = ?")) {
+                delete.setLong(1, fresh);
+                assertEquals(1, delete.executeUpdate(), "B deletes at once, without waiting for A");
+            }
+            b.commit();
+            WorkStore.Claim claim = claimOfA.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(), claim.items(), "nothing left for A to claim");
+        }
+        assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+                "A's acknowledgement and B's both done");
+    }
+
+    private static int pid(Connection connection) throws Exception {
+        try (Statement statement = connection.createStatement();
+             var rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+}
