@@ -230,6 +230,30 @@ public final class PgTestServer implements AutoCloseable {
         requireRestartable().start();
     }
 
+    /** The data directory of a server from {@link #embeddedRestartable(Map)} (a standby is copied from it). */
+    public Path dataDirectory() {
+        return requireRestartable().dataDirectory;
+    }
+
+    /** The port of a server from {@link #embeddedRestartable(Map)}. */
+    public int port() {
+        return requireRestartable().port;
+    }
+
+    /** The pids of the postmaster and its children now (to freeze them, as a VM that stopped does). */
+    public List<Long> processIds() {
+        long pid = requireRestartable().postmasterPid();
+        List<Long> pids = new ArrayList<>();
+        pids.add(pid);
+        ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(child -> pids.add(child.pid())));
+        return pids;
+    }
+
+    /** The postmaster's command line, from postmaster.opts (the binary first), to start another server like it. */
+    public List<String> postmasterCommand() {
+        return List.copyOf(requireRestartable().command);
+    }
+
     private Restarts requireRestartable() {
         if (restarts == null) {
             throw new IllegalStateException(this + " cannot be restarted: use PgTestServer.embeddedRestartable(...)");
