@@ -44,8 +44,8 @@ public final class PgTestServer implements AutoCloseable {
     public static final String PASSWORD_PROPERTY = "pgnotify.test.password";
     public static final String PASSWORD_ENV = "PGNOTIFY_TEST_PASSWORD";
 
-    public static final String CONTAINER_IMAGE = "postgres:17-alpine";
-    public static final String EMBEDDED_MAJOR_VERSION = "17";
+    public static final String CONTAINER_IMAGE = "postgres:18-alpine";
+    public static final String EMBEDDED_MAJOR_VERSION = "18";
 
     /**
      * A role that must log in with its password, also on the embedded server (whose other roles are trusted), so that
