@@ -108,16 +108,23 @@ final class Bench {
     }
 
     /**
-     * The server's WAL flushes so far (pg_stat_wal.wal_sync: every process's, the WAL writer's included), or -1 where
-     * the server does not count them (before 14; from 18 they are in pg_stat_io). What one durable commit costs: a
-     * message whose send, claim and acknowledgement each waited for the disk would cost about three.
+     * The server's WAL flushes so far (every process's, the WAL writer's included), or -1 where the server does not
+     * count them (before 14). PostgreSQL 14 to 17 count them in pg_stat_wal.wal_sync; 18 moved them to pg_stat_io, as
+     * the fsyncs of the rows whose object is 'wal' (one a backend type). What one durable commit costs: a message whose
+     * send, claim and acknowledgement each waited for the disk would cost about three.
      */
     long walFlushes() {
         try {
-            return count("SELECT wal_sync FROM pg_stat_wal");
+            return count(serverVersionNum() >= 180000
+                    ? "SELECT coalesce(sum(fsyncs), 0) FROM pg_stat_io WHERE object = 'wal'"
+                    : "SELECT wal_sync FROM pg_stat_wal");
         } catch (SQLException e) {
             return -1;
         }
+    }
+
+    private int serverVersionNum() throws SQLException {
+        return Integer.parseInt(value("SHOW server_version_num"));
     }
 
     /** "N WAL flushes a message" between two readings of {@link #walFlushes()}, or "" where not counted. */

@@ -110,6 +110,13 @@ public final class Database {
                 onExpired.accept(connection);
                 throw timedOut(call, e);
             }
+            if (connection != null && ServerRole.isReadOnlyFailure(e)) {
+                // the server answers but takes no writes: a standby, or the old primary after a failover. Its
+                // connections are replaced, as a lost connection's are, so that the next ones find the primary
+                // (targetServerType=primary) instead of failing on it again
+                onExpired.accept(connection);
+                throw readOnly(e);
+            }
             throw e;
         } finally {
             if (connection != null) {
@@ -174,6 +181,15 @@ public final class Database {
                                             + " server overloaded; raise " + bound + " if such a call legitimately takes"
                                             + " longer.",
                 call.timeoutMillis(), cause);
+    }
+
+    private SQLException readOnly(Exception cause) {
+        return new PgNotifyConnectionException(
+                description + ": the server is read-only (a standby, or the old primary after a failover): "
+                                               + rootMessage(cause) + ". Its connections are replaced; with several"
+                                               + " hosts in jdbcUrl and targetServerType=primary the next ones go to"
+                                               + " the primary",
+                cause);
     }
 
     private SQLException cannotConnect(Exception cause) {

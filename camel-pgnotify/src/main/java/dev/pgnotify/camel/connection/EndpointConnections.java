@@ -1,6 +1,7 @@
 package dev.pgnotify.camel.connection;
 
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -28,6 +29,8 @@ public final class EndpointConnections {
     public static final String APPLICATION_NAME = "camel-pgnotify";
 
     private static final Logger LOG = LoggerFactory.getLogger(EndpointConnections.class);
+    /** How much later than pgnotify's own bound a session's statement_timeout ends a statement on the server. */
+    public static final long SERVER_TIMEOUT_SLACK_MILLIS = 1000;
     private static final long EVICTION_WARNING_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final SharedPools sharedPools;
@@ -52,7 +55,7 @@ public final class EndpointConnections {
     /**
      * The endpoint's bounded access to pooled connections. Every call must be matched by {@link #releaseDatabase()}.
      */
-    public synchronized Database acquireDatabase() throws PgNotifyConnectionException {
+    public synchronized Database acquireDatabase() throws SQLException {
         requireDatabase();
         if (pooledUsers == 0) {
             DataSource dataSource = configuration.effectiveDataSource();
@@ -69,11 +72,36 @@ public final class EndpointConnections {
                         };
             }
             watchdog.acquire();
-            database = new Database(dataSource, watchdog, describeEndpoint(), configuration.getConnectTimeout(),
+            Database opened = new Database(dataSource, watchdog, describeEndpoint(), configuration.getConnectTimeout(),
                     configuration.getStatementTimeout(), onExpired);
+            try {
+                requireWritable(opened);
+            } catch (SQLException | RuntimeException e) {
+                watchdog.release();
+                if (acquiredPool != null) {
+                    sharedPools.release(acquiredPool);
+                    acquiredPool = null;
+                }
+                throw e;
+            }
+            database = opened;
         }
         pooledUsers++;
         return database;
+    }
+
+    /**
+     * Refuses a hot standby or a read-only server at start, saying so, rather than failing on every write and retrying
+     * forever.
+     */
+    private void requireWritable(Database opened) throws SQLException {
+        String why = opened.call(this, "checking that the server takes writes", ServerRole::whyNotWritable);
+        if (why != null) {
+            String server = configuration.getJdbcUrl() != null && configuration.effectiveDataSource() == null
+                    ? "PostgreSQL at " + describe(configuration.getJdbcUrl(), configuration.getUsername())
+                    : "The PostgreSQL of the dataSource of " + endpointDescription;
+            throw new PgNotifyConnectionException(ServerRole.refusal(server, why), null);
+        }
     }
 
     public synchronized void releaseDatabase() {
@@ -137,8 +165,11 @@ public final class EndpointConnections {
      * PostgreSQL 14, transaction_timeout before 17) are skipped.
      */
     public static String sessionSettingsSql(long statementTimeoutMillis) {
+        // a second behind pgnotify's own bound, which closes the connection first: PostgreSQL reports a commit whose
+        // wait for a synchronous standby was cancelled (statement_timeout cancels it) as a success, though it may never
+        // reach the standby, so a send would be acknowledged and then lost in a failover
         String statementTimeout = statementTimeoutMillis > 0
-                ? "('statement_timeout', '" + statementTimeoutMillis + "'), " : "";
+                ? "('statement_timeout', '" + (statementTimeoutMillis + SERVER_TIMEOUT_SLACK_MILLIS) + "'), " : "";
         return "SELECT set_config(s.name, s.value, false) FROM (VALUES " + statementTimeout
                + "('idle_session_timeout', '0'), ('idle_in_transaction_session_timeout', '0'),"
                + " ('transaction_timeout', '0')) AS s(name, value)"

@@ -21,6 +21,7 @@ import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyConnectionException;
 import dev.pgnotify.camel.connection.EndpointConnections;
 import dev.pgnotify.camel.connection.LowLatencySocketFactory;
+import dev.pgnotify.camel.connection.ServerRole;
 import org.postgresql.Driver;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -128,12 +129,28 @@ public final class ListenerConnections {
                 // the LISTEN connection sits idle between notifications: a role's idle_session_timeout must not end it
                 statement.execute(EndpointConnections.sessionSettingsSql(0));
             }
+            requireWritable(connection, key);
             requireNotificationsArrive(connection, key);
         } catch (SQLException e) {
             connection.close();
             throw e;
         }
         return connection;
+    }
+
+    /**
+     * A LISTEN on a hot standby fails, and one on a read-only server hears nothing (NOTIFY is not replicated, and no
+     * producer can write there): refused with a message that says so, at start; after a failover, the reconnect tries
+     * again (with targetServerType=primary it finds the new primary).
+     */
+    static void requireWritable(Connection connection, ListenerKey key) throws SQLException {
+        String why = ServerRole.whyNotWritable(connection);
+        if (why != null) {
+            String server = key.jdbcUrl() != null
+                    ? "PostgreSQL at " + EndpointConnections.describe(key.jdbcUrl(), key.username())
+                    : "The PostgreSQL of the dataSource";
+            throw new SQLException("LISTEN refused: " + ServerRole.refusal(server, why), ServerRole.READ_ONLY_SQL_STATE);
+        }
     }
 
     /**

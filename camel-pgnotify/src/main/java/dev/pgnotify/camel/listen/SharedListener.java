@@ -109,6 +109,8 @@ public final class SharedListener implements Runnable {
     private volatile boolean connected;
     private volatile Exception lastFailure;
     private volatile long lastSignOfLifeNanos = System.nanoTime();
+    /** When the connection was last checked (answering, and writable); the listener's thread's. */
+    private long lastCheckNanos = System.nanoTime();
     private volatile Instant connectedSince;
     private ExecutorService thread;
 
@@ -348,6 +350,13 @@ public final class SharedListener implements Runnable {
             } else if (System.nanoTime() - lastSignOfLifeNanos >= TimeUnit.MILLISECONDS.toNanos(checkInterval)) {
                 checkConnection(current);
                 lastSignOfLifeNanos = System.nanoTime();
+                lastCheckNanos = lastSignOfLifeNanos;
+            }
+            if (System.nanoTime() - lastCheckNanos >= TimeUnit.MILLISECONDS.toNanos(checkInterval)) {
+                // a stream of notifications is no proof that this is still the primary: a demoted or read-only old
+                // primary relays the NOTIFYs of the sessions left on it, while the new primary's go unheard
+                checkConnection(current);
+                lastCheckNanos = System.nanoTime();
             }
             if (subscriptionsChanged.get()) {
                 return;
@@ -364,6 +373,11 @@ public final class SharedListener implements Runnable {
                 checkSeconds() * 1000L + key.statementTimeoutMillis(), null)) {
             call.attach(current);
             valid = current.isValid(checkSeconds());
+            if (valid) {
+                // a server that answers but became a standby or read-only (the old primary after a failover) sends
+                // this connection nothing more: lost, as a dead one is, so that the reconnect finds the primary
+                ListenerConnections.requireWritable(current, key);
+            }
         }
         if (!valid) {
             throw new SQLException("the connection did not answer within " + checkSeconds() + " s");

