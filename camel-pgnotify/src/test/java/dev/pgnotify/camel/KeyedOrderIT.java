@@ -23,7 +23,7 @@ class KeyedOrderIT extends PgNotifyITSupport {
     private static final String TABLE = "keyed_it_queue";
     private static final String KEYED = "pgnotify:keyed?table=" + TABLE;
     private static final int KEYS = 100;
-    private static final int PER_KEY = 100;
+    private static final int PER_KEY = 50;
 
     private final AtomicInteger stuckAttempts = new AtomicInteger();
 
