@@ -44,7 +44,7 @@ final class JobQueueWorkloads {
 
     /** One step of one run: a system at a concurrency and an offered rate. */
     record Step(String system, int workers, int offered, long owed, long sent, long completed, double seconds,
-                double p50, double p99) {
+                double p50, double p99, double sendMillis) {
 
         double completedRate() {
             return completed / seconds;
@@ -115,11 +115,12 @@ final class JobQueueWorkloads {
             Histogram copy = pickups.copy();
             Step step = new Step(system.name(), workers, rate, rate * stepMillis() / 1000, offered.sent(),
                     offered.completedInWindow() - completedBefore, seconds,
-                    copy.getValueAtPercentile(50) / 1000.0, copy.getValueAtPercentile(99) / 1000.0);
+                    copy.getValueAtPercentile(50) / 1000.0, copy.getValueAtPercentile(99) / 1000.0,
+                    offered.sendMillis());
             steps.add(step);
-            LOG.info("{}, {} worker(s), {} jobs/s offered: {} completed/s, pickup p50 {} ms p99 {} ms{}", step.system(),
-                    workers, rate, Math.round(step.completedRate()), step.p50(), step.p99(),
-                    step.kept() ? "" : " (not kept)");
+            LOG.info("{}, {} worker(s), {} jobs/s offered: {} completed/s, pickup p50 {} ms p99 {} ms, a batch sent in"
+                     + " {} ms{}", step.system(), workers, rate, Math.round(step.completedRate()), step.p50(), step.p99(),
+                    String.format(Locale.ROOT, "%.2f", step.sendMillis()), step.kept() ? "" : " (not kept)");
             if (!step.kept()) {
                 break;
             }
@@ -127,7 +128,7 @@ final class JobQueueWorkloads {
     }
 
     /** A step's sending window: jobs sent, the completion count when it closed, its length. */
-    private record Offered(long sent, long completedInWindow, long windowNanos) {
+    private record Offered(long sent, long completedInWindow, long windowNanos, double sendMillis) {
     }
 
     /** Offers jobs at a rate for a while from two producer threads, then waits for the backlog to drain (bounded). */
@@ -136,8 +137,7 @@ final class JobQueueWorkloads {
         long start = System.nanoTime();
         Producers producers = new Producers(system, rate, millis);
         long sent = producers.run();
-        LOG.info("{}: {} inserts, {} ms each on average", system.name(), producers.inserts.get(),
-                String.format(Locale.ROOT, "%.2f", producers.insertNanos.get() / 1e6 / Math.max(1, producers.inserts.get())));
+        double sendMillis = producers.insertNanos.get() / 1e6 / Math.max(1, producers.inserts.get());
         long completedInWindow = completed.get();
         long windowNanos = System.nanoTime() - start;
         long target = expectedBefore + sent;
@@ -151,7 +151,7 @@ final class JobQueueWorkloads {
             system.empty();
             completed.set(target);
         }
-        return new Offered(sent, completedInWindow, windowNanos);
+        return new Offered(sent, completedInWindow, windowNanos, sendMillis);
     }
 
     /** Sends at a rate credited by elapsed time, in batches of up to {@value #MAX_BATCH} every {@value #TICK_MILLIS} ms. */
@@ -230,7 +230,9 @@ final class JobQueueWorkloads {
                                              + " a step, until a step is not kept (jobs completed at less than %.0f %% of"
                                              + " the offered rate over the step, producers that fell behind"
                                              + " stretching it). Pickup latency: from the job's insert to the"
-                                             + " start of its work (HdrHistogram). The plain job table: one job a"
+                                             + " start of its work (HdrHistogram); a batch sent in: the producers'"
+                                             + " mean time for one batch's insert, its durable commit included."
+                                             + " The plain job table: one job a"
                                              + " transaction (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1, the work,"
                                              + " DELETE, COMMIT), a worker that finds none polling again after %d ms."
                                              + " pgnotify: a queue route with that many concurrentConsumers"
@@ -238,8 +240,9 @@ final class JobQueueWorkloads {
                                              + " Medians of the runs.\n\n",
                 MAX_BATCH, TICK_MILLIS, WORK_MILLIS, FIRST_RATE, stepMillis() / 1000, KEPT * 100,
                 PlainJobTable.IDLE_POLL_MILLIS));
-        md.append("| Workers | Offered jobs/s | Plain table: completed/s | p50 / p99 ms | pgnotify: completed/s"
-                  + " | p50 / p99 ms | pgnotify p99 / plain p99 |\n|---:|---:|---:|---|---:|---|---:|\n");
+        md.append("| Workers | Offered jobs/s | Plain table: completed/s | pickup p50 / p99 ms | a batch sent in ms"
+                  + " | pgnotify: completed/s | pickup p50 / p99 ms | a batch sent in ms | pgnotify p99 / plain p99 |\n"
+                  + "|---:|---:|---:|---|---:|---:|---|---:|---:|\n");
         Map<String, Double> peaks = new LinkedHashMap<>();
         for (int workers : concurrencies()) {
             for (int rate = FIRST_RATE; rate <= LAST_RATE; rate *= 2) {
@@ -250,9 +253,10 @@ final class JobQueueWorkloads {
                 }
                 String ratio = plain != null && ours != null && plain.kept && ours.kept && plain.p99 > 0
                         ? String.format(Locale.ROOT, "%.2f×", ours.p99 / plain.p99) : "";
-                md.append(String.format(Locale.ROOT, "| %d | %,d | %s | %s | %s | %s | %s |\n", workers, rate,
+                md.append(String.format(Locale.ROOT, "| %d | %,d | %s | %s | %s | %s | %s | %s | %s |\n", workers, rate,
                         plain == null ? "" : plain.rate(), plain == null ? "" : plain.latency(),
-                        ours == null ? "" : ours.rate(), ours == null ? "" : ours.latency(), ratio));
+                        plain == null ? "" : plain.send(), ours == null ? "" : ours.rate(),
+                        ours == null ? "" : ours.latency(), ours == null ? "" : ours.send(), ratio));
                 for (Cell c : new Cell[] { plain, ours }) {
                     if (c != null) {
                         peaks.merge(c.system + ", " + workers + " worker(s)", c.completed, Math::max);
@@ -266,7 +270,11 @@ final class JobQueueWorkloads {
         return md.toString();
     }
 
-    private record Cell(String system, double completed, double p50, double p99, boolean kept) {
+    private record Cell(String system, double completed, double p50, double p99, double sendMillis, boolean kept) {
+
+        String send() {
+            return String.format(Locale.ROOT, "%.2f", sendMillis);
+        }
 
         String rate() {
             return String.format(Locale.ROOT, "%,d%s", Math.round(completed), kept ? "" : " (not kept)");
@@ -287,7 +295,8 @@ final class JobQueueWorkloads {
         long kept = runs.stream().filter(Step::kept).count();
         return new Cell(system, Bench.median(runs.stream().mapToDouble(Step::completedRate).toArray()),
                 Bench.median(runs.stream().mapToDouble(Step::p50).toArray()),
-                Bench.median(runs.stream().mapToDouble(Step::p99).toArray()), kept * 2 > runs.size());
+                Bench.median(runs.stream().mapToDouble(Step::p99).toArray()),
+                Bench.median(runs.stream().mapToDouble(Step::sendMillis).toArray()), kept * 2 > runs.size());
     }
 
     /** A job queue under test. */
