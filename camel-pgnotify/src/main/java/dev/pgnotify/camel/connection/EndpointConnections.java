@@ -70,7 +70,7 @@ public final class EndpointConnections {
             }
             watchdog.acquire();
             database = new Database(dataSource, watchdog, describeEndpoint(), configuration.getConnectTimeout(),
-                    configuration.getStatementTimeout(), onExpired);
+                    configuration.getStatementTimeout(), onExpired, configuration.getTransactions());
         }
         pooledUsers++;
         return database;

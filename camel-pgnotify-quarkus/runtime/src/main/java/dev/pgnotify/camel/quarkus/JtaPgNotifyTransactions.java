@@ -11,6 +11,7 @@ import jakarta.inject.Singleton;
 import jakarta.transaction.Status;
 import jakarta.transaction.Synchronization;
 import jakarta.transaction.SystemException;
+import jakarta.transaction.Transaction;
 import jakarta.transaction.TransactionManager;
 import jakarta.transaction.TransactionSynchronizationRegistry;
 
@@ -22,6 +23,10 @@ import dev.pgnotify.camel.spi.PgNotifyTransactions;
  * transaction (the same connection the application's own JDBC, Hibernate or Panache work uses), so the message commits
  * or rolls back with it; consumers are woken after the commit. A transacted=true consumer runs each message in a
  * transaction of its own, begun on the consumer's thread, which the route's JDBC work on that DataSource joins.
+ * <p>
+ * Agroal enlists every connection taken inside a transaction, and refuses one taken outside to be used inside: so
+ * pgnotify's own work (a producer's start, its schema check, the statements it commits on its own) runs with the
+ * caller's transaction suspended ({@link #outsideTransaction}).
  * <p>
  * Only an Agroal DataSource is joined: another DataSource does not enlist its connections, and a message inserted on
  * one would commit at once, whatever the transaction does. Its producers commit on their own, as outside any
@@ -41,10 +46,15 @@ public class JtaPgNotifyTransactions implements PgNotifyTransactions {
 
     @Override
     public Connection transactionConnection(DataSource dataSource) throws SQLException {
-        if (!isAgroal(dataSource) || !active()) {
-            return null;
+        try {
+            if (!isAgroal(dataSource) || !inTransaction()) {
+                return null;
+            }
+        } catch (SystemException e) {
+            throw new SQLException("Could not tell whether the calling thread runs in a transaction", e);
         }
-        // Agroal hands out the connection enlisted in this transaction (enlisting one on first use)
+        // Agroal hands out the connection enlisted in this transaction (enlisting one on first use); in a transaction
+        // marked rollback-only it refuses, and the send fails, rather than commit on its own
         return dataSource.getConnection();
     }
 
@@ -98,6 +108,18 @@ public class JtaPgNotifyTransactions implements PgNotifyTransactions {
         return result;
     }
 
+    @Override
+    public <T> T outsideTransaction(Callable<T> work) throws Exception {
+        Transaction suspended = inTransaction() ? transactions.suspend() : null;
+        try {
+            return work.call();
+        } finally {
+            if (suspended != null) {
+                transactions.resume(suspended);
+            }
+        }
+    }
+
     private void rollback(Throwable failure) {
         try {
             transactions.rollback();
@@ -106,12 +128,9 @@ public class JtaPgNotifyTransactions implements PgNotifyTransactions {
         }
     }
 
-    private boolean active() {
-        try {
-            return transactions.getStatus() == Status.STATUS_ACTIVE;
-        } catch (SystemException e) {
-            return false;
-        }
+    /** Whether the calling thread runs in a transaction, active or bound to roll back. */
+    private boolean inTransaction() throws SystemException {
+        return transactions.getStatus() != Status.STATUS_NO_TRANSACTION;
     }
 
     private static boolean isAgroal(DataSource dataSource) {

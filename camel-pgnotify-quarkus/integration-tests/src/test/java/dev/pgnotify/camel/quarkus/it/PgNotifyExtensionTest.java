@@ -51,8 +51,6 @@ class PgNotifyExtensionTest {
     }
 
     @Test
-    @Disabled("Known gap, unfixed: a pgnotify producer first started inside a JTA transaction fails (its schema check"
-              + " sets autocommit on the connection Agroal enlisted). See docs/quarkus.md, Known gaps")
     void aTransactionalMethodsMessageCommitsAndRollsBackWithItsOrder() throws Exception {
         orders.place("book");
         assertEquals(1L, count("SELECT count(*) FROM it_orders WHERE item = 'book'"));
