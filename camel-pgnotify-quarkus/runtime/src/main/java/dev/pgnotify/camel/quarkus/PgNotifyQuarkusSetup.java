@@ -10,8 +10,6 @@ import io.quarkus.datasource.common.runtime.DataSourceUtil;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 import org.apache.camel.CamelContext;
-import org.apache.camel.health.HealthCheckRegistry;
-import org.apache.camel.impl.health.DefaultHealthCheckRegistry;
 import org.apache.camel.quarkus.core.events.ComponentAddEvent;
 
 import dev.pgnotify.camel.PgNotifyComponent;
@@ -40,7 +38,6 @@ public class PgNotifyQuarkusSetup {
         }
         CamelContext context = component.getCamelContext();
         bindNamedDataSources(context);
-        ensureConsumerHealthChecks(context);
         PgNotifyConfiguration configuration = component.getConfiguration();
         if (configuration.getDataSource() == null && configuration.getJdbcUrl() == null) {
             Optional<AgroalDataSource> defaultDataSource = AgroalDataSourceUtil.dataSourceIfActive(
@@ -61,24 +58,6 @@ public class PgNotifyQuarkusSetup {
             }
             AgroalDataSourceUtil.dataSourceIfActive(name)
                     .ifPresent(dataSource -> context.getRegistry().bind(name, DataSource.class, dataSource));
-        }
-    }
-
-    /**
-     * Camel's health-check registry with its "consumers" repository, where pgnotify's consumers register their checks:
-     * Camel Quarkus creates neither without a health extension of its own (camel-quarkus-microprofile-health).
-     */
-    private static void ensureConsumerHealthChecks(CamelContext context) {
-        HealthCheckRegistry registry = HealthCheckRegistry.get(context);
-        if (registry == null) {
-            registry = new DefaultHealthCheckRegistry(context);
-            context.getCamelContextExtension().addContextPlugin(HealthCheckRegistry.class, registry);
-        }
-        if (registry.getRepository("consumers").isEmpty()) {
-            Object consumers = registry.resolveById("consumers");
-            if (consumers != null) {
-                registry.register(consumers);
-            }
         }
     }
 }

@@ -12,12 +12,11 @@ import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import static io.restassured.RestAssured.given;
 import static org.awaitility.Awaitility.await;
-import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -26,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * A Quarkus application with the extension, against a real PostgreSQL, in one boot: the component takes the default
  * Agroal DataSource (the application has two) and camel.component.pgnotify.* from application.properties; a route
  * names the other DataSource; a @Transactional method's message commits and rolls back with its JDBC work; a transacted
- * consumer's JDBC work commits with the message's acknowledgement; the consumers show in /q/health.
+ * consumer's JDBC work commits with the message's acknowledgement; the consumers show in /q/health/ready, DOWN while
+ * their database refuses them.
  */
 @QuarkusTest
 @QuarkusTestResource(PgTestResource.class)
@@ -84,12 +84,28 @@ class PgNotifyExtensionTest {
     }
 
     @Test
-    @Disabled("Known gap, unfixed: the camel-pgnotify readiness check is in /q/health/ready but lists no consumer (their"
-              + " checks are not registered without camel-quarkus-microprofile-health). See docs/quarkus.md")
-    void theConsumersShowInQuarkusHealth() {
+    void theConsumersShowInQuarkusHealthDownWhileTheirDatabaseIsUnreachable() throws Exception {
         given().when().get("/q/health/ready").then().statusCode(200)
-                .body(containsString("camel-pgnotify"), containsString("consumer:it-shipments"),
-                        containsString("consumer:it-named"));
+                .body("checks.find { it.name == 'camel-pgnotify' }.status", is("UP"),
+                        "checks.find { it.name == 'camel-pgnotify' }.data.'consumer:it-shipments'", is("UP"),
+                        "checks.find { it.name == 'camel-pgnotify' }.data.'consumer:it-named'", is("UP"));
+
+        // the named DataSource's database refuses connections, and those open are cut: it-named cannot work
+        PgTestServer server = PgTestServer.get();
+        try {
+            server.execute("ALTER DATABASE " + PgTestResource.EVENTS_DATABASE + " ALLOW_CONNECTIONS false",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
+                    + PgTestResource.EVENTS_DATABASE + "'");
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().when().get("/q/health/ready").then()
+                    .statusCode(503)
+                    .body("checks.find { it.name == 'camel-pgnotify' }.status", is("DOWN"),
+                            "checks.find { it.name == 'camel-pgnotify' }.data.'consumer:it-named'", is("DOWN"),
+                            "checks.find { it.name == 'camel-pgnotify' }.data.'consumer:it-shipments'", is("UP")));
+        } finally {
+            server.execute("ALTER DATABASE " + PgTestResource.EVENTS_DATABASE + " ALLOW_CONNECTIONS true");
+        }
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().when().get("/q/health/ready").then()
+                .statusCode(200).body("checks.find { it.name == 'camel-pgnotify' }.status", is("UP")));
     }
 
     private static long count(String sql) throws Exception {
