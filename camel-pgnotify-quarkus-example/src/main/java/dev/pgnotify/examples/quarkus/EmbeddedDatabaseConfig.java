@@ -19,7 +19,8 @@ import dev.pgnotify.camel.test.PgTestServer;
  * The database when none is configured: with no {@code quarkus.datasource.jdbc.url} (in application.properties, a
  * system property, {@code QUARKUS_DATASOURCE_JDBC_URL}, or a test resource), the application starts the server
  * {@code PGNOTIFY_TEST_JDBC_URL} names, else an embedded PostgreSQL, and configures the default DataSource on it: a
- * config source, so that Agroal reads it when it starts. Only when the application runs (java -jar, quarkus:dev), never
+ * config source, so that Agroal reads it when it starts. (Not {@code CAMEL_COMPONENT_PGNOTIFY_JDBC_URL}, as the demo:
+ * that would give pgnotify a pool of its own, outside the application's transactions; a warning says so.) Only when the application runs (java -jar, quarkus:dev), never
  * while Quarkus builds it. Stopped by {@link EmbeddedDatabaseShutdown} once the application has stopped.
  * Registered in {@code META-INF/services/io.smallrye.config.ConfigSourceFactory}.
  */
@@ -34,6 +35,11 @@ public class EmbeddedDatabaseConfig implements ConfigSourceFactory {
 
     @Override
     public synchronized Iterable<ConfigSource> getConfigSources(ConfigSourceContext context) {
+        ConfigValue ownPool = context.getValue("camel.component.pgnotify.jdbc-url");
+        if (ownPool != null && ownPool.getValue() != null) {
+            LOG.warnf("camel.component.pgnotify.jdbc-url (CAMEL_COMPONENT_PGNOTIFY_JDBC_URL) gives pgnotify a pool of"
+                      + " its own, whose messages join no transaction of this application: set %s instead", JDBC_URL);
+        }
         ConfigValue configured = context.getValue(JDBC_URL);
         if (configured != null && configured.getValue() != null || ExecutionMode.current() == ExecutionMode.UNSET) {
             return List.of();
