@@ -35,6 +35,9 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "batch": getOrCreateConfiguration(target).setBatch(property(camelContext, boolean.class, value)); return true;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": target.setBridgeErrorHandler(property(camelContext, boolean.class, value)); return true;
+        case "browse": getOrCreateConfiguration(target).setBrowse(property(camelContext, java.lang.String.class, value)); return true;
+        case "browselimit":
+        case "browseLimit": getOrCreateConfiguration(target).setBrowseLimit(property(camelContext, int.class, value)); return true;
         case "concurrentconsumers":
         case "concurrentConsumers": getOrCreateConfiguration(target).setConcurrentConsumers(property(camelContext, int.class, value)); return true;
         case "configuration": target.setConfiguration(property(camelContext, dev.pgnotify.camel.PgNotifyConfiguration.class, value)); return true;
@@ -126,6 +129,9 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "batch": return boolean.class;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return boolean.class;
+        case "browse": return java.lang.String.class;
+        case "browselimit":
+        case "browseLimit": return int.class;
         case "concurrentconsumers":
         case "concurrentConsumers": return int.class;
         case "configuration": return dev.pgnotify.camel.PgNotifyConfiguration.class;
@@ -213,6 +219,9 @@ public class PgNotifyComponentConfigurer extends PropertyConfigurerSupport imple
         case "batch": return getOrCreateConfiguration(target).isBatch();
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return target.isBridgeErrorHandler();
+        case "browse": return getOrCreateConfiguration(target).getBrowse();
+        case "browselimit":
+        case "browseLimit": return getOrCreateConfiguration(target).getBrowseLimit();
         case "concurrentconsumers":
         case "concurrentConsumers": return getOrCreateConfiguration(target).getConcurrentConsumers();
         case "configuration": return target.getConfiguration();

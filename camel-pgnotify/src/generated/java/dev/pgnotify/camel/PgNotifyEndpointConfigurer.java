@@ -26,6 +26,9 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "batch": target.getConfiguration().setBatch(property(camelContext, boolean.class, value)); return true;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": target.setBridgeErrorHandler(property(camelContext, boolean.class, value)); return true;
+        case "browse": target.getConfiguration().setBrowse(property(camelContext, java.lang.String.class, value)); return true;
+        case "browselimit":
+        case "browseLimit": target.getConfiguration().setBrowseLimit(property(camelContext, int.class, value)); return true;
         case "concurrentconsumers":
         case "concurrentConsumers": target.getConfiguration().setConcurrentConsumers(property(camelContext, int.class, value)); return true;
         case "connecttimeout":
@@ -114,6 +117,9 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "batch": return boolean.class;
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return boolean.class;
+        case "browse": return java.lang.String.class;
+        case "browselimit":
+        case "browseLimit": return int.class;
         case "concurrentconsumers":
         case "concurrentConsumers": return int.class;
         case "connecttimeout":
@@ -198,6 +204,9 @@ public class PgNotifyEndpointConfigurer extends PropertyConfigurerSupport implem
         case "batch": return target.getConfiguration().isBatch();
         case "bridgeerrorhandler":
         case "bridgeErrorHandler": return target.isBridgeErrorHandler();
+        case "browse": return target.getConfiguration().getBrowse();
+        case "browselimit":
+        case "browseLimit": return target.getConfiguration().getBrowseLimit();
         case "concurrentconsumers":
         case "concurrentConsumers": return target.getConfiguration().getConcurrentConsumers();
         case "connecttimeout":

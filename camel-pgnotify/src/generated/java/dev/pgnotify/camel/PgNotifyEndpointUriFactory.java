@@ -23,9 +23,11 @@ public class PgNotifyEndpointUriFactory extends org.apache.camel.support.compone
     private static final Set<String> SECRET_PROPERTY_NAMES;
     private static final Map<String, String> MULTI_VALUE_PREFIXES;
     static {
-        Set<String> props = new HashSet<>(44);
+        Set<String> props = new HashSet<>(46);
         props.add("batch");
         props.add("bridgeErrorHandler");
+        props.add("browse");
+        props.add("browseLimit");
         props.add("channel");
         props.add("concurrentConsumers");
         props.add("connectTimeout");

@@ -109,6 +109,10 @@ public class PgNotifyConfiguration implements Cloneable {
     private boolean lowLatencyListener = true;
     @UriParam(label = "common", defaultValue = "true")
     private boolean listen = true;
+    @UriParam(label = "advanced", defaultValue = "waiting", enums = "waiting,deadLetters")
+    private String browse = "waiting";
+    @UriParam(label = "advanced", defaultValue = "100")
+    private int browseLimit = 100;
 
     public PgNotifyConfiguration copy() {
         try {
@@ -637,5 +641,33 @@ public class PgNotifyConfiguration implements Cloneable {
      */
     public void setListen(boolean listen) {
         this.listen = listen;
+    }
+
+    public String getBrowse() {
+        return browse;
+    }
+
+    /**
+     * mode=queue and topic: what Camel's browse tools (Hawtio's Browse tab, camel browse, the browse dev console) show of
+     * this endpoint: waiting, the messages not processed yet, oldest first (mode=queue: every message still in the
+     * queue, in flight and retrying ones included; mode=topic: what the endpoint's group has not processed; nothing
+     * without a group); deadLetters, the channel's dead letters (mode=topic: the group's, or every group's), with
+     * their attempts and last error. An endpoint with browse=deadLetters is for browsing only: no consumer or producer.
+     * A queue or topic consumer's endpoint adds its deadLetters twin to the CamelContext, so that the tools list it.
+     */
+    public void setBrowse(String browse) {
+        this.browse = browse;
+    }
+
+    public int getBrowseLimit() {
+        return browseLimit;
+    }
+
+    /**
+     * mode=queue and topic: the most messages a browse reads, whatever the tool asks for (at least 1): each browse is
+     * one bounded read along an index, within a statement timeout of 3 seconds.
+     */
+    public void setBrowseLimit(int browseLimit) {
+        this.browseLimit = browseLimit;
     }
 }

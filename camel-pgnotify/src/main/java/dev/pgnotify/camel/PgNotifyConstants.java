@@ -89,6 +89,13 @@ public final class PgNotifyConstants {
               javaType = "Boolean")
     public static final String DUPLICATE = "CamelPgNotifyDuplicate";
 
+    @Metadata(label = "consumer",
+              description = "mode=queue and topic, browsing only: the error of the message's last failed delivery, on"
+                            + " the messages Camel's browse tools show (a dead letter's, a retrying message's). A"
+                            + " browsed dead letter's CamelPgNotifyAttempt is how many deliveries failed.",
+              javaType = "String")
+    public static final String LAST_ERROR = "CamelPgNotifyLastError";
+
     @Metadata(label = "producer",
               description = "mode=queue and topic: the producer runs this operation on its channel instead of sending"
                             + " the body. requeueDeadLetters delivers dead letters again, purgeDeadLetters deletes them"

@@ -5,12 +5,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.admin.ConsumerHealthCheck;
 import dev.pgnotify.camel.admin.EndpointAdmin;
+import dev.pgnotify.camel.browse.EndpointBrowser;
 import dev.pgnotify.camel.channel.ChannelEndpoint;
 import dev.pgnotify.camel.channel.ChannelResources;
 import dev.pgnotify.camel.connection.Database;
@@ -30,6 +32,7 @@ import dev.pgnotify.camel.topic.TopicResources;
 import dev.pgnotify.camel.topic.TopicTable;
 import org.apache.camel.Category;
 import org.apache.camel.Consumer;
+import org.apache.camel.Exchange;
 import org.apache.camel.MultipleConsumersSupport;
 import org.apache.camel.Processor;
 import org.apache.camel.Producer;
@@ -38,6 +41,7 @@ import org.apache.camel.api.management.ManagedOperation;
 import org.apache.camel.api.management.ManagedResource;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.health.HealthCheckRepository;
+import org.apache.camel.spi.BrowsableEndpoint;
 import org.apache.camel.spi.EndpointServiceLocation;
 import org.apache.camel.spi.Metadata;
 import org.apache.camel.spi.UriEndpoint;
@@ -52,13 +56,16 @@ import org.slf4j.LoggerFactory;
 /**
  * Send and receive messages through PostgreSQL: a durable queue table woken by LISTEN/NOTIFY, a durable topic
  * whose every consumer group receives every message, or plain LISTEN/NOTIFY.
+ * <p>
+ * Longer than 400 lines: it is the one class Camel, JMX and the browse tools see of a channel, so it carries their
+ * interfaces; the work behind each lives elsewhere (EndpointAdmin, EndpointBrowser) and this class only delegates.
  */
 @UriEndpoint(firstVersion = "0.1.0", scheme = "pgnotify", title = "PostgreSQL Notify",
              syntax = "pgnotify:channel", category = { Category.DATABASE, Category.MESSAGING },
              headersClass = PgNotifyConstants.class)
 @ManagedResource(description = "A pgnotify endpoint: its channel's messages and dead letters")
 public class PgNotifyEndpoint extends DefaultEndpoint
-        implements ChannelEndpoint, MultipleConsumersSupport, EndpointServiceLocation {
+        implements ChannelEndpoint, MultipleConsumersSupport, EndpointServiceLocation, BrowsableEndpoint {
 
     private static final Logger LOG = LoggerFactory.getLogger(PgNotifyEndpoint.class);
 
@@ -74,6 +81,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint
 
     private final EndpointConnections connections;
     private final EndpointAdmin admin;
+    private final EndpointBrowser browser;
     private final ChannelResources resources = new ChannelResources();
 
     public PgNotifyEndpoint(String uri, PgNotifyComponent component, String channel, PgNotifyConfiguration configuration) {
@@ -86,6 +94,10 @@ public class PgNotifyEndpoint extends DefaultEndpoint
                 (database, bound) -> configuration.getMode() == PgNotifyMode.QUEUE
                         ? queue(database, this, bound).admin(this.channel)
                         : topic(database, this, bound).admin(this.channel, configuration.getGroup()));
+        this.browser = new EndpointBrowser(this, this.channel, configuration, connections,
+                (database, bound) -> configuration.getMode() == PgNotifyMode.QUEUE
+                        ? queue(database, this, bound).browse(this.channel)
+                        : topic(database, this, bound).browse(this.channel, configuration.getGroup()));
     }
 
     @Override
@@ -194,6 +206,35 @@ public class PgNotifyEndpoint extends DefaultEndpoint
         return admin.purgeDeadLetters(null, List.of(id));
     }
 
+    /** The waiting messages (browse=deadLetters: the dead letters), oldest first, at most browseLimit of them. */
+    @Override
+    public List<Exchange> getExchanges() {
+        return browser.browse(configuration.getBrowseLimit(), null);
+    }
+
+    @Override
+    public List<Exchange> getExchanges(int limit, Predicate filter) {
+        @SuppressWarnings("unchecked")
+        Predicate<Exchange> accepted = filter;
+        return browser.browse(limit, accepted);
+    }
+
+    /** From one bounded read: the size says how many messages there are up to browseLimit, not beyond. */
+    @Override
+    public BrowseStatus getBrowseStatus(int limit) {
+        return browser.status(limit);
+    }
+
+    @Override
+    public int getBrowseLimit() {
+        return configuration.getBrowseLimit();
+    }
+
+    @Override
+    public void setBrowseLimit(int browseLimit) {
+        configuration.setBrowseLimit(browseLimit);
+    }
+
     private Long sum(ToLongFunction<PgNotifyStatistics> figure) {
         List<PgNotifyStatistics> statistics = measuredOrNull();
         return statistics == null ? null : statistics.stream().mapToLong(figure).sum();
@@ -224,6 +265,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint
 
     @Override
     public Producer createProducer() throws Exception {
+        requireNotBrowsingOnly("producer");
         return switch (configuration.getMode()) {
             case NOTIFY -> new NotifyProducer(this);
             case TOPIC -> new TopicProducer(this);
@@ -233,6 +275,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint
 
     @Override
     public Consumer createConsumer(Processor processor) throws Exception {
+        requireNotBrowsingOnly("consumer");
         DefaultConsumer consumer = switch (configuration.getMode()) {
             case NOTIFY -> new NotifyConsumer(this, processor);
             case TOPIC -> {
@@ -246,7 +289,15 @@ public class PgNotifyEndpoint extends DefaultEndpoint
             case QUEUE -> new QueueConsumer(this, processor);
         };
         configureConsumer(consumer);
+        browser.addDeadLettersEndpoint(getCamelContext(), getEndpointUri());
         return consumer;
+    }
+
+    private void requireNotBrowsingOnly(String what) {
+        if (browser.deadLetters()) {
+            throw new IllegalArgumentException("pgnotify:" + channel + " has browse=deadLetters: it shows the dead"
+                                               + " letters to Camel's browse tools and has no " + what);
+        }
     }
 
     /**
@@ -313,6 +364,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint
                                                    + configuration.getRetryMultiplier());
             }
         }
+        browser.validate();
         requireAtLeast("maxPoolSize", configuration.getMaxPoolSize(), 1);
         requireAtLeast("connectionCheckInterval", configuration.getConnectionCheckInterval(), 1);
         requireAtLeast("reconnectDelay", configuration.getReconnectDelay(), 1);

@@ -5,7 +5,8 @@
  * how it works, in layers that depend one way, from the bottom: {@code connection} (JDBC access and its bounds),
  * {@code schema} (catalog checks), {@code listen} (the shared LISTEN connection and wake-ups), {@code admin}
  * (figures, dead letters, privileges, health), {@code channel} (the endpoint as the layers above see it), {@code claim}
- * (the lease engine of queue and topic consumers) and {@code produce} (storing producers), then the modes
+ * (the lease engine of queue and topic consumers), {@code produce} (storing producers) and {@code browse} (what Camel's
+ * browse tools show), then the modes
  * {@code notify}, {@code queue} and {@code topic}. {@code spi} is for integrations (transactions).
  */
 package dev.pgnotify.camel;

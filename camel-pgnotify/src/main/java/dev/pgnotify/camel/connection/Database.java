@@ -4,12 +4,14 @@ import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 import javax.sql.DataSource;
 
 import dev.pgnotify.camel.PgNotifyConnectionException;
 import dev.pgnotify.camel.PgNotifyTimeoutException;
+import dev.pgnotify.camel.spi.PgNotifyTransactions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,13 +38,16 @@ public final class Database {
     private final long connectTimeoutMillis;
     private final long statementTimeoutMillis;
     private final Consumer<Connection> onExpired;
+    private final PgNotifyTransactions transactions;
 
     /**
-     * @param description the endpoint and server, for messages (never a password)
-     * @param onExpired   what to do with the pool when a call expired (holding this connection, or null)
+     * @param description  the endpoint and server, for messages (never a password)
+     * @param onExpired    what to do with the pool when a call expired (holding this connection, or null)
+     * @param transactions the application's transactions, which {@link #call} stays out of; or null
      */
     Database(DataSource dataSource, CallWatchdog watchdog, String description, long connectTimeoutMillis,
-             long statementTimeoutMillis, Consumer<Connection> onExpired) {
+             long statementTimeoutMillis, Consumer<Connection> onExpired, PgNotifyTransactions transactions) {
+        this.transactions = transactions;
         this.dataSource = dataSource;
         this.watchdog = watchdog;
         this.description = description;
@@ -71,9 +76,32 @@ public final class Database {
     /**
      * Runs the work on a pooled connection: borrowed within connectTimeout, its statements done within
      * {@code timeoutMillis}. A call past its bound has its connection closed and fails with a
-     * {@link PgNotifyTimeoutException}.
+     * {@link PgNotifyTimeoutException}. Outside the calling thread's transaction, if any (see
+     * {@link PgNotifyTransactions#outsideTransaction}): a call commits on its own.
      */
     public <T> T call(Object owner, String what, long timeoutMillis, Work<T> work) throws SQLException {
+        if (transactions == null) {
+            return callHere(owner, what, timeoutMillis, work);
+        }
+        try {
+            return outsideTransaction(() -> callHere(owner, what, timeoutMillis, work));
+        } catch (SQLException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new SQLException(description + ": " + what + " could not leave the calling thread's transaction: "
+                                   + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs pgnotify's own work (a producer's start, say) outside the calling thread's transaction, if any, as the
+     * application's transactions integration does it; as is without one.
+     */
+    public <T> T outsideTransaction(Callable<T> work) throws Exception {
+        return transactions == null ? work.call() : transactions.outsideTransaction(work);
+    }
+
+    private <T> T callHere(Object owner, String what, long timeoutMillis, Work<T> work) throws SQLException {
         // a call given a shorter bound than the statement timeout (at stop, say) waits no longer for a connection either
         long acquireTimeout = Math.min(connectTimeoutMillis, Math.max(timeoutMillis, 250));
         BoundedCall call = watchdog.begin(owner, what, acquireTimeout, timeoutMillis, onExpired);

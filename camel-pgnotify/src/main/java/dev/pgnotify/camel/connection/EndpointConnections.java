@@ -73,7 +73,7 @@ public final class EndpointConnections {
             }
             watchdog.acquire();
             Database opened = new Database(dataSource, watchdog, describeEndpoint(), configuration.getConnectTimeout(),
-                    configuration.getStatementTimeout(), onExpired);
+                    configuration.getStatementTimeout(), onExpired, configuration.getTransactions());
             try {
                 requireWritable(opened);
             } catch (SQLException | RuntimeException e) {

@@ -63,17 +63,24 @@ public abstract class StoringProducer extends PooledProducer {
     /** Resolves the mode's table on this database (creating or verifying it, checking privileges). */
     protected abstract Target prepare(Database database) throws Exception;
 
+    /**
+     * Prepares the table and the wake-ups outside the calling thread's transaction: Camel starts a producer on its first
+     * send, which may run inside the application's transaction (a {@code @Transactional} method's).
+     */
     @Override
     protected void doStart() throws Exception {
         super.doStart();
         try {
-            target = prepare(database());
+            database().outsideTransaction(() -> {
+                target = prepare(database());
+                if (getEndpoint().getConfiguration().isListen()) {
+                    wakeUps = getEndpoint().wakeUpSenders().acquire(database());
+                }
+                return null;
+            });
         } catch (Exception e) {
             super.doStop();
             throw e;
-        }
-        if (getEndpoint().getConfiguration().isListen()) {
-            wakeUps = getEndpoint().wakeUpSenders().acquire(database());
         }
     }
 

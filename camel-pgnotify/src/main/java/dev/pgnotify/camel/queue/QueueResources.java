@@ -10,6 +10,7 @@ import dev.pgnotify.camel.PgNotifyHeaderFilterStrategy;
 import dev.pgnotify.camel.admin.ChannelAdmin;
 import dev.pgnotify.camel.admin.Privileges.Kind;
 import dev.pgnotify.camel.admin.Privileges;
+import dev.pgnotify.camel.browse.ChannelBrowse;
 import dev.pgnotify.camel.channel.ChannelEndpoint;
 import dev.pgnotify.camel.connection.Database;
 import dev.pgnotify.camel.produce.MessageCodec;
@@ -155,5 +156,10 @@ public final class QueueResources {
     /** What operators do with a channel: its figures, its dead letters. */
     public ChannelAdmin admin(String channel) {
         return new QueueAdmin(this, channel);
+    }
+
+    /** What Camel's browsing tools show of a channel: its waiting messages, its dead letters. */
+    public ChannelBrowse browse(String channel) {
+        return new QueueBrowse(this, channel);
     }
 }

@@ -39,4 +39,15 @@ public interface PgNotifyTransactions {
      * back when it throws (the exception is rethrown as is). A commit that fails throws too.
      */
     <T> T inTransaction(DataSource dataSource, Callable<T> work) throws Exception;
+
+    /**
+     * Runs pgnotify's own work outside the transaction the calling thread runs in, if any: a producer's start (the
+     * schema check or installation, the wake-up connection) and the statements it runs on pooled connections, each
+     * committed on its own. Needed where every connection taken from the DataSource inside a transaction is enlisted in
+     * it (JTA with Agroal, say): there the work runs with the transaction suspended. Where a connection joins a
+     * transaction only when asked to (Spring's DataSourceUtils), the default runs the work as is.
+     */
+    default <T> T outsideTransaction(Callable<T> work) throws Exception {
+        return work.call();
+    }
 }

@@ -10,6 +10,7 @@ import dev.pgnotify.camel.PgNotifyHeaderFilterStrategy;
 import dev.pgnotify.camel.admin.ChannelAdmin;
 import dev.pgnotify.camel.admin.Privileges.Kind;
 import dev.pgnotify.camel.admin.Privileges;
+import dev.pgnotify.camel.browse.ChannelBrowse;
 import dev.pgnotify.camel.channel.ChannelEndpoint;
 import dev.pgnotify.camel.connection.Database;
 import dev.pgnotify.camel.produce.MessageCodec;
@@ -149,5 +150,10 @@ public final class TopicResources {
     /** What operators do with a channel (the group's, when given; otherwise every group's): its figures, its dead letters. */
     public ChannelAdmin admin(String channel, String group) {
         return new TopicAdmin(this, channel, group);
+    }
+
+    /** What Camel's browsing tools show of a channel: what the group has not processed, its dead letters. */
+    public ChannelBrowse browse(String channel, String group) {
+        return new TopicBrowse(this, channel, group);
     }
 }
