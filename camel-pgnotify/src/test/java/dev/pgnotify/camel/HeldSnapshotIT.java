@@ -37,7 +37,7 @@ class HeldSnapshotIT extends PgNotifyITSupport {
     private static final String QUEUE_URI = "pgnotify:held?table=" + TABLE;
     private static final String TOPIC_URI = "pgnotify:heldt?mode=topic&topicTable=" + TOPIC;
     private static final int RATE = 500;
-    private static final int WINDOW_SECONDS = 8;
+    private static final int WINDOW_SECONDS = 5;
     private static final int WINDOWS = 4;
 
     private final Set<String> received = ConcurrentHashMap.newKeySet();

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The history checker on a few fixed seeds (reproducible in CI), each about 20 s of traffic and random faults against
+ * The history checker on a few fixed seeds (reproducible in CI), each about 15 s of traffic and random faults against
  * a restartable server of the test's own, plus the drain: mode=queue with keys, delays and priorities; mode=topic with
  * two groups; mode=queue with ids from 2^40 (and, only when a seed is given, mode=topic with ids from 2^40, which the
  * benchmark's long run plays). {@code -Dhistory.seed=<seed>} replays a seed (every test, unless
@@ -74,7 +74,7 @@ class HistoryCheckerIT {
     private static void check(String test, IntFunction<HistoryScenario> scenarios, long defaultSeed)
             throws Exception {
         long seed = Long.getLong("history.seed", defaultSeed);
-        int seconds = Integer.getInteger("history.seconds", 20);
+        int seconds = Integer.getInteger("history.seconds", 15);
         HistoryScenario scenario = scenarios.apply(seconds);
         String replay = scenario.replay(seed);
         LOG.info("{}: seed {} ({} s); replay with: {}", test, seed, seconds, replay);
