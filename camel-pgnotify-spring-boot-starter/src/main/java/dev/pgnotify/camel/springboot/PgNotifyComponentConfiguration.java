@@ -150,6 +150,19 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
     private Boolean storeJsonAsJsonb = true;
 
     /**
+     * mode=queue and topic: what Camel's browse tools (Hawtio's Browse tab, camel browse, the browse dev console) show
+     * of an endpoint: waiting, the messages not processed yet, oldest first; deadLetters, the channel's dead letters.
+     * Usually set per endpoint (pgnotify:orders?browse=deadLetters), not here.
+     */
+    private String browse = "waiting";
+
+    /**
+     * mode=queue and topic: the most messages a browse reads, whatever the tool asks for (at least 1): each browse is
+     * one bounded read along an index.
+     */
+    private Integer browseLimit = 100;
+
+    /**
      * Allows for bridging the consumer to the Camel routing Error Handler, which mean any exceptions (if possible)
      * occurred while the Camel consumer is trying to pickup incoming messages, or the likes, will now be processed as
      * a message and handled by the routing Error Handler. Important: This is only possible if the 3rd party component
@@ -476,6 +489,22 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
 
     public void setStatementTimeout(Duration statementTimeout) {
         this.statementTimeout = statementTimeout;
+    }
+
+    public String getBrowse() {
+        return browse;
+    }
+
+    public void setBrowse(String browse) {
+        this.browse = browse;
+    }
+
+    public Integer getBrowseLimit() {
+        return browseLimit;
+    }
+
+    public void setBrowseLimit(Integer browseLimit) {
+        this.browseLimit = browseLimit;
     }
 
     public Boolean getStoreJsonAsJsonb() {
