@@ -241,4 +241,35 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
             assertTrue(message.contains("GRANT EXECUTE ON FUNCTION \"lp_it\".\"topic_maintain\""), message);
         }
     }
+
+    @Test
+    void aRoleMadeReadOnlyByMistakeIsRefusedNamingTheSettingNotAFailover() throws Exception {
+        server().execute("ALTER ROLE " + ROLE + " SET default_transaction_read_only = on");
+        CamelContext camel = new DefaultCamelContext();
+        try {
+            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
+            component.getConfiguration().setUsername(ROLE);
+            component.getConfiguration().setPassword(PASSWORD);
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from("pgnotify:lp?table=" + TABLE + "&createSchema=false").routeId("consumer").log("never");
+                }
+            });
+            Exception refused = assertThrows(Exception.class, camel::start);
+            StringBuilder message = new StringBuilder();
+            for (Throwable t = refused; t != null; t = t.getCause()) {
+                message.append(t.getMessage()).append(" | ");
+            }
+            LOG.info("A runtime role with default_transaction_read_only on: {}", message);
+            assertTrue(message.toString().contains("default_transaction_read_only is on for it"), message.toString());
+            assertTrue(message.toString().contains("ALTER ROLE ... RESET default_transaction_read_only"),
+                    message.toString());
+            assertTrue(!message.toString().contains("targetServerType"),
+                    "another host would not help, pgjdbc would take this primary for a standby: " + message);
+        } finally {
+            camel.close();
+        }
+    }
 }

@@ -565,7 +565,8 @@ public abstract class ClaimingConsumer extends DefaultConsumer
             } else if (before != null && now.otherServerThan(before)) {
                 // acknowledgements and claims the old server took and never replicated (or flushed) are not on this
                 // one: what the cursor and the sweep remember of the ids below the frontier is not true here
-                LOG.info("pgnotify:{} ({}) reaches another or a restarted PostgreSQL server (a failover, a restart):"
+                LOG.info("pgnotify:{} ({}) reaches another or a restarted PostgreSQL server (a failover, a restart, a"
+                         + " crash recovery):"
                          + " claims and the sweep start again from its first message", channel(), workKey());
                 cursor.reset();
             }

@@ -304,7 +304,8 @@ final class QueueSql {
                           + " WHERE q.channel = a.channel AND q.message_key = a.message_key"
                           + " AND q.id > a.id AND q.available_at <= now() AND " + noEarlier
                           + " ORDER BY q.id LIMIT 1 FOR UPDATE SKIP LOCKED) n"
-                          + " WHERE a.message_key IS NOT NULL),"
+                          // gated as the other locking scans (lock order, above), not only by running after them
+                          + " WHERE a.message_key IS NOT NULL AND EXISTS (SELECT 1 FROM settings)),"
                         : "")
                // the sources overlap only through prioritized and successor rows
                + " candidates AS (SELECT " + columns + " FROM named"

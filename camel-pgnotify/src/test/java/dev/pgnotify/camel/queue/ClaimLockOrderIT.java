@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.PgNotifyITSupport;
 import dev.pgnotify.camel.claim.WorkStore;
@@ -80,6 +81,75 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         }
         assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
                 "A's acknowledgement and B's both done");
+    }
+
+    /**
+     * The keyed claim, whose successors scan (the next message of each key acknowledged) reads the acknowledgements
+     * itself and has no gate of its own: A acknowledges two keyed messages, the second of which B holds; A's delete
+     * has deleted the first and waits for the second. A must not have locked the first one's successor meanwhile (it
+     * would, were the successors scan pulling the delete's rows as they come), or B's delete of it waits for A: a
+     * deadlock.
+     */
+    @Test
+    void aKeyedClaimWaitingForItsAcknowledgementHoldsNoSuccessorAnotherClaimNeeds() throws Exception {
+        String uri = "pgnotify:" + CHANNEL + "?table=" + TABLE;
+        server().execute("DELETE FROM " + TABLE);
+        template.sendBodyAndHeader(uri, "first of k1, acknowledged by A", PgNotifyConstants.KEY, "k1");
+        template.sendBodyAndHeader(uri, "first of k2, acknowledged by A, held by B", PgNotifyConstants.KEY, "k2");
+        template.sendBodyAndHeader(uri, "next of k1", PgNotifyConstants.KEY, "k1");
+        List<Long> ids;
+        try (Connection setup = server().connect(); Statement statement = setup.createStatement()) {
+            statement.execute("UPDATE " + TABLE + " SET attempts = 1, available_at = now() + interval '1 hour'"
+                              + " WHERE id IN (SELECT id FROM " + TABLE + " ORDER BY id LIMIT 2)");
+            try (var rs = statement.executeQuery("SELECT id FROM " + TABLE + " ORDER BY id")) {
+                ids = new java.util.ArrayList<>();
+                while (rs.next()) {
+                    ids.add(rs.getLong(1));
+                }
+            }
+        }
+        assertEquals(3, ids.size());
+        PgNotifyEndpoint endpoint = context.getEndpoint(uri, PgNotifyEndpoint.class);
+        QueueResources queue = endpoint.resources().get(QueueResources.class, () -> {
+            throw new IllegalStateException("the producer resolved the queue already");
+        });
+        QueueWorkStore store = new QueueWorkStore(queue, CHANNEL);
+        List<WorkStore.Item> acknowledged = List.of(keyed(ids.get(0), "k1"), keyed(ids.get(1), "k2"));
+        // the frontier past every message: the successors scan is the only one that could find the next of k1
+        WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(acknowledged, new Long[0], ids.get(2), 100,
+                1 << 20, 30_000, 5, true, 0);
+
+        try (Connection b = server().connect(); Connection a = server().connect()) {
+            b.setAutoCommit(false);
+            try (Statement statement = b.createStatement()) {
+                statement.execute("SET LOCAL lock_timeout = '5s'");
+                statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + ids.get(1) + " FOR UPDATE");
+            }
+            int aPid = pid(a);
+            CompletableFuture<WorkStore.Claim> claimOfA = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return store.claim(a, request);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
+                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + aPid)));
+            try (PreparedStatement delete = b.prepareStatement("DELETE FROM " + TABLE + " WHERE id = ?")) {
+                delete.setLong(1, ids.get(2));
+                assertEquals(1, delete.executeUpdate(), "B deletes the next of k1 at once, without waiting for A");
+            }
+            b.commit();
+            WorkStore.Claim claim = claimOfA.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(), claim.items(), "nothing left for A to claim");
+        }
+        assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+                "A's acknowledgements and B's all done");
+    }
+
+    private static WorkStore.Item keyed(long id, String key) {
+        return new WorkStore.Item(id, 1,
+                List.of(new WorkStore.StoredMessage(id, null, null, null, true, key, false)), 0);
     }
 
     private static int pid(Connection connection) throws Exception {

@@ -37,20 +37,13 @@ public final class HealthRecorder implements AutoCloseable {
         sampler.scheduleWithFixedDelay(this::sample, 0, 20, TimeUnit.MILLISECONDS);
     }
 
-    /** The consumer's health now. */
+    /**
+     * The consumer's health now, from its registered check by id. (Not from the list of HealthCheckHelper.invoke(camel):
+     * at Camel's default exposure level that list holds only the DOWN checks, or, when all are UP, only the first one,
+     * so a consumer's UP result is missing from it whenever another check comes first, as after a failover.)
+     */
     public static Optional<HealthCheck.Result> check(CamelContext camel, String routeId) {
-        Optional<HealthCheck.Result> registered = HealthCheckHelper.invoke(camel).stream()
-                .filter(r -> r.getCheck().getId().equals("consumer:" + routeId)).findFirst();
-        if (registered.isPresent()) {
-            return registered;
-        }
-        // Camel's registry may leave a consumer's check out of a round (seen after a failover): ask it directly
-        org.apache.camel.Route route = camel.getRoute(routeId);
-        if (route != null && route.getConsumer() instanceof org.apache.camel.health.HealthCheckAware aware
-                && aware.getHealthCheck() != null) {
-            return Optional.of(aware.getHealthCheck().call());
-        }
-        return Optional.empty();
+        return HealthCheckHelper.invoke(camel, "consumer:" + routeId, java.util.Map.of());
     }
 
     private void sample() {
