@@ -14,6 +14,7 @@ import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,19 @@ public final class ExampleDatabase {
         // stopped with the application, not by a JVM shutdown hook: under mvn exec:java the classes it needs are
         // gone by the time the hooks run
         main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport main) {
+                // also when the application is stopped with Main.stop() (as tests and embedding code do), which
+                // does not call afterStop: the server would otherwise wait for the JVM's exit, past the time a test
+                // runner gives the exit, and outlive it
+                main.getCamelContext().addLifecycleStrategy(new LifecycleStrategySupport() {
+                    @Override
+                    public void onContextStopped(CamelContext context) {
+                        server.close();
+                    }
+                });
+            }
+
             @Override
             public void afterStop(BaseMainSupport main) {
                 server.close();
