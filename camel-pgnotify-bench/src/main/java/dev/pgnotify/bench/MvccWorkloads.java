@@ -124,6 +124,22 @@ final class MvccWorkloads {
 
     void run() throws Exception {
         int seconds = bench.options.mvccSeconds();
+        // bench.mvccSeconds=0: the drains only (a profiling run)
+        if (seconds > 0) {
+            streams(seconds);
+        }
+        int backlog = bench.options.count(200_000);
+        drainFreeName = String.format(DRAIN_FREE, backlog);
+        drainHeldName = String.format(DRAIN_HELD, backlog);
+        for (int i = 0; i < bench.options.runs(); i++) {
+            // alternately, so that the disk's drift falls on both alike
+            bench.measure(GROUP, drainFreeName, "1 consumer thread, claims of 100", () -> drain(backlog, Hold.NOTHING));
+            bench.measure(GROUP, drainHeldName,
+                    "1 consumer thread, claims of 100; the snapshot is taken before the drain", () -> drain(backlog, Hold.SNAPSHOT));
+        }
+    }
+
+    private void streams(int seconds) throws Exception {
         int window = Math.max(1, Math.min(30, seconds / 10));
         streamFreeName = String.format(STREAM_FREE, seconds);
         streamHeldName = String.format(STREAM_HELD, seconds);
@@ -158,15 +174,6 @@ final class MvccWorkloads {
                 () -> stream(queue, 1000, seconds, window, Hold.TRANSACTION_ID, xidWindows));
         bench.measureOnce(GROUP, keyedXidName, "open model; as above, each message with one of 100 keys",
                 () -> stream(keyedQueue, 1000, seconds, window, Hold.TRANSACTION_ID, keyedXidWindows));
-        int backlog = bench.options.count(200_000);
-        drainFreeName = String.format(DRAIN_FREE, backlog);
-        drainHeldName = String.format(DRAIN_HELD, backlog);
-        for (int i = 0; i < bench.options.runs(); i++) {
-            // alternately, so that the disk's drift falls on both alike
-            bench.measure(GROUP, drainFreeName, "1 consumer thread, claims of 100", () -> drain(backlog, Hold.NOTHING));
-            bench.measure(GROUP, drainHeldName,
-                    "1 consumer thread, claims of 100; the snapshot is taken before the drain", () -> drain(backlog, Hold.SNAPSHOT));
-        }
     }
 
     void soak(int rate, int minutes) throws Exception {

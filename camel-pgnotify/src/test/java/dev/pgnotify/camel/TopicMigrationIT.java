@@ -7,11 +7,14 @@ import org.apache.camel.component.mock.MockEndpoint;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A topic of the previous release (a log without message_key, items without keys and position, nor their index, and
  * cut and load functions that know no keys) is brought up to date in place when a consumer of this release starts:
- * the messages published before are all delivered, and keyed messages keep their order from then on.
+ * the messages published before are all delivered, and keyed messages keep their order from then on. A load function
+ * of the previous release (it knows keys, only slower) is kept with createSchema=false and replaced in place with
+ * createSchema=true.
  */
 class TopicMigrationIT extends PgNotifyITSupport {
 
@@ -60,5 +63,38 @@ class TopicMigrationIT extends PgNotifyITSupport {
                                                        + TABLE + "'::regclass, '" + TABLE + "_items'::regclass)"
                                                        + " AND attname IN ('message_key', 'keys', 'position')"))
                 .longValue());
+    }
+
+    @Test
+    void aSlowerLoadFunctionIsKeptWithoutCreateSchemaAndReplacedInPlaceWithIt() throws Exception {
+        TopicDeliveryIT.dropTopic(TABLE);
+        String topic = "pgnotify:upgraded?mode=topic&topicTable=" + TABLE;
+        template.sendBody(topic, "setup");
+        // the previous release's result, read another way: what matters is that it lacks this release's one-pass read
+        server().execute("CREATE OR REPLACE FUNCTION " + TABLE + "_load(p_ids bigint[], p_budget bigint, p_bytes boolean)"
+                         + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea,"
+                         + " headers text, created_at timestamptz, is_binary boolean, message_key text) LANGUAGE sql"
+                         + " STABLE AS $$ SELECT u.n, m.id, m.body_json::text, m.body_text, CASE WHEN p_bytes THEN"
+                         + " m.body_bytes END, m.headers::text, m.created_at, m.body_bytes IS NOT NULL, m.message_key"
+                         + " FROM unnest(p_ids) WITH ORDINALITY AS u(mid, n) JOIN " + TABLE + " m ON m.id = u.mid"
+                         + " ORDER BY u.n $$");
+        String onePass = "SELECT strpos(prosrc, 'found AS MATERIALIZED') > 0 FROM pg_proc WHERE oid = '" + TABLE
+                         + "_load(bigint[], bigint, boolean)'::regprocedure";
+
+        MockEndpoint upgraded = getMockEndpoint("mock:upgraded");
+        upgraded.expectedBodiesReceived("setup", "before", "after");
+        context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from(topic + "&group=reader&groupStart=earliest&createSchema=false").to("mock:upgraded");
+            }
+        });
+        template.sendBody(topic + "&createSchema=false", "before");
+        assertEquals(false, server().queryValue(onePass), "createSchema=false leaves the function as it is");
+        // a start with createSchema=true replaces it, under the consumer that keeps calling it
+        template.sendBody(topic + "&createSchema=true", "after");
+        upgraded.setResultWaitTime(20_000);
+        upgraded.assertIsSatisfied();
+        assertTrue((Boolean) server().queryValue(onePass), "replaced by the one-pass load function");
     }
 }

@@ -14,6 +14,18 @@ public final class ItemSql {
     public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
     /**
+     * A statement sent in the same round trip and transaction before a claim: the claim is then planned once per
+     * connection (a generic plan), never with sequential scans. Left to itself PostgreSQL planned the claim on most
+     * executions (its generic plan looks dearer than the custom ones, as the sizes of the array parameters are
+     * unknown), 1.8 ms of planning for a claim that then ran in 1.7 (docs/benchmark/report.md): planning was half of a
+     * consumer's server time. Without sequential scans, a generic plan made while the table was small (a new queue)
+     * can never scan it whole later, whatever it then holds. Transaction-local: nothing stays on a connection that
+     * an application's pool lends to others.
+     */
+    public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
+                                              + " set_config('enable_seqscan', 'off', true)";
+
+    /**
      * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time
      * filter): for {@code id = ANY('{}')} the planner may otherwise walk the whole claim index, partial on
      * {@code channel IS NOT NULL}, which is full of dead entries while an old snapshot elsewhere keeps vacuum from

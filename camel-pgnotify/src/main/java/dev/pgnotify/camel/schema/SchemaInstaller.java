@@ -37,16 +37,26 @@ public final class SchemaInstaller {
 
     /**
      * One object of a schema: how to see that it exists, and how to create it. A migration brings an object of an
-     * earlier version up to date; a new schema has it already, so the documentation leaves it out.
+     * earlier version up to date; a new schema has it already, so the documentation leaves it out. An object that is
+     * not required only makes things faster: with createSchema=false its absence is logged, not an error.
      */
-    public record SchemaObject(String description, Check exists, String ddl, boolean migration) {
+    public record SchemaObject(String description, Check exists, String ddl, boolean migration, boolean required) {
 
         public SchemaObject {
             ddl = PgIdentifiers.dollarQuoted(ddl);
         }
 
+        public SchemaObject(String description, Check exists, String ddl, boolean migration) {
+            this(description, exists, ddl, migration, true);
+        }
+
         public SchemaObject(String description, Check exists, String ddl) {
             this(description, exists, ddl, false);
+        }
+
+        /** A migration an earlier version's schema works without, only slower. */
+        public static SchemaObject improvement(String description, Check exists, String ddl) {
+            return new SchemaObject(description, exists, ddl, true, false);
         }
     }
 
@@ -87,6 +97,20 @@ public final class SchemaInstaller {
             if (missing.isEmpty()) {
                 connection.commit();
                 return;
+            }
+            if (!create) {
+                List<SchemaObject> improvements = missing.stream().filter(object -> !object.required()).toList();
+                if (!improvements.isEmpty()) {
+                    LOG.info("Without {} (createSchema=false), {} {} works as it is, only slower; the installing role"
+                             + " may run their SQL from the component documentation",
+                            String.join(", ", improvements.stream().map(SchemaObject::description).toList()),
+                            target.what(), target.display());
+                    missing.removeAll(improvements);
+                }
+                if (missing.isEmpty()) {
+                    connection.commit();
+                    return;
+                }
             }
             String names = String.join(", ", missing.stream().map(SchemaObject::description).toList());
             if (!create) {

@@ -208,6 +208,12 @@ public final class TopicSchema {
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
                         table.loadFunctionSql() + "(bigint[], bigint, boolean)", "message_key"),
                 TopicFunctions.loadFunction(table)));
+        // a load function that knows keys but reads its rows twice (the previous release's) is replaced in place
+        objects.add(SchemaInstaller.SchemaObject.improvement("function " + table.schema() + "."
+                                                             + table.companionName("_load") + "() reading its rows once",
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
+                        table.loadFunctionSql() + "(bigint[], bigint, boolean)", TopicFunctions.LOAD_ONE_PASS_MARKER),
+                TopicFunctions.loadFunctionReplaced(table)));
         objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.companionName("_maintain") + "()",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
                         table.maintainFunctionSql() + "(interval, interval, interval)", TopicFunctions.MAINTAIN_MARKER),

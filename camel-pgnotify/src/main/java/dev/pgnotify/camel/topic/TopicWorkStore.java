@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.pgnotify.camel.claim.ItemSql;
 import dev.pgnotify.camel.claim.Parameters;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
@@ -76,6 +77,12 @@ final class TopicWorkStore implements WorkStore {
      * predecessors' acknowledgement (the keyed path claims them with it).
      */
     private volatile boolean keyed;
+
+    @Override
+    public boolean ordersLaterMessages(WorkStore.Item item) {
+        // an item's keys are not read with it (a batch's bodies may still be unloaded): any item of a group with keys
+        return keyed;
+    }
 
     @Override
     public void refresh(Connection connection) throws SQLException {
@@ -146,7 +153,8 @@ final class TopicWorkStore implements WorkStore {
         int limit = (int) Math.min(Integer.MAX_VALUE, (long) request.batch() * CUT_BATCHES);
         String claim = cutFirst ? withKeys ? topic.sql().cutAndClaimKeyed : topic.sql().cutAndClaim
                 : withKeys ? topic.sql().acknowledgeAndClaimKeyed : topic.sql().acknowledgeAndClaim;
-        try (PreparedStatement statement = connection.prepareStatement(claim)) {
+        // planned once, without sequential scans (ItemSql.PLANNED_ONCE)
+        try (PreparedStatement statement = connection.prepareStatement(ItemSql.PLANNED_ONCE + "; " + claim)) {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement);
@@ -161,7 +169,7 @@ final class TopicWorkStore implements WorkStore {
                 parameters.add(channel).add(group).add(ackIds).add(request.batch());
             }
             parameters.add(request.batch()).add(request.leaseMillis()).add(topic.itemSequence())
-                    .add(request.maxAttempts()).add(request.budget());
+                    .add(request.budget()).add(request.maxAttempts());
             Map<Long, Item> claimedById = new LinkedHashMap<>();
             Map<Long, Map<Integer, StoredMessage>> bodies = new HashMap<>();
             long firstEligible = -1;
@@ -171,6 +179,8 @@ final class TopicWorkStore implements WorkStore {
             Long claimXid = null;
             Set<Long> foundFresh = new HashSet<>();
             statement.execute();
+            // the first result is the settings'
+            statement.getMoreResults();
             if (cutFirst) {
                 int cut;
                 try (ResultSet rs = statement.getResultSet()) {
