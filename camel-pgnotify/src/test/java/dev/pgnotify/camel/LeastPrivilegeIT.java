@@ -216,6 +216,32 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
     }
 
     @Test
+    void aSlowerLoadFunctionAnotherRoleOwnsDoesNotFailTheDefaultCreateSchema() throws Exception {
+        server().execute(TopicSchema.ddl(TopicTable.of(SCHEMA + ".topic").inSchema(SCHEMA)).toArray(new String[0]));
+        server().execute(TOPIC_GRANTS.toArray(new String[0]));
+        server().execute(TopicMigrationIT.previousLoadFunction(SCHEMA + ".topic"));
+        // createSchema=true: the installer may replace the load function in place, but the runtime role does not own it
+        String topic = "pgnotify:lpt?mode=topic&topicTable=" + SCHEMA + ".topic&rotateInterval=200";
+        try (CamelContext camel = new DefaultCamelContext()) {
+            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
+            component.getConfiguration().setUsername(ROLE);
+            component.getConfiguration().setPassword(PASSWORD);
+            camel.addRoutes(new RouteBuilder() {
+                @Override
+                public void configure() {
+                    from(topic + "&group=g").routeId("topic").process(e -> received.add(e.getMessage().getBody(String.class)));
+                }
+            });
+            camel.start();
+            camel.createProducerTemplate().sendBody(topic, "hello");
+            await(Duration.ofSeconds(10)).until(() -> received.contains("hello"));
+        }
+        assertEquals(Boolean.FALSE, server().queryValue(TopicMigrationIT.onePassLoad(SCHEMA + ".topic")),
+                "kept as it was");
+    }
+
+    @Test
     void aTopicConsumerMissingAGrantFailsAtStartNamingIt() throws Exception {
         server().execute(TopicSchema.ddl(TopicTable.of(SCHEMA + ".topic").inSchema(SCHEMA)).toArray(new String[0]));
         server().execute(TOPIC_GRANTS.stream().filter(grant -> !grant.contains("EXECUTE")).toArray(String[]::new));

@@ -71,15 +71,8 @@ class TopicMigrationIT extends PgNotifyITSupport {
         String topic = "pgnotify:upgraded?mode=topic&topicTable=" + TABLE;
         template.sendBody(topic, "setup");
         // the previous release's result, read another way: what matters is that it lacks this release's one-pass read
-        server().execute("CREATE OR REPLACE FUNCTION " + TABLE + "_load(p_ids bigint[], p_budget bigint, p_bytes boolean)"
-                         + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea,"
-                         + " headers text, created_at timestamptz, is_binary boolean, message_key text) LANGUAGE sql"
-                         + " STABLE AS $$ SELECT u.n, m.id, m.body_json::text, m.body_text, CASE WHEN p_bytes THEN"
-                         + " m.body_bytes END, m.headers::text, m.created_at, m.body_bytes IS NOT NULL, m.message_key"
-                         + " FROM unnest(p_ids) WITH ORDINALITY AS u(mid, n) JOIN " + TABLE + " m ON m.id = u.mid"
-                         + " ORDER BY u.n $$");
-        String onePass = "SELECT strpos(prosrc, 'found AS MATERIALIZED') > 0 FROM pg_proc WHERE oid = '" + TABLE
-                         + "_load(bigint[], bigint, boolean)'::regprocedure";
+        server().execute(previousLoadFunction(TABLE));
+        String onePass = onePassLoad(TABLE);
 
         MockEndpoint upgraded = getMockEndpoint("mock:upgraded");
         upgraded.expectedBodiesReceived("setup", "before", "after");
@@ -96,5 +89,22 @@ class TopicMigrationIT extends PgNotifyITSupport {
         upgraded.setResultWaitTime(20_000);
         upgraded.assertIsSatisfied();
         assertTrue((Boolean) server().queryValue(onePass), "replaced by the one-pass load function");
+    }
+
+    /** The previous release's load function in kind (it knows keys; it lacks this release's one-pass read). */
+    static String previousLoadFunction(String table) {
+        return "CREATE OR REPLACE FUNCTION " + table + "_load(p_ids bigint[], p_budget bigint, p_bytes boolean)"
+               + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea,"
+               + " headers text, created_at timestamptz, is_binary boolean, message_key text) LANGUAGE sql"
+               + " STABLE AS $$ SELECT u.n, m.id, m.body_json::text, m.body_text, CASE WHEN p_bytes THEN"
+               + " m.body_bytes END, m.headers::text, m.created_at, m.body_bytes IS NOT NULL, m.message_key"
+               + " FROM unnest(p_ids) WITH ORDINALITY AS u(mid, n) JOIN " + table + " m ON m.id = u.mid"
+               + " ORDER BY u.n $$";
+    }
+
+    /** A query: whether the topic's load function is this release's. */
+    static String onePassLoad(String table) {
+        return "SELECT strpos(prosrc, 'found AS MATERIALIZED') > 0 FROM pg_proc WHERE oid = '" + table
+               + "_load(bigint[], bigint, boolean)'::regprocedure";
     }
 }

@@ -14,13 +14,13 @@ public final class ItemSql {
     public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
     /**
-     * A statement sent in the same round trip and transaction before a claim: the claim is then planned once per
-     * connection (a generic plan), never with sequential scans. Left to itself PostgreSQL planned the claim on most
-     * executions (its generic plan looks dearer than the custom ones, as the sizes of the array parameters are
-     * unknown), 1.8 ms of planning for a claim that then ran in 1.7 (docs/benchmark/report.md): planning was half of a
-     * consumer's server time. Without sequential scans, a generic plan made while the table was small (a new queue)
-     * can never scan it whole later, whatever it then holds. Transaction-local: nothing stays on a connection that
-     * an application's pool lends to others.
+     * A statement sent in the same round trip and transaction before a claim ({@link WorkRows#plannedOnce}): the claim
+     * then gets a generic plan, made once per connection once pgjdbc prepares it on the server, never with sequential
+     * scans. Left to itself PostgreSQL planned the claim on most executions (its generic plan looks dearer than the
+     * custom ones, as the sizes of the array parameters are unknown): 1.8 ms of planning for a claim that then ran in
+     * 1.7, half of a consumer's server time (docs/benchmark/report.md). Without sequential scans, a generic plan made
+     * while the table was small (a new queue) can never scan it whole later, whatever it then holds. Transaction-local:
+     * nothing stays on a connection that an application's pool lends to others.
      */
     public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
                                               + " set_config('enable_seqscan', 'off', true)";

@@ -30,6 +30,35 @@ public final class WorkRows {
         }
     }
 
+    /**
+     * A claim's SQL, after {@link ItemSql#PLANNED_ONCE} in the same round trip where the connection prepares statements
+     * on the server, as is: where it prepares none (prepareThreshold=0, behind a pooler in transaction mode) a generic
+     * plan would be made afresh on every claim, and worse than a custom one.
+     */
+    public static String plannedOnce(Connection connection, String claim) throws SQLException {
+        return preparesOnServer(connection) ? ItemSql.PLANNED_ONCE + "; " + claim : claim;
+    }
+
+    /**
+     * Executes a claim made by {@link #plannedOnce}: prepared on the server from its first execution, so that results
+     * are binary from the second (a bytea body arrives as hex text, twice its size, in the first: forcing binary results
+     * from the first would fail, as the settings' statement shares the round trip); the settings' result skipped.
+     */
+    public static void executeClaim(PreparedStatement statement) throws SQLException {
+        boolean plannedOnce = preparesOnServer(statement.getConnection());
+        if (plannedOnce) {
+            statement.unwrap(PGStatement.class).setPrepareThreshold(1);
+        }
+        statement.execute();
+        if (plannedOnce) {
+            statement.getMoreResults();
+        }
+    }
+
+    private static boolean preparesOnServer(Connection connection) throws SQLException {
+        return connection.unwrap(PGConnection.class).getPrepareThreshold() != 0;
+    }
+
     /** The items' ids, as a bigint[] parameter. */
     public static Array ids(Connection connection, List<WorkStore.Item> items) throws SQLException {
         return connection.createArrayOf("bigint", items.stream().map(WorkStore.Item::id).toArray(Long[]::new));

@@ -125,12 +125,6 @@ public interface WorkStore {
     void acknowledge(Connection connection, List<Item> items) throws SQLException;
 
     /**
-     * Whether a later message may wait for this item's acknowledgement (per-key order): its acknowledgement is then
-     * never held back for the next claim (see {@link Worker}).
-     */
-    boolean ordersLaterMessages(Item item);
-
-    /**
      * Acknowledges a single-message item on the connection of the transaction its exchange ran in, with that
      * transaction's durability. Not acknowledged when the item was claimed again since (its lease ran out): the
      * transaction is then to roll back. Only for stores that support transacted=true.

@@ -31,13 +31,6 @@ final class Worker implements Runnable {
      * cores. A backlog (a full claim) is claimed again at once.
      */
     private static final long MIN_CLAIM_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    /**
-     * The longest a thread holds its acknowledgements back when its last claim found nothing more waiting: they ride on
-     * the claim that answers the next wake-up, instead of a claim of their own that would find nothing (half of a
-     * trickling stream's statements, and the CPU its producers need on a small server). Never for an item a later
-     * message waits for (per-key order), never while retries are due or with listen=false.
-     */
-    static final long ACKNOWLEDGEMENT_LINGER_MILLIS = 10;
     /** With listen=false: the first wait after a claim that found nothing; each further one doubles it. */
     private static final long FIRST_IDLE_POLL_MILLIS = 10;
     static final String CLAIMING = "claiming messages";
@@ -84,10 +77,10 @@ final class Worker implements Runnable {
             if (!lastClaimFull) {
                 lingerAfterLastClaim();
             }
-            if (!woken && !lastClaimFull && (consumer.signal().tryTake() || awaitWakeUpWithAcknowledgements())) {
-                // a wake-up came while this thread was processing (or soon after): this claim answers it (mode=topic
-                // cuts first) and acknowledges, rather than a claim that finds nothing followed by another once the
-                // thread goes idle (after a full claim the wake-up is another thread's, to help with the backlog)
+            if (!woken && !lastClaimFull && consumer.signal().tryTake()) {
+                // a wake-up came while this thread was processing: this claim answers it (mode=topic cuts first),
+                // rather than a claim that finds nothing followed by another once the thread goes idle (after a full
+                // claim the wake-up is another thread's, to help with the backlog)
                 woken = true;
             }
             List<WorkStore.Item> claimed;
@@ -295,29 +288,6 @@ final class Worker implements Runnable {
         long wait = lastClaimNanos + MIN_CLAIM_INTERVAL_NANOS - System.nanoTime();
         if (wait > 0) {
             consumer.pause(wait);
-        }
-    }
-
-    /**
-     * Holds the acknowledgements back for a wake-up, at most {@link #ACKNOWLEDGEMENT_LINGER_MILLIS}, when that is safe:
-     * returns whether one came (the claim then answers it). A message processed is acknowledged that much later at
-     * most; a crash meanwhile delivers it again, as at-least-once delivery allows.
-     */
-    private boolean awaitWakeUpWithAcknowledgements() {
-        if (acknowledgements.isEmpty() || !configuration.isListen() || consumer.handoff().hasDue()
-            || !consumer.isRunning() || consumer.isPaused()) {
-            return false;
-        }
-        for (WorkStore.Item item : acknowledgements) {
-            if (store.ordersLaterMessages(item)) {
-                return false;
-            }
-        }
-        try {
-            return consumer.signal().await(ACKNOWLEDGEMENT_LINGER_MILLIS);
-        } catch (InterruptedException e) {
-            // see the class comment: claim now, the loop then checks whether the consumer still runs
-            return true;
         }
     }
 

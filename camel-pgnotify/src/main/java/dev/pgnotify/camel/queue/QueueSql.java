@@ -253,8 +253,8 @@ final class QueueSql {
      * The claim, in variants: {@code keyed} when some acknowledged message has a key, so that the next message of each
      * such key is claimed in the same statement; {@code prioritized} while the channel has prioritized messages. The
      * plain one spares unkeyed streams without priorities that work (measured: the keyed steps cost a queue without
-     * keys about 0.3 ms per claim of 100; the priority steps, planned on every execution as the claim is, cost a
-     * stream without priorities 0.33 ms of server time per claim, a fifth of a backlog drain's throughput).
+     * keys about 0.3 ms per claim of 100; the priority steps cost a stream without priorities 0.33 ms of server time
+     * per claim when the claim was planned on every execution, a fifth of a backlog drain's throughput).
      * <p>
      * Priority: the due messages of the highest priority come first, from the priority index (only prioritized
      * messages are in it, whatever their place relative to the frontier); the claim takes candidates in order of

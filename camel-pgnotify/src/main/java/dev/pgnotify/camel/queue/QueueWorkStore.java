@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import dev.pgnotify.camel.claim.ItemSql;
 import dev.pgnotify.camel.claim.Parameters;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
@@ -48,12 +47,9 @@ final class QueueWorkStore implements WorkStore {
 
     @Override
     public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
-        boolean keyed = request.acknowledged().stream().anyMatch(this::ordersLaterMessages);
+        boolean keyed = request.acknowledged().stream().anyMatch(item -> item.messages().get(0).key() != null);
         boolean withPriorities = prioritized;
-        // planned once (ItemSql.PLANNED_ONCE); a bytea body arrives as hex text until pgjdbc prepares the statement on
-        // the server (its fifth execution on a connection): forcing binary results from the first would fail, as the
-        // settings' statement shares the round trip
-        String claim = ItemSql.PLANNED_ONCE + "; " + queue.sql().acknowledgeAndClaim(keyed, withPriorities);
+        String claim = WorkRows.plannedOnce(connection, queue.sql().acknowledgeAndClaim(keyed, withPriorities));
         try (PreparedStatement statement = connection.prepareStatement(claim)) {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
@@ -85,9 +81,7 @@ final class QueueWorkStore implements WorkStore {
         long fresh = 0;
         Long claimXid = null;
         Long firstLeftOut = null;
-        statement.execute();
-        // the first result is the settings'
-        statement.getMoreResults();
+        WorkRows.executeClaim(statement);
         try (ResultSet rs = statement.getResultSet()) {
             while (rs.next()) {
                 if (snapshot == null) {
@@ -139,12 +133,6 @@ final class QueueWorkStore implements WorkStore {
             lastFreshClaimed = Math.max(request.frontier(), Math.min(lastFreshClaimed, firstLeftOut - 1));
         }
         return new Claim(claimed, snapshot, lastId, claimXid, fresh, freshClaimed, lastFreshClaimed);
-    }
-
-    @Override
-    public boolean ordersLaterMessages(WorkStore.Item item) {
-        // a queue item is one message, its key read with it
-        return item.messages().get(0).key() != null;
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -119,9 +120,15 @@ public final class SchemaInstaller {
                                                 + " them as the installing role (the component documentation shows the"
                                                 + " SQL) or set createSchema=true.");
             }
+            List<String> created = new ArrayList<>();
             try (Statement statement = connection.createStatement()) {
                 for (SchemaObject object : missing) {
-                    statement.execute(object.ddl());
+                    if (object.required()) {
+                        statement.execute(object.ddl());
+                        created.add(object.description());
+                    } else if (improve(connection, statement, object, target)) {
+                        created.add(object.description());
+                    }
                 }
             } catch (SQLException e) {
                 throw new SQLException("Cannot create " + names + " for " + target.what() + " " + target.display()
@@ -130,12 +137,34 @@ public final class SchemaInstaller {
                         e.getSQLState(), e);
             }
             connection.commit();
-            LOG.info("Created {} for {} {}", names, target.what(), target.display());
+            if (!created.isEmpty()) {
+                LOG.info("Created {} for {} {}", String.join(", ", created), target.what(), target.display());
+            }
         } catch (SQLException | RuntimeException e) {
             connection.rollback();
             throw e;
         } finally {
             connection.setAutoCommit(autoCommit);
+        }
+    }
+
+    /**
+     * Makes an improvement, or leaves things as they are when this role may not (a function another role owns): the
+     * schema works without it, so its start must not fail for it.
+     */
+    private static boolean improve(Connection connection, Statement statement, SchemaObject object, Target target)
+            throws SQLException {
+        Savepoint before = connection.setSavepoint();
+        try {
+            statement.execute(object.ddl());
+            connection.releaseSavepoint(before);
+            return true;
+        } catch (SQLException e) {
+            connection.rollback(before);
+            LOG.info("Could not create {} for {} {} ({}): it works as it is, only slower; the role that owns it may run"
+                     + " its SQL from the component documentation", object.description(), target.what(),
+                    target.display(), e.getMessage());
+            return false;
         }
     }
 

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import dev.pgnotify.camel.claim.ItemSql;
 import dev.pgnotify.camel.claim.Parameters;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
@@ -77,12 +76,6 @@ final class TopicWorkStore implements WorkStore {
      * predecessors' acknowledgement (the keyed path claims them with it).
      */
     private volatile boolean keyed;
-
-    @Override
-    public boolean ordersLaterMessages(WorkStore.Item item) {
-        // an item's keys are not read with it (a batch's bodies may still be unloaded): any item of a group with keys
-        return keyed;
-    }
 
     @Override
     public void refresh(Connection connection) throws SQLException {
@@ -153,8 +146,7 @@ final class TopicWorkStore implements WorkStore {
         int limit = (int) Math.min(Integer.MAX_VALUE, (long) request.batch() * CUT_BATCHES);
         String claim = cutFirst ? withKeys ? topic.sql().cutAndClaimKeyed : topic.sql().cutAndClaim
                 : withKeys ? topic.sql().acknowledgeAndClaimKeyed : topic.sql().acknowledgeAndClaim;
-        // planned once, without sequential scans (ItemSql.PLANNED_ONCE)
-        try (PreparedStatement statement = connection.prepareStatement(ItemSql.PLANNED_ONCE + "; " + claim)) {
+        try (PreparedStatement statement = connection.prepareStatement(WorkRows.plannedOnce(connection, claim))) {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement);
@@ -178,9 +170,7 @@ final class TopicWorkStore implements WorkStore {
             long fresh = 0;
             Long claimXid = null;
             Set<Long> foundFresh = new HashSet<>();
-            statement.execute();
-            // the first result is the settings'
-            statement.getMoreResults();
+            WorkRows.executeClaim(statement);
             if (cutFirst) {
                 int cut;
                 try (ResultSet rs = statement.getResultSet()) {

@@ -127,11 +127,6 @@ class SweepProperties {
         }
 
         @Override
-        public boolean ordersLaterMessages(Item item) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
         public void retry(Connection connection, Item item, long delayMillis, String error) {
             throw new UnsupportedOperationException();
         }
