@@ -1,0 +1,39 @@
+package dev.pgnotify.camel.topic;
+
+import java.sql.Connection;
+
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.PgNotifyITSupport;
+import dev.pgnotify.camel.claim.ClaimPlans;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Rule "Plans" (docs/claim-engine.md) for mode=topic: a group's claim, with and without the per-key steps, planned on
+ * empty items as the consumer's settings make it, reads through indexes only (before, its generic plan scanned the items
+ * table whole: seen in the benchmark's plans).
+ */
+class ClaimPlanIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "claim_plan_topic";
+
+    @Test
+    void bothClaimVariantsArePlannedWithoutASequentialScan() throws Exception {
+        String uri = "pgnotify:plans?mode=topic&topicTable=" + TABLE;
+        template.sendBody(uri, "setup");
+        server().execute("TRUNCATE " + TABLE + "_items");
+        TopicResources topic = context.getEndpoint(uri, PgNotifyEndpoint.class).resources().get(TopicResources.class,
+                () -> {
+                    throw new IllegalStateException("the producer resolved the topic already");
+                });
+        try (Connection connection = server().connect()) {
+            for (String claim : new String[] { topic.sql().acknowledgeAndClaim, topic.sql().acknowledgeAndClaimKeyed }) {
+                String plan = ClaimPlans.genericPlan(connection, claim);
+                assertTrue(plan.contains("Index"), plan);
+                assertFalse(plan.contains("Seq Scan"), plan);
+            }
+        }
+    }
+}
