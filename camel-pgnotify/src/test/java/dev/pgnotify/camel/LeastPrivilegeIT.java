@@ -78,12 +78,18 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
         server().execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE", "ALTER ROLE " + ROLE + " RESET ALL");
     }
 
-    private CamelContext runtimeContext(String options) throws Exception {
+    /** A context whose pgnotify component connects as the runtime role. */
+    private CamelContext asRuntimeRole() {
         CamelContext camel = new DefaultCamelContext();
         PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
         component.getConfiguration().setJdbcUrl(server().jdbcUrl());
         component.getConfiguration().setUsername(ROLE);
         component.getConfiguration().setPassword(PASSWORD);
+        return camel;
+    }
+
+    private CamelContext runtimeContext(String options) throws Exception {
+        CamelContext camel = asRuntimeRole();
         camel.addRoutes(new RouteBuilder() {
             @Override
             public void configure() {
@@ -184,11 +190,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
         server().execute(TopicSchema.ddl(TopicTable.of(SCHEMA + ".topic").inSchema(SCHEMA)).toArray(new String[0]));
         server().execute(TOPIC_GRANTS.toArray(new String[0]));
         String topic = "pgnotify:lpt?mode=topic&topicTable=" + SCHEMA + ".topic&createSchema=false&rotateInterval=200";
-        try (CamelContext camel = new DefaultCamelContext()) {
-            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
-            component.getConfiguration().setUsername(ROLE);
-            component.getConfiguration().setPassword(PASSWORD);
+        try (CamelContext camel = asRuntimeRole()) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -222,11 +224,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
         server().execute(TopicMigrationIT.previousLoadFunction(SCHEMA + ".topic"));
         // createSchema=true: the installer may replace the load function in place, but the runtime role does not own it
         String topic = "pgnotify:lpt?mode=topic&topicTable=" + SCHEMA + ".topic&rotateInterval=200";
-        try (CamelContext camel = new DefaultCamelContext()) {
-            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
-            component.getConfiguration().setUsername(ROLE);
-            component.getConfiguration().setPassword(PASSWORD);
+        try (CamelContext camel = asRuntimeRole()) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -245,11 +243,7 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
     void aTopicConsumerMissingAGrantFailsAtStartNamingIt() throws Exception {
         server().execute(TopicSchema.ddl(TopicTable.of(SCHEMA + ".topic").inSchema(SCHEMA)).toArray(new String[0]));
         server().execute(TOPIC_GRANTS.stream().filter(grant -> !grant.contains("EXECUTE")).toArray(String[]::new));
-        try (CamelContext camel = new DefaultCamelContext()) {
-            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
-            component.getConfiguration().setUsername(ROLE);
-            component.getConfiguration().setPassword(PASSWORD);
+        try (CamelContext camel = asRuntimeRole()) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -271,12 +265,8 @@ class LeastPrivilegeIT extends PgNotifyITSupport {
     @Test
     void aRoleMadeReadOnlyByMistakeIsRefusedNamingTheSettingNotAFailover() throws Exception {
         server().execute("ALTER ROLE " + ROLE + " SET default_transaction_read_only = on");
-        CamelContext camel = new DefaultCamelContext();
+        CamelContext camel = asRuntimeRole();
         try {
-            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server().jdbcUrl());
-            component.getConfiguration().setUsername(ROLE);
-            component.getConfiguration().setPassword(PASSWORD);
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {

@@ -100,25 +100,15 @@ public final class SchemaInstaller {
                 return;
             }
             if (!create) {
-                List<SchemaObject> improvements = missing.stream().filter(object -> !object.required()).toList();
-                if (!improvements.isEmpty()) {
-                    LOG.info("Without {} (createSchema=false), {} {} works as it is, only slower; the installing role"
-                             + " may run their SQL from the component documentation",
-                            String.join(", ", improvements.stream().map(SchemaObject::description).toList()),
-                            target.what(), target.display());
-                    missing.removeAll(improvements);
+                List<SchemaObject> required = withoutImprovements(missing, target);
+                if (!required.isEmpty()) {
+                    throw new IllegalStateException("The " + target.kind() + " schema of " + target.display() + " is"
+                                                    + " incomplete and createSchema=false: missing " + names(required)
+                                                    + ". Create them as the installing role (the component"
+                                                    + " documentation shows the SQL) or set createSchema=true.");
                 }
-                if (missing.isEmpty()) {
-                    connection.commit();
-                    return;
-                }
-            }
-            String names = String.join(", ", missing.stream().map(SchemaObject::description).toList());
-            if (!create) {
-                throw new IllegalStateException("The " + target.kind() + " schema of " + target.display() + " is"
-                                                + " incomplete and createSchema=false: missing " + names + ". Create"
-                                                + " them as the installing role (the component documentation shows the"
-                                                + " SQL) or set createSchema=true.");
+                connection.commit();
+                return;
             }
             List<String> created = new ArrayList<>();
             try (Statement statement = connection.createStatement()) {
@@ -131,7 +121,7 @@ public final class SchemaInstaller {
                     }
                 }
             } catch (SQLException e) {
-                throw new SQLException("Cannot create " + names + " for " + target.what() + " " + target.display()
+                throw new SQLException("Cannot create " + names(missing) + " for " + target.what() + " " + target.display()
                                        + ": " + e.getMessage() + ". Create them as a role that may (the component"
                                        + " documentation shows the SQL), then start with createSchema=false.",
                         e.getSQLState(), e);
@@ -146,6 +136,21 @@ public final class SchemaInstaller {
         } finally {
             connection.setAutoCommit(autoCommit);
         }
+    }
+
+    /** The objects without those that only make things faster, whose absence is logged. */
+    private static List<SchemaObject> withoutImprovements(List<SchemaObject> missing, Target target) {
+        List<SchemaObject> improvements = missing.stream().filter(object -> !object.required()).toList();
+        if (!improvements.isEmpty()) {
+            LOG.info("Without {} (createSchema=false), {} {} works as it is, only slower; the installing role may run"
+                     + " their SQL from the component documentation", names(improvements), target.what(),
+                    target.display());
+        }
+        return missing.stream().filter(SchemaObject::required).toList();
+    }
+
+    private static String names(List<SchemaObject> objects) {
+        return String.join(", ", objects.stream().map(SchemaObject::description).toList());
     }
 
     /**

@@ -9,6 +9,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * The plan a claim statement gets under the consumer's settings ({@link ItemSql#PLANNED_ONCE}): its generic plan, as
  * PostgreSQL makes it once per connection and keeps it, whatever the tables hold later.
@@ -16,6 +19,13 @@ import java.util.List;
 public final class ClaimPlans {
 
     private ClaimPlans() {
+    }
+
+    /** Asserts that a claim's generic plan reads through indexes only, never a whole table. */
+    public static void assertIndexesOnly(Connection connection, String claim, String variant) throws SQLException {
+        String plan = genericPlan(connection, claim);
+        assertTrue(plan.contains("Index"), variant + ":\n" + plan);
+        assertFalse(plan.contains("Seq Scan"), variant + ":\n" + plan);
     }
 
     /** The generic plan of a JDBC statement (? parameters), with the parameter types the server infers. */

@@ -43,42 +43,15 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
             acknowledged = ((Number) server().queryValue("SELECT min(id) FROM " + TABLE)).longValue();
             fresh = ((Number) server().queryValue("SELECT max(id) FROM " + TABLE)).longValue();
         }
-        PgNotifyEndpoint endpoint = context.getEndpoint(uri, PgNotifyEndpoint.class);
-        QueueResources queue = endpoint.resources().get(QueueResources.class, () -> {
-            throw new IllegalStateException("the producer resolved the queue already");
-        });
-        QueueWorkStore store = new QueueWorkStore(queue, CHANNEL);
+        QueueWorkStore store = store(uri);
         WorkStore.Item item = new WorkStore.Item(acknowledged, 1,
                 List.of(new WorkStore.StoredMessage(acknowledged, null, null, null, true)), 0);
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.of(item), new Long[0], 0, 100, 1 << 20,
                 30_000, 5, true, 0);
 
-        try (Connection b = server().connect(); Connection a = server().connect()) {
-            b.setAutoCommit(false);
-            try (Statement statement = b.createStatement()) {
-                statement.execute("SET LOCAL lock_timeout = '5s'");
-                // B's claim scan locked the row A acknowledges
-                statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + acknowledged + " FOR UPDATE");
-            }
-            int aPid = pid(a);
-            CompletableFuture<WorkStore.Claim> claimOfA = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return store.claim(a, request);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
-                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + aPid)));
-            // B's own acknowledgement: the fresh message, which A's claim must not have locked while it waits
-            try (PreparedStatement delete = b.prepareStatement("DELETE FROM " + TABLE + " WHERE id = ?")) {
-                delete.setLong(1, fresh);
-                assertEquals(1, delete.executeUpdate(), "B deletes at once, without waiting for A");
-            }
-            b.commit();
-            WorkStore.Claim claim = claimOfA.get(10, TimeUnit.SECONDS);
-            assertEquals(List.of(), claim.items(), "nothing left for A to claim");
-        }
+        // B's claim scan locked the row A acknowledges; B's own acknowledgement is the fresh message, which A's claim
+        // must not have locked while it waits
+        interleave(store, request, acknowledged, fresh, "B deletes at once, without waiting for A");
         assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
                 "A's acknowledgement and B's both done");
     }
@@ -109,21 +82,37 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
             }
         }
         assertEquals(3, ids.size());
-        PgNotifyEndpoint endpoint = context.getEndpoint(uri, PgNotifyEndpoint.class);
-        QueueResources queue = endpoint.resources().get(QueueResources.class, () -> {
-            throw new IllegalStateException("the producer resolved the queue already");
-        });
-        QueueWorkStore store = new QueueWorkStore(queue, CHANNEL);
+        QueueWorkStore store = store(uri);
         List<WorkStore.Item> acknowledged = List.of(keyed(ids.get(0), "k1"), keyed(ids.get(1), "k2"));
         // the frontier past every message: the successors scan is the only one that could find the next of k1
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(acknowledged, new Long[0], ids.get(2), 100,
                 1 << 20, 30_000, 5, true, 0);
 
+        interleave(store, request, ids.get(1), ids.get(2), "B deletes the next of k1 at once, without waiting for A");
+        assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+                "A's acknowledgements and B's all done");
+    }
+
+    private QueueWorkStore store(String uri) throws Exception {
+        PgNotifyEndpoint endpoint = context.getEndpoint(uri, PgNotifyEndpoint.class);
+        QueueResources queue = endpoint.resources().get(QueueResources.class, () -> {
+            throw new IllegalStateException("the producer resolved the queue already");
+        });
+        return new QueueWorkStore(queue, CHANNEL);
+    }
+
+    /**
+     * Session B holds a lock on {@code lockedByB} (as a claim's scan that re-checked a row does until its statement
+     * ends); A's claim runs and waits for it; B then deletes {@code deletedByB}, which must not wait for A; once B
+     * commits, A's claim ends with nothing left to claim.
+     */
+    private void interleave(QueueWorkStore store, WorkStore.ClaimRequest request, long lockedByB, long deletedByB,
+                            String deletesAtOnce) throws Exception {
         try (Connection b = server().connect(); Connection a = server().connect()) {
             b.setAutoCommit(false);
             try (Statement statement = b.createStatement()) {
                 statement.execute("SET LOCAL lock_timeout = '5s'");
-                statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + ids.get(1) + " FOR UPDATE");
+                statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + lockedByB + " FOR UPDATE");
             }
             int aPid = pid(a);
             CompletableFuture<WorkStore.Claim> claimOfA = CompletableFuture.supplyAsync(() -> {
@@ -136,15 +125,13 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
             await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
                     server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + aPid)));
             try (PreparedStatement delete = b.prepareStatement("DELETE FROM " + TABLE + " WHERE id = ?")) {
-                delete.setLong(1, ids.get(2));
-                assertEquals(1, delete.executeUpdate(), "B deletes the next of k1 at once, without waiting for A");
+                delete.setLong(1, deletedByB);
+                assertEquals(1, delete.executeUpdate(), deletesAtOnce);
             }
             b.commit();
             WorkStore.Claim claim = claimOfA.get(10, TimeUnit.SECONDS);
             assertEquals(List.of(), claim.items(), "nothing left for A to claim");
         }
-        assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
-                "A's acknowledgements and B's all done");
     }
 
     private static WorkStore.Item keyed(long id, String key) {
