@@ -25,9 +25,15 @@ import java.util.function.LongSupplier;
  * Ids are drawn when a row is inserted but become visible when its transaction commits, so a lower id can appear after
  * higher ones were claimed: the frontier may only pass ids that are settled. Each claim reads the last id drawn (a
  * <em>reading</em>, M) and its snapshot; a table trigger gives every inserting transaction its transaction id before
- * it draws ids, so every id up to M was drawn by a transaction that, in the snapshot of any writing claim started after
- * the reading, had ended or was in progress (its xip list; a <em>pair</em> of reading and snapshot). Once a later
- * snapshot shows none of those transactions in progress, every id up to M is settled: visible now, or never.
+ * it draws ids, so every id up to M was drawn by a transaction whose id was assigned before the reading. In the
+ * snapshot of a claim started after the reading, such a transaction had ended, or was in progress: listed (xip), or
+ * newer than every transaction that had ended (at or above the snapshot's xmax, which is one past the newest ended
+ * transaction, not the next id to be assigned) and so below the claim's own transaction id, assigned after its
+ * snapshot. A <em>pair</em> of reading and snapshot therefore waits for the listed transactions and every id from xmax
+ * to the claim's own; a claim with no transaction id of its own cannot bound the unlisted ones and pairs with nothing,
+ * so a claim takes one when a reading waits to be paired ({@link #needsXid}), even if it writes nothing. Once a
+ * snapshot taken after the claim ended shows none of those transactions in progress, every id up to M is settled:
+ * visible now, or never.
  * <p>
  * One transaction that stays open (a forgotten psql holding an xid, a report that wrote something, a producer inside a
  * long business transaction) would hold every later pair back, since snapshots are cluster-wide. A transaction that
@@ -79,9 +85,10 @@ final class ClaimCursor implements CursorView {
     }
 
     /**
-     * Every id up to {@code lastId} is settled once none of these transactions is in progress: those in progress in
-     * the snapshot of a claim that started after the reading, and those started after that snapshot but before the
-     * claim's own transaction id was assigned ({@code claimXid}: the snapshot's xmax for a claim that wrote nothing).
+     * Every id up to {@code lastId} is settled once none of these transactions is in progress: those listed in the
+     * snapshot of a claim that started after the reading, and those with an id from the snapshot's xmax up to the
+     * claim's own transaction id ({@code claimXid}, assigned after the snapshot): in progress but newer than every
+     * ended transaction, they are in no list.
      */
     private record Pair(long lastId, long[] inProgress, long xmax, long claimXid, long createdNanos) {
 
@@ -189,6 +196,21 @@ final class ClaimCursor implements CursorView {
         return clock.incrementAndGet();
     }
 
+    /**
+     * Whether the claim starting now must take a transaction id of its own, even if it writes nothing: a reading above
+     * the settled ids waits to be paired, and only a claim with its own transaction id can pair (see the class
+     * comment). Without it an idle consumer's frontier would stay behind the last message on a quiet server, and
+     * every claim would walk the entries between.
+     */
+    synchronized boolean needsXid() {
+        for (Reading reading : readings) {
+            if (reading.lastId() > settled) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Fresh claims scan ids above this. */
     @Override
     public synchronized long frontier() {
@@ -249,11 +271,12 @@ final class ClaimCursor implements CursorView {
             return;
         }
         Snapshot snapshot = outcome.snapshot();
-        // a claim that wrote nothing pairs too (its snapshot is taken after every reading completed before it began;
-        // the drawers of those ids had their transaction ids before them, so below its xmax): an idle consumer's
-        // frontier catches up with the last message, rather than waiting for the next claim that takes something
-        pairWithReadingsBefore(outcome.startedAt(), snapshot,
-                outcome.claimXid() != null ? outcome.claimXid() : snapshot.xmax());
+        if (outcome.claimXid() != null) {
+            // only a claim with its own transaction id pairs: the drawers in progress that its snapshot does not list
+            // (newer than every ended transaction) lie below that id. A claim without one leaves the readings to the
+            // next claim, which takes an id when asked to (needsXid), so that an idle consumer's frontier catches up
+            pairWithReadingsBefore(outcome.startedAt(), snapshot, outcome.claimXid());
+        }
         // an excused transaction that this snapshot shows ended blocks nothing any more
         excused.removeIf(xid -> !snapshot.isInProgress(xid));
         settle(snapshot);

@@ -40,6 +40,16 @@ public final class ItemSql {
     public static final String BY_IDS_AND_ATTEMPTS
             = BY_IDS + " AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]";
 
+    /**
+     * The claim's own transaction id, as text: assigned by the claim when it is asked to (a boolean parameter), which
+     * it is whenever the cursor holds a reading to pair with its snapshot (see {@code ClaimCursor}). A snapshot's xmax
+     * is one past the newest transaction that has <em>ended</em>, so the newest transactions in progress are in no
+     * list of it; only an id assigned after the snapshot bounds them from above. A claim that acknowledges or claims
+     * something has one anyway; an idle claim asks for one only while ids wait to be settled. In a settings CTE, after
+     * the acknowledgements.
+     */
+    public static final String CLAIM_XID = "CASE WHEN ?::boolean THEN pg_current_xact_id()::text END AS claim_xid";
+
     /** How long until an item ({@code q}) falls due, in milliseconds: zero or less when it is due. */
     public static final String DUE_IN = "ceil(extract(epoch FROM q.available_at - now()) * 1000)::bigint";
 

@@ -95,10 +95,12 @@ public interface WorkStore {
     /**
      * What a claim asks for; {@code woken}: the claim answers a wake-up (something was published);
      * {@code unfinishedFrom}: an id below which no unfinished item exists (0: unknown), which bounds the look-ups of
-     * per-key order from below, so that they do not walk what is done (dead index entries an old snapshot keeps).
+     * per-key order from below, so that they do not walk what is done (dead index entries an old snapshot keeps);
+     * {@code needsXid}: the claim takes a transaction id of its own even if it writes nothing, and reports it (see
+     * {@code ItemSql.CLAIM_XID}).
      */
     record ClaimRequest(List<Item> acknowledged, Long[] dueIds, long frontier, int batch, long budget, long leaseMillis,
-                        int maxAttempts, boolean woken, long unfinishedFrom) {
+                        int maxAttempts, boolean woken, long unfinishedFrom, boolean needsXid) {
     }
 
     /** What a claim returned: the items, and what the cursor learns from it. */

@@ -215,11 +215,13 @@ final class Worker implements Runnable {
         long startedAt = cursor.claimStarting();
         long frontier = cursor.frontier();
         long settledAtStart = cursor.settled();
+        boolean needsXid = cursor.needsXid();
         Handoff handoff = consumer.handoff();
         Long[] dueIds = handoff.takeDue(batch);
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.copyOf(acknowledgements), dueIds, frontier,
                 batch, configuration.getMaxBytesPerPoll(), configuration.getLeaseTime(),
-                configuration.getMaxAttempts(), answersWakeUp, consumer.theSweep().unfinishedFrom());
+                configuration.getMaxAttempts(), answersWakeUp, consumer.theSweep().unfinishedFrom(),
+                needsXid);
         WorkStore.Claim claim;
         try {
             claim = call(CLAIMING, database.statementTimeoutMillis(), connection -> store.claim(connection, request));

@@ -1,6 +1,7 @@
 package dev.pgnotify.camel.queue;
 
 import static dev.pgnotify.camel.claim.ItemSql.ASYNCHRONOUS_COMMIT;
+import static dev.pgnotify.camel.claim.ItemSql.CLAIM_XID;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_DEFERRED;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_SETTING;
 
@@ -276,7 +277,7 @@ final class QueueSql {
                + " acknowledged AS (DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS
                + (keyed ? " RETURNING q.id, q.channel, q.message_key" : " RETURNING q.id") + "),"
                + " settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + ","
-               + " (SELECT count(*) FROM acknowledged) AS acknowledged),"
+               + " (SELECT count(*) FROM acknowledged) AS acknowledged, " + CLAIM_XID + "),"
                // due messages named by id (they are the channel's): point look-ups on the primary key
                + " named AS (SELECT " + candidate + " FROM " + t + " q"
                + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now()"
@@ -332,11 +333,12 @@ final class QueueSql {
                + " SELECT c.id, c.body_json, c.body_text, c.body_bytes, c.headers, c.attempts,"
                + " c.created_at, c.xid, m.snapshot, m.last_id, m.fresh, c.message_key, c.outlived,"
                + (keyed || prioritized ? " f.id IS NOT NULL" : " c.id <> ALL(?)") + " AS from_fresh, c.priority,"
-               + " m.fresh_cut"
+               + " m.fresh_cut, m.claim_xid"
                + " FROM ("
                + "SELECT pg_current_snapshot()::text AS snapshot,"
                + " pg_sequence_last_value(?::regclass) AS last_id,"
                + " (SELECT count(*) FROM fresh) AS fresh,"
+               + " (SELECT s.claim_xid FROM settings s) AS claim_xid,"
                // in id order (no priorities), the fresh messages claimed are the first ones: none was left out
                + (prioritized ? " (SELECT min(f.id) FROM fresh f WHERE NOT EXISTS (SELECT 1 FROM within_budget w"
                                 + " WHERE w.id = f.id))"

@@ -55,7 +55,7 @@ final class QueueWorkStore implements WorkStore {
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement).add(request.unfinishedFrom())
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
-                    .byIds(named).add(ackIds).add(request.batch())
+                    .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
             if (withPriorities) {
                 parameters.add(channel).add(ackIds).add(request.batch());
@@ -91,6 +91,10 @@ final class QueueWorkStore implements WorkStore {
                     fresh = rs.getLong(11);
                     long cut = rs.getLong(16);
                     firstLeftOut = rs.wasNull() ? null : cut;
+                    String own = rs.getString(17);
+                    if (own != null) {
+                        claimXid = Long.parseLong(own);
+                    }
                 }
                 long id = rs.getLong(1);
                 if (rs.wasNull()) {

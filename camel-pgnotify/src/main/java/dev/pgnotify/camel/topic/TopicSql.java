@@ -1,6 +1,7 @@
 package dev.pgnotify.camel.topic;
 
 import static dev.pgnotify.camel.claim.ItemSql.ASYNCHRONOUS_COMMIT;
+import static dev.pgnotify.camel.claim.ItemSql.CLAIM_XID;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_DEFERRED;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_SETTING;
 
@@ -258,7 +259,7 @@ final class TopicSql {
         return "WITH acknowledged AS (DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS
                               + (keyed ? " RETURNING q.id, q.keys" : " RETURNING q.id") + "),"
                               + " settings AS MATERIALIZED (SELECT " + ASYNCHRONOUS_COMMIT + ","
-                              + " (SELECT count(*) FROM acknowledged) AS acknowledged),"
+                              + " (SELECT count(*) FROM acknowledged) AS acknowledged, " + CLAIM_XID + "),"
                               + " named AS (SELECT " + candidate + " FROM " + items + " q"
                               + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now() AND q.id <> ALL(?)"
                               + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys
@@ -297,10 +298,12 @@ final class TopicSql {
                               + " THEN c.ids END, c.progress, c.attempts,"
                               + " c.xid, m.snapshot, m.last_id, m.fresh,"
                               + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
-                              + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh"
+                              + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh,"
+                              + " m.claim_xid"
                               + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
-                              + " (SELECT count(*) FROM fresh) AS fresh) m LEFT JOIN claimed c ON true"
+                              + " (SELECT count(*) FROM fresh) AS fresh,"
+                              + " (SELECT s.claim_xid FROM settings s) AS claim_xid) m LEFT JOIN claimed c ON true"
                               // the first item's messages come with the claim, within the byte budget (not those of an
                               // item past maxAttempts: a body that crashes the consumer must not be read again)
                               + " LEFT JOIN LATERAL (SELECT b.n, b.id, b.body_json, b.body_text, b.body_bytes,"

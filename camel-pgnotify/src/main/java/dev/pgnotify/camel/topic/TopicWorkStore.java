@@ -155,7 +155,7 @@ final class TopicWorkStore implements WorkStore {
             }
             parameters
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
-                    .byIds(named).add(ackIds).add(request.batch())
+                    .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch());
             if (withKeys) {
                 parameters.add(channel).add(group).add(ackIds).add(request.batch());
@@ -188,6 +188,10 @@ final class TopicWorkStore implements WorkStore {
                         long last = rs.getLong(7);
                         lastId = rs.wasNull() ? null : last;
                         fresh = rs.getLong(8);
+                        String own = rs.getString(19);
+                        if (own != null) {
+                            claimXid = Long.parseLong(own);
+                        }
                     }
                     long id = rs.getLong(1);
                     if (rs.wasNull()) {

@@ -51,12 +51,15 @@ class ClaimCursorProperties {
         final long frontierUsed;
         final long settledAtStart;
         final ClaimCursor.Snapshot snapshot;
+        /** Asked to take a transaction id of its own (ClaimCursor.needsXid), as the claim's SQL then does. */
+        final boolean needsXid;
         ClusterModel.Txn own;
         Long lastId;
         boolean executed;
 
-        Claim(long stamp, long frontierUsed, long settledAtStart, ClaimCursor.Snapshot snapshot) {
+        Claim(long stamp, long frontierUsed, long settledAtStart, ClaimCursor.Snapshot snapshot, boolean needsXid) {
             this.stamp = stamp;
+            this.needsXid = needsXid;
             this.frontierUsed = frontierUsed;
             this.settledAtStart = settledAtStart;
             this.snapshot = snapshot;
@@ -109,7 +112,10 @@ class ClaimCursorProperties {
                 case CLAIM_START -> {
                     if (claims.size() < 3) {
                         long stamp = cursor.claimStarting();
-                        claims.add(new Claim(stamp, cursor.frontier(), cursor.settled(), cluster.snapshot()));
+                        long frontier = cursor.frontier();
+                        long settled = cursor.settled();
+                        boolean needsXid = cursor.needsXid();
+                        claims.add(new Claim(stamp, frontier, settled, cluster.snapshot(), needsXid));
                     }
                 }
                 case CLAIM_EXECUTE -> {
@@ -123,6 +129,9 @@ class ClaimCursorProperties {
                                 // a topic's cut inserts items in the claim's own transaction
                                 cluster.draw(claim.own, step.amount(), 0);
                             }
+                        } else if (claim.needsXid) {
+                            // it claimed nothing, but was asked to take a transaction id (after its snapshot)
+                            claim.own = cluster.begin(false);
                         }
                         claim.lastId = cluster.lastId();
                         claim.executed = true;
@@ -279,6 +288,58 @@ class ClaimCursorProperties {
                                                                        + run.cursor.settled() + ", last id drawn "
                                                                        + run.cluster.lastId());
         assertEquals(0, run.cursor.pendingCount(), "nothing pending");
+    }
+
+    /**
+     * Liveness on a quiet server: one writer stays open and nothing else ends (a forgotten session that inserted a row;
+     * the other writers have ended), and the consumer's claims find nothing to claim or acknowledge. Idle claims
+     * alone settle every id drawn (the open writer's in a pending range) and bring the frontier up to them, so that
+     * claims do not walk the entries below the last message. (With a pair made from an idle claim's snapshot alone,
+     * the ids were settled only once some other transaction ended; on a quiet server, never.)
+     */
+    @Property(tries = 200)
+    void idleClaimsCatchUpWhileOneWriterStaysOpen(@ForAll("histories") List<Step> history,
+                                                   @ForAll("firstIds") long firstId,
+                                                   @ForAll("firstXids") long firstXid) {
+        Run run = new Run(firstXid, firstId);
+        for (Step step : history) {
+            run.apply(step);
+        }
+        for (Claim claim : List.copyOf(run.claims)) {
+            if (!claim.executed) {
+                claim.lastId = run.cluster.lastId();
+                claim.executed = true;
+            }
+            run.finish(claim, true, 0);
+        }
+        for (ClusterModel.Txn txn : run.cluster.active()) {
+            run.cluster.end(txn, txn.xid % 2 == 0);
+        }
+        // the long writer: the newest transaction, in no snapshot's list; the last ids drawn are its own and others'
+        ClusterModel.Txn longWriter = run.cluster.begin(true);
+        run.cluster.draw(longWriter, 1, 0);
+        ClusterModel.Txn other = run.cluster.begin(true);
+        run.cluster.draw(other, 3, 1);
+        run.cluster.end(other, true);
+        for (int round = 0; round < 8; round++) {
+            run.nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ClaimCursor.STALL_MILLIS + 1));
+            // pick 0: the claim itself writes nothing (it takes a transaction id only when asked to)
+            run.apply(new Step(Kind.CLAIM_START, 0, 1));
+            run.apply(new Step(Kind.CLAIM_EXECUTE, 0, 1));
+            run.apply(new Step(Kind.CLAIM_FINISH, 0, 0));
+            run.checkInvariants();
+            run.apply(new Step(Kind.CHECK_BEGIN, 0, 0));
+            run.apply(new Step(Kind.CHECK_END, 0, 0));
+            run.checkInvariants();
+        }
+        assertTrue(run.cursor.settled() >= run.cluster.lastId(), () -> "every id drawn is settled: settled "
+                                                                       + run.cursor.settled() + ", last id drawn "
+                                                                       + run.cluster.lastId());
+        assertTrue(run.cursor.frontier() >= run.cluster.lastId(), () -> "the frontier reaches the last id: "
+                                                                         + run.cursor.frontier() + ", last id drawn "
+                                                                         + run.cluster.lastId());
+        assertTrue(run.cursor.pendingRanges().stream().anyMatch(r -> r.transactions().contains(longWriter.xid)),
+                "the open writer's id waits in a pending range");
     }
 
     @Provide

@@ -11,6 +11,12 @@ import java.util.TreeMap;
  * that draws increasing ids (with gaps), transactions that draw ids after they have their own id (the table's
  * trigger), commit and abort, and snapshots (xmin:xmax:xip) of the transactions in progress. Histories are replayed on
  * it by the property tests; nothing here knows the cursor.
+ * <p>
+ * Snapshots are PostgreSQL's, not an idealised version: xmax is one past the highest transaction id that has
+ * <em>ended</em> (latestCompletedXid + 1, not the next id to be assigned), and xip lists only the transactions in
+ * progress below it. The newest transactions in progress appear in no list: a snapshot tells them only by their id
+ * being at or above xmax. (An earlier model used the next id as xmax and listed every transaction in progress; the
+ * cursor then passed ids of a transaction that was newer than everything ended.)
  */
 final class ClusterModel {
 
@@ -38,6 +44,8 @@ final class ClusterModel {
     }
 
     private long nextXid;
+    /** One past the highest transaction id that has ended: a snapshot's xmax. */
+    private long xmax;
     private long lastId;
     private final Map<Long, Txn> transactions = new LinkedHashMap<>();
     /** Every id drawn, with the transaction that drew it. */
@@ -45,6 +53,7 @@ final class ClusterModel {
 
     ClusterModel(long firstXid, long firstId) {
         this.nextXid = firstXid;
+        this.xmax = firstXid;
         this.lastId = firstId - 1;
     }
 
@@ -69,6 +78,7 @@ final class ClusterModel {
 
     void end(Txn txn, boolean commit) {
         txn.state = commit ? State.COMMITTED : State.ABORTED;
+        xmax = Math.max(xmax, txn.xid + 1);
     }
 
     long lastId() {
@@ -80,9 +90,9 @@ final class ClusterModel {
     }
 
     ClaimCursor.Snapshot snapshot() {
-        long[] xip = active().stream().mapToLong(t -> t.xid).sorted().toArray();
-        long xmin = xip.length > 0 ? xip[0] : nextXid;
-        return new ClaimCursor.Snapshot(xmin, nextXid, xip);
+        long[] xip = active().stream().mapToLong(t -> t.xid).filter(xid -> xid < xmax).sorted().toArray();
+        long xmin = active().stream().mapToLong(t -> t.xid).min().orElse(xmax);
+        return new ClaimCursor.Snapshot(Math.min(xmin, xmax), xmax, xip);
     }
 
     /** The ids drawn up to {@code upTo}, each with its transaction. */

@@ -47,7 +47,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         WorkStore.Item item = new WorkStore.Item(acknowledged, 1,
                 List.of(new WorkStore.StoredMessage(acknowledged, null, null, null, true)), 0);
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.of(item), new Long[0], 0, 100, 1 << 20,
-                30_000, 5, true, 0);
+                30_000, 5, true, 0, false);
 
         // B's claim scan locked the row A acknowledges; B's own acknowledgement is the fresh message, which A's claim
         // must not have locked while it waits
@@ -86,7 +86,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         List<WorkStore.Item> acknowledged = List.of(keyed(ids.get(0), "k1"), keyed(ids.get(1), "k2"));
         // the frontier past every message: the successors scan is the only one that could find the next of k1
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(acknowledged, new Long[0], ids.get(2), 100,
-                1 << 20, 30_000, 5, true, 0);
+                1 << 20, 30_000, 5, true, 0, false);
 
         interleave(store, request, ids.get(1), ids.get(2), "B deletes the next of k1 at once, without waiting for A");
         assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
