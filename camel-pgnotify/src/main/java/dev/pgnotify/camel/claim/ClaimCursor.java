@@ -28,9 +28,10 @@ import java.util.function.LongSupplier;
  * it draws ids, so every id up to M was drawn by a transaction whose id was assigned before the reading. In the
  * snapshot of a claim started after the reading, such a transaction had ended, or was in progress: listed (xip), or
  * newer than every transaction that had ended (at or above the snapshot's xmax, which is one past the newest ended
- * transaction, not the next id to be assigned) and so below the claim's own transaction id, assigned after its
- * snapshot. A <em>pair</em> of reading and snapshot therefore waits for the listed transactions and every id from xmax
- * to the claim's own; a claim with no transaction id of its own cannot bound the unlisted ones and pairs with nothing,
+ * transaction, not the next id to be assigned) and so below the claim's own transaction id, assigned after the reading
+ * (during the claim; a topic's cut, run first in the claim's transaction, takes it before the claim's snapshot, which
+ * the argument does not need). A <em>pair</em> of reading and snapshot therefore waits for the listed transactions and
+ * every id from xmax to the claim's own; a claim with no transaction id of its own cannot bound the unlisted ones and pairs with nothing,
  * so a claim takes one when a reading waits to be paired ({@link #needsXid}), even if it writes nothing. Once a
  * snapshot taken after the claim ended shows none of those transactions in progress, every id up to M is settled:
  * visible now, or never.
@@ -87,7 +88,7 @@ final class ClaimCursor implements CursorView {
     /**
      * Every id up to {@code lastId} is settled once none of these transactions is in progress: those listed in the
      * snapshot of a claim that started after the reading, and those with an id from the snapshot's xmax up to the
-     * claim's own transaction id ({@code claimXid}, assigned after the snapshot): in progress but newer than every
+     * claim's own transaction id ({@code claimXid}, assigned after the reading): in progress but newer than every
      * ended transaction, they are in no list.
      */
     private record Pair(long lastId, long[] inProgress, long xmax, long claimXid, long createdNanos) {
@@ -203,8 +204,15 @@ final class ClaimCursor implements CursorView {
      * every claim would walk the entries between.
      */
     synchronized boolean needsXid() {
+        // a reading up to what a pair already covers adds nothing: that pair settles its ids too. (Readings still rise
+        // while other channels or groups of the table send: then an idle claim takes an id each poll, as their own
+        // claims do.)
+        long covered = settled;
+        for (Pair pair : pairs) {
+            covered = Math.max(covered, pair.lastId());
+        }
         for (Reading reading : readings) {
-            if (reading.lastId() > settled) {
+            if (reading.lastId() > covered) {
                 return true;
             }
         }

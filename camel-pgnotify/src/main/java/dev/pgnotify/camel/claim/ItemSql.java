@@ -44,11 +44,19 @@ public final class ItemSql {
      * The claim's own transaction id, as text: assigned by the claim when it is asked to (a boolean parameter), which
      * it is whenever the cursor holds a reading to pair with its snapshot (see {@code ClaimCursor}). A snapshot's xmax
      * is one past the newest transaction that has <em>ended</em>, so the newest transactions in progress are in no
-     * list of it; only an id assigned after the snapshot bounds them from above. A claim that acknowledges or claims
-     * something has one anyway; an idle claim asks for one only while ids wait to be settled. In a settings CTE, after
-     * the acknowledgements.
+     * list of it; only an id assigned after the reading bounds them from above. A claim that acknowledges or claims
+     * something has one anyway; an idle claim asks for one only while a reading waits to be paired. In a settings CTE,
+     * after the acknowledgements; reported with {@link #OWN_XID}.
      */
     public static final String CLAIM_XID = "CASE WHEN ?::boolean THEN pg_current_xact_id()::text END AS claim_xid";
+
+    /**
+     * The claim's transaction id as its first row reports it: the one {@link #CLAIM_XID} took, else the one its
+     * acknowledgements took (null when it has none yet: it then pairs nothing, which only settles ids later). Any
+     * transaction id of the claim was assigned after the readings it pairs with, which is all the cursor needs.
+     */
+    public static final String OWN_XID
+            = "coalesce((SELECT s.claim_xid FROM settings s), pg_current_xact_id_if_assigned()::text) AS claim_xid";
 
     /** How long until an item ({@code q}) falls due, in milliseconds: zero or less when it is due. */
     public static final String DUE_IN = "ceil(extract(epoch FROM q.available_at - now()) * 1000)::bigint";

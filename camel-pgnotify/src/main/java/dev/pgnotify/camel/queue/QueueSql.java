@@ -2,6 +2,7 @@ package dev.pgnotify.camel.queue;
 
 import static dev.pgnotify.camel.claim.ItemSql.ASYNCHRONOUS_COMMIT;
 import static dev.pgnotify.camel.claim.ItemSql.CLAIM_XID;
+import static dev.pgnotify.camel.claim.ItemSql.OWN_XID;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_DEFERRED;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_SETTING;
 
@@ -338,7 +339,7 @@ final class QueueSql {
                + "SELECT pg_current_snapshot()::text AS snapshot,"
                + " pg_sequence_last_value(?::regclass) AS last_id,"
                + " (SELECT count(*) FROM fresh) AS fresh,"
-               + " (SELECT s.claim_xid FROM settings s) AS claim_xid,"
+               + " " + OWN_XID + ","
                // in id order (no priorities), the fresh messages claimed are the first ones: none was left out
                + (prioritized ? " (SELECT min(f.id) FROM fresh f WHERE NOT EXISTS (SELECT 1 FROM within_budget w"
                                 + " WHERE w.id = f.id))"

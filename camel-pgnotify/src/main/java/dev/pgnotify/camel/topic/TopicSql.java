@@ -2,6 +2,7 @@ package dev.pgnotify.camel.topic;
 
 import static dev.pgnotify.camel.claim.ItemSql.ASYNCHRONOUS_COMMIT;
 import static dev.pgnotify.camel.claim.ItemSql.CLAIM_XID;
+import static dev.pgnotify.camel.claim.ItemSql.OWN_XID;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_DEFERRED;
 import static dev.pgnotify.camel.produce.ProducerSettings.WAKE_UP_SETTING;
 
@@ -303,7 +304,7 @@ final class TopicSql {
                               + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
                               + " (SELECT count(*) FROM fresh) AS fresh,"
-                              + " (SELECT s.claim_xid FROM settings s) AS claim_xid) m LEFT JOIN claimed c ON true"
+                              + " " + OWN_XID + ") m LEFT JOIN claimed c ON true"
                               // the first item's messages come with the claim, within the byte budget (not those of an
                               // item past maxAttempts: a body that crashes the consumer must not be read again)
                               + " LEFT JOIN LATERAL (SELECT b.n, b.id, b.body_json, b.body_text, b.body_bytes,"

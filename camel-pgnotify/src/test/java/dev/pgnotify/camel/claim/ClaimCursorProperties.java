@@ -17,13 +17,16 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The cursor's invariants (see {@link ClaimCursor}), checked after every step of generated histories: writers that
  * draw ids (with gaps) and commit or abort, transactions that hold an xid and never write (an idle session), claims of
  * up to three threads whose statements interleave with everything else (some of them writers too, as a topic's cut
- * is), time passing beyond the stall bound, and the sweep's checks of excused transactions, begun and answered at
+ * is, which takes the claim's transaction id and draws before the claim's snapshot; the others take one after it when
+ * they write, or when the cursor asks them to), with PostgreSQL's snapshots ({@link ClusterModel}), time passing
+ * beyond the stall bound, and the sweep's checks of excused transactions, begun and answered at
  * different moments. Ids start anywhere from 1 to near 2^63; transaction ids anywhere up to 2^62.
  */
 class ClaimCursorProperties {
@@ -115,14 +118,26 @@ class ClaimCursorProperties {
                         long frontier = cursor.frontier();
                         long settled = cursor.settled();
                         boolean needsXid = cursor.needsXid();
-                        claims.add(new Claim(stamp, frontier, settled, cluster.snapshot(), needsXid));
+                        if (step.pick() % 7 == 0) {
+                            // a topic's cut, run first in the claim's transaction: it takes the claim's transaction id
+                            // and draws ids before the claim's snapshot, which leaves that id out of its list
+                            ClusterModel.Txn own = cluster.begin(true);
+                            cluster.draw(own, step.amount(), 0);
+                            Claim claim = new Claim(stamp, frontier, settled, cluster.snapshotOf(own), needsXid);
+                            claim.own = own;
+                            claims.add(claim);
+                        } else {
+                            claims.add(new Claim(stamp, frontier, settled, cluster.snapshot(), needsXid));
+                        }
                     }
                 }
                 case CLAIM_EXECUTE -> {
                     List<Claim> started = claims.stream().filter(c -> !c.executed).toList();
                     if (!started.isEmpty()) {
                         Claim claim = started.get(step.pick() % started.size());
-                        if (step.pick() % 4 != 0) {
+                        if (claim.own != null) {
+                            // it cut first: its transaction id is taken
+                        } else if (step.pick() % 4 != 0) {
                             // it claimed or acknowledged something: it has a transaction id
                             claim.own = cluster.begin(step.pick() % 5 == 0);
                             if (claim.own.writer) {
@@ -276,7 +291,7 @@ class ClaimCursorProperties {
         run.cluster.begin(false);
         for (int round = 0; round < 6; round++) {
             run.nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ClaimCursor.STALL_MILLIS + 1));
-            run.apply(new Step(Kind.CLAIM_START, 0, 1));
+            run.apply(new Step(Kind.CLAIM_START, 1, 1));
             run.apply(new Step(Kind.CLAIM_EXECUTE, 1, 1));
             run.apply(new Step(Kind.CLAIM_FINISH, 0, 0));
             run.checkInvariants();
@@ -324,7 +339,7 @@ class ClaimCursorProperties {
         for (int round = 0; round < 8; round++) {
             run.nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ClaimCursor.STALL_MILLIS + 1));
             // pick 0: the claim itself writes nothing (it takes a transaction id only when asked to)
-            run.apply(new Step(Kind.CLAIM_START, 0, 1));
+            run.apply(new Step(Kind.CLAIM_START, 1, 1));
             run.apply(new Step(Kind.CLAIM_EXECUTE, 0, 1));
             run.apply(new Step(Kind.CLAIM_FINISH, 0, 0));
             run.checkInvariants();
@@ -340,6 +355,7 @@ class ClaimCursorProperties {
                                                                          + run.cluster.lastId());
         assertTrue(run.cursor.pendingRanges().stream().anyMatch(r -> r.transactions().contains(longWriter.xid)),
                 "the open writer's id waits in a pending range");
+        assertFalse(run.cursor.needsXid(), "once caught up, idle claims take no transaction id");
     }
 
     @Provide

@@ -90,7 +90,13 @@ final class ClusterModel {
     }
 
     ClaimCursor.Snapshot snapshot() {
-        long[] xip = active().stream().mapToLong(t -> t.xid).filter(xid -> xid < xmax).sorted().toArray();
+        return snapshotOf(null);
+    }
+
+    /** The snapshot a transaction takes: its own id is in no list of it (PostgreSQL leaves it out). */
+    ClaimCursor.Snapshot snapshotOf(Txn own) {
+        long[] xip = active().stream().filter(t -> t != own).mapToLong(t -> t.xid).filter(xid -> xid < xmax)
+                .sorted().toArray();
         long xmin = active().stream().mapToLong(t -> t.xid).min().orElse(xmax);
         return new ClaimCursor.Snapshot(Math.min(xmin, xmax), xmax, xip);
     }
