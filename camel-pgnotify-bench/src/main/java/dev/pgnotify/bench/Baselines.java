@@ -221,6 +221,7 @@ final class Baselines {
                                              + " SELECT 'bench', repeat('x', 100), '{}' FROM generate_series(1, " + backlog + ")",
                 "VACUUM ANALYZE bench_ceiling");
         AtomicLong claimed = new AtomicLong();
+        CpuMeter cpu = new CpuMeter();
         long[] elapsed = inParallel(clients, () -> {
             try (Connection connection = bench.connect();
                  PreparedStatement claim = connection.prepareStatement(
@@ -241,7 +242,8 @@ final class Baselines {
                 }
             }
         });
-        return new Run(claimed.get() / (elapsed[0] / 1e9), backlog, claimed.get(), 0, null, "");
+        return new Run(claimed.get() / (elapsed[0] / 1e9), backlog, claimed.get(), 0, null,
+                cpu.perThousand(claimed.get()));
     }
 
     /** Runs the task on that many threads at once; returns the elapsed nanoseconds. */

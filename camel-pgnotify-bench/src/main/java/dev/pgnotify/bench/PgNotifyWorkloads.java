@@ -308,11 +308,13 @@ final class PgNotifyWorkloads {
                 }
             });
             long start = System.nanoTime();
+            CpuMeter cpu = new CpuMeter();
             camel.start();
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+            String split = cpu.perThousand(backlog);
             // the bodies carry no send time: only the throughput means something here
             Run run = receiver.run(start, "");
-            return new Run(run.throughput(), run.expected(), run.delivered(), run.duplicates(), null, "");
+            return new Run(run.throughput(), run.expected(), run.delivered(), run.duplicates(), null, split);
         }
     }
 
