@@ -84,6 +84,21 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
                                              + ListenerConnections.LISTENER_APPLICATION_NAME + "'");
     }
 
+    /**
+     * Waits until the consumers of a queue table have claimed that many more times: the index scans of their fresh
+     * claims, on the table's claim index (a session reports its counts about once a second, so they come in steps).
+     */
+    protected static void awaitClaims(String table, int claims) throws SQLException {
+        long before = claimScans(table);
+        await(Duration.ofSeconds(30)).until(() -> claimScans(table) - before >= claims);
+    }
+
+    private static long claimScans(String table) throws SQLException {
+        return ((Number) server().queryValue("SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes"
+                                             + " WHERE relname = '" + table + "' AND indexrelname = '" + table
+                                             + "_claim'")).longValue();
+    }
+
     /** Threads whose name contains this text. */
     protected static long threadsNamed(String part) {
         return Thread.getAllStackTraces().keySet().stream()
