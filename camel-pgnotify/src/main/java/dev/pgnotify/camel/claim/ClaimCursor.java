@@ -31,10 +31,10 @@ import java.util.function.LongSupplier;
  * transaction, not the next id to be assigned) and so below the claim's own transaction id, assigned after the reading
  * (during the claim; a topic's cut, run first in the claim's transaction, takes it before the claim's snapshot, which
  * the argument does not need). A <em>pair</em> of reading and snapshot therefore waits for the listed transactions and
- * every id from xmax to the claim's own; a claim with no transaction id of its own cannot bound the unlisted ones and pairs with nothing,
- * so a claim takes one when a reading waits to be paired ({@link #needsXid}), even if it writes nothing. Once a
- * snapshot taken after the claim ended shows none of those transactions in progress, every id up to M is settled:
- * visible now, or never.
+ * every id from xmax to the claim's own. A claim with no transaction id of its own cannot bound the unlisted ones and
+ * pairs with nothing, so a claim takes one when a reading waits to be paired ({@link #needsXid}), even if it writes
+ * nothing. Once a snapshot taken after the claim ended shows none of those transactions in progress, every id up to M
+ * is settled: visible now, or never.
  * <p>
  * One transaction that stays open (a forgotten psql holding an xid, a report that wrote something, a producer inside a
  * long business transaction) would hold every later pair back, since snapshots are cluster-wide. A transaction that

@@ -193,6 +193,37 @@ class ClaimCursorProperties {
             }
         }
 
+        /** A history replayed, and the claims it left open completed (each having seen everything). */
+        static Run replayed(List<Step> history, long firstXid, long firstId) {
+            Run run = new Run(firstXid, firstId);
+            for (Step step : history) {
+                run.apply(step);
+            }
+            for (Claim claim : List.copyOf(run.claims)) {
+                if (!claim.executed) {
+                    claim.lastId = run.cluster.lastId();
+                    claim.executed = true;
+                }
+                run.finish(claim, true, 0);
+            }
+            return run;
+        }
+
+        /**
+         * Past the stall bound, one claim (not a cut; {@code executePick} says whether it writes, as in CLAIM_EXECUTE)
+         * and one check by the sweep, the invariants checked after each.
+         */
+        void idleRound(int executePick) {
+            nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ClaimCursor.STALL_MILLIS + 1));
+            apply(new Step(Kind.CLAIM_START, 1, 1));
+            apply(new Step(Kind.CLAIM_EXECUTE, executePick, 1));
+            apply(new Step(Kind.CLAIM_FINISH, 0, 0));
+            checkInvariants();
+            apply(new Step(Kind.CHECK_BEGIN, 0, 0));
+            apply(new Step(Kind.CHECK_END, 0, 0));
+            checkInvariants();
+        }
+
         void finish(Claim claim, boolean examinedAll, int reach) {
             if (claim.own != null) {
                 cluster.end(claim.own, true);
@@ -271,17 +302,7 @@ class ClaimCursorProperties {
     void idleTransactionsHoldingAnXidDoNotStopSettling(@ForAll("histories") List<Step> history,
                                                         @ForAll("firstIds") long firstId,
                                                         @ForAll("firstXids") long firstXid) {
-        Run run = new Run(firstXid, firstId);
-        for (Step step : history) {
-            run.apply(step);
-        }
-        for (Claim claim : List.copyOf(run.claims)) {
-            if (!claim.executed) {
-                claim.lastId = run.cluster.lastId();
-                claim.executed = true;
-            }
-            run.finish(claim, true, 0);
-        }
+        Run run = Run.replayed(history, firstXid, firstId);
         // every writer ends; idle ones stay, and one more starts
         for (ClusterModel.Txn txn : run.cluster.active()) {
             if (txn.writer) {
@@ -290,14 +311,8 @@ class ClaimCursorProperties {
         }
         run.cluster.begin(false);
         for (int round = 0; round < 6; round++) {
-            run.nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ClaimCursor.STALL_MILLIS + 1));
-            run.apply(new Step(Kind.CLAIM_START, 1, 1));
-            run.apply(new Step(Kind.CLAIM_EXECUTE, 1, 1));
-            run.apply(new Step(Kind.CLAIM_FINISH, 0, 0));
-            run.checkInvariants();
-            run.apply(new Step(Kind.CHECK_BEGIN, 0, 0));
-            run.apply(new Step(Kind.CHECK_END, 0, 0));
-            run.checkInvariants();
+            // pick 1: the claim writes something
+            run.idleRound(1);
         }
         assertTrue(run.cursor.settled() >= run.cluster.lastId(), () -> "every id drawn is settled: settled "
                                                                        + run.cursor.settled() + ", last id drawn "
@@ -316,17 +331,7 @@ class ClaimCursorProperties {
     void idleClaimsCatchUpWhileOneWriterStaysOpen(@ForAll("histories") List<Step> history,
                                                    @ForAll("firstIds") long firstId,
                                                    @ForAll("firstXids") long firstXid) {
-        Run run = new Run(firstXid, firstId);
-        for (Step step : history) {
-            run.apply(step);
-        }
-        for (Claim claim : List.copyOf(run.claims)) {
-            if (!claim.executed) {
-                claim.lastId = run.cluster.lastId();
-                claim.executed = true;
-            }
-            run.finish(claim, true, 0);
-        }
+        Run run = Run.replayed(history, firstXid, firstId);
         for (ClusterModel.Txn txn : run.cluster.active()) {
             run.cluster.end(txn, txn.xid % 2 == 0);
         }
@@ -337,15 +342,8 @@ class ClaimCursorProperties {
         run.cluster.draw(other, 3, 1);
         run.cluster.end(other, true);
         for (int round = 0; round < 8; round++) {
-            run.nanos.addAndGet(TimeUnit.MILLISECONDS.toNanos(ClaimCursor.STALL_MILLIS + 1));
             // pick 0: the claim itself writes nothing (it takes a transaction id only when asked to)
-            run.apply(new Step(Kind.CLAIM_START, 1, 1));
-            run.apply(new Step(Kind.CLAIM_EXECUTE, 0, 1));
-            run.apply(new Step(Kind.CLAIM_FINISH, 0, 0));
-            run.checkInvariants();
-            run.apply(new Step(Kind.CHECK_BEGIN, 0, 0));
-            run.apply(new Step(Kind.CHECK_END, 0, 0));
-            run.checkInvariants();
+            run.idleRound(0);
         }
         assertTrue(run.cursor.settled() >= run.cluster.lastId(), () -> "every id drawn is settled: settled "
                                                                        + run.cursor.settled() + ", last id drawn "
