@@ -1,8 +1,9 @@
 package dev.pgnotify.camel.claim;
 
 /**
- * SQL fragments every mode's work store writes the same way: items by id, fenced by the attempt they were claimed as,
- * how long until an item falls due, and the durability of a consumer's own bookkeeping.
+ * SQL fragments every mode's work store writes the same way: items by id, fenced by the attempt they were claimed as
+ * and by when their rows were created, how long until an item falls due, and the durability of a consumer's own
+ * bookkeeping.
  */
 public final class ItemSql {
 
@@ -34,11 +35,32 @@ public final class ItemSql {
     public static final String BY_IDS = "cardinality(?::bigint[]) > 0 AND q.id = ANY(?::bigint[])";
 
     /**
-     * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
-     * claimed again cannot acknowledge or renew the new one). Parameters: ids, ids, their attempts, ids.
+     * A row's identity beyond its id ({@code q}): when it was created, in microseconds since the epoch, which no row
+     * of the same id created later shares. Ids can be drawn again: after a failover to an asynchronous standby (the
+     * new primary's sequence lacks what the old one drew in the lag), after a crash that lost asynchronously committed
+     * inserts, or after a sequence restarted by hand. A consumer that claimed a message before, and acknowledges it
+     * after, must not settle another message that has since taken its id (docs/claim-engine.md, rule "Fence").
+     * Computed the same way wherever it is read and compared, on the server, as a bigint: never converted through a
+     * client's time zone. A creation time a publisher wrote by hand outside what a bigint of microseconds holds
+     * (infinity, or past the year 100,000) counts as 0, so that it cannot fail every claim; such a row is fenced by
+     * its id and attempt only.
+     */
+    public static final String FENCE = "CASE WHEN isfinite(q.created_at) AND q.created_at < '100000-01-01 00:00:00+00'"
+                                       + " THEN (extract(epoch FROM q.created_at) * 1000000)::bigint ELSE 0 END";
+
+    /**
+     * Rows given by id, each with the attempt it was claimed as and its {@link #FENCE} (fencing: a delivery whose lease
+     * ran out and was claimed again cannot acknowledge or renew the new one, nor can one whose id was drawn again
+     * settle the new row). Parameters: ids, ids, their attempts, ids, their fences, ids.
      */
     public static final String BY_IDS_AND_ATTEMPTS
-            = BY_IDS + " AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]";
+            = BY_IDS + " AND q.attempts = (?::int[])[array_position(?::bigint[], q.id)]"
+              + " AND " + FENCE + " = (?::bigint[])[array_position(?::bigint[], q.id)]";
+
+    /**
+     * One row given by id, with the attempt it was claimed as and its {@link #FENCE}. Parameters: id, attempts, fence.
+     */
+    public static final String BY_ID_AND_ATTEMPT = "q.id = ? AND q.attempts = ? AND " + FENCE + " = ?";
 
     /**
      * The claim's own transaction id, as text: assigned by the claim when it is asked to (a boolean parameter), which

@@ -34,7 +34,7 @@ final class LeaseRenewal {
         long timeout = Math.min(database.statementTimeoutMillis(), Math.max(100, leaseTime / 4));
         for (int attempt = 1; attempt <= 2 && consumer.isRunning(); attempt++) {
             List<WorkStore.Lease> leases = handoff.inHand().stream()
-                    .map(item -> new WorkStore.Lease(item.id(), item.attempt(), item.progress())).toList();
+                    .map(item -> new WorkStore.Lease(item.id(), item.attempt(), item.fence(), item.progress())).toList();
             if (leases.isEmpty()) {
                 return;
             }

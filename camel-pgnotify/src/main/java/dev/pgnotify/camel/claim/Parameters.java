@@ -1,8 +1,10 @@
 package dev.pgnotify.camel.claim;
 
 import java.sql.Array;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.List;
 
 /**
  * Binds a statement's parameters in order, so that the binding reads like the SQL it fills; the fragments of
@@ -47,9 +49,29 @@ public final class Parameters {
         return add(ids).add(ids);
     }
 
-    /** {@link ItemSql#BY_IDS_AND_ATTEMPTS}. */
-    public Parameters byIdsAndAttempts(Array ids, Array attempts) throws SQLException {
-        return byIds(ids).add(attempts).add(ids);
+    /** {@link ItemSql#BY_IDS_AND_ATTEMPTS}: ids, with their attempts and fences in the same order. */
+    public Parameters byIdsAndAttempts(Array ids, Array attempts, Array fences) throws SQLException {
+        return byIds(ids).add(attempts).add(ids).add(fences).add(ids);
+    }
+
+    /** {@link ItemSql#BY_IDS_AND_ATTEMPTS}: these items. */
+    public Parameters byIdsAndAttempts(Connection connection, List<WorkStore.Item> items) throws SQLException {
+        return byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items),
+                WorkRows.fences(connection, items));
+    }
+
+    /** {@link ItemSql#BY_IDS_AND_ATTEMPTS}: the items of these leases. */
+    public Parameters byLeases(Connection connection, List<WorkStore.Lease> leases) throws SQLException {
+        return byIdsAndAttempts(
+                connection.createArrayOf("bigint", leases.stream().map(WorkStore.Lease::id).toArray(Long[]::new)),
+                connection.createArrayOf("integer",
+                        leases.stream().map(WorkStore.Lease::attempt).toArray(Integer[]::new)),
+                connection.createArrayOf("bigint", leases.stream().map(WorkStore.Lease::fence).toArray(Long[]::new)));
+    }
+
+    /** {@link ItemSql#BY_ID_AND_ATTEMPT}: the item's id, attempt and fence. */
+    public Parameters byIdAndAttempt(WorkStore.Item item) throws SQLException {
+        return add(item.id()).add(item.attempt()).add(item.fence());
     }
 
     /** How many parameters were bound, to check against the statement's. */

@@ -70,6 +70,11 @@ public final class WorkRows {
                 items.stream().map(WorkStore.Item::attempt).toArray(Integer[]::new));
     }
 
+    /** The items' fences ({@link ItemSql#FENCE}), as a bigint[] parameter. */
+    public static Array fences(Connection connection, List<WorkStore.Item> items) throws SQLException {
+        return connection.createArrayOf("bigint", items.stream().map(WorkStore.Item::fence).toArray(Long[]::new));
+    }
+
     /** Rows of (id, milliseconds until due) as the sweep's range scan returns them. */
     public static List<long[]> live(PreparedStatement scan) throws SQLException {
         List<long[]> rows = new ArrayList<>();

@@ -49,19 +49,26 @@ public interface WorkStore {
     }
 
     /**
-     * A unit of leased work: the messages to process in order, the attempt it was claimed as (its fencing token), and
-     * how many of its messages are done (renewals record it, so that a redelivered batch resumes after them).
+     * A unit of leased work: the messages to process in order, the attempt it was claimed as and when its row was
+     * created (its fencing tokens), and how many of its messages are done (renewals record it, so that a redelivered
+     * batch resumes after them).
      */
     final class Item {
 
         private final long id;
         private final int attempt;
+        private final long fence;
         private final List<StoredMessage> messages;
         private volatile int progress;
 
-        public Item(long id, int attempt, List<StoredMessage> messages, int progress) {
+        /**
+         * @param fence the row's {@code ItemSql.FENCE} as the claim read it: with the attempt, what settles this row
+         *              and no other that takes its id later
+         */
+        public Item(long id, int attempt, long fence, List<StoredMessage> messages, int progress) {
             this.id = id;
             this.attempt = attempt;
+            this.fence = fence;
             this.messages = new ArrayList<>(messages);
             this.progress = progress;
         }
@@ -72,6 +79,10 @@ public interface WorkStore {
 
         public int attempt() {
             return attempt;
+        }
+
+        public long fence() {
+            return fence;
         }
 
         public List<StoredMessage> messages() {
@@ -108,8 +119,8 @@ public interface WorkStore {
                  long freshClaimed, long lastFreshClaimed) {
     }
 
-    /** A lease to renew: the item, the attempt it was claimed as, and its progress. */
-    record Lease(long id, int attempt, int progress) {
+    /** A lease to renew: the item, the attempt it was claimed as, its fence (see {@link Item}), and its progress. */
+    record Lease(long id, int attempt, long fence, int progress) {
     }
 
     /**
@@ -150,13 +161,13 @@ public interface WorkStore {
 
     /**
      * Puts one message of the item in the dead-letter table with the error, fenced by the attempt the item was claimed
-     * as; a single-message item is removed with it.
+     * as and its fence; a single-message item is removed with it.
      */
     DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error) throws SQLException;
 
     /**
      * Takes a message out of a batch into an item of its own; returns its id, or null when the batch had been claimed
-     * again (fenced by the attempt it was claimed as). Only for stores whose items hold several messages. A failed one
+     * again (fenced by the attempt it was claimed as and its fence). Only for stores whose items hold several messages. A failed one
      * ({@code error} not null) is due again after the delay, with one delivery counted; a keyed message after a failed
      * one of its key (error null) is due at once and waits for it (per-key order).
      */

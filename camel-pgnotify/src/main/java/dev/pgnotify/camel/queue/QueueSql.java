@@ -17,9 +17,9 @@ import dev.pgnotify.camel.produce.ProducerSettings;
 final class QueueSql {
 
     /**
-     * Rows given by id, each with the attempt it was claimed as (fencing: a delivery whose lease ran out and was
-     * claimed again cannot acknowledge or renew the new one). Parameters: ids, ids, their attempts, ids (see
-     * {@link ItemSql#BY_IDS_AND_ATTEMPTS}).
+     * Rows given by id, each with the attempt it was claimed as and its fence (fencing: a delivery whose lease ran out
+     * and was claimed again cannot acknowledge or renew the new one, nor one whose id was drawn again the new row).
+     * Parameters: ids, ids, their attempts, ids, their fences, ids (see {@link ItemSql#BY_IDS_AND_ATTEMPTS}).
      * <p>
      * Look-ups by id never name the channel: the claim index, partial on {@code channel IS NOT NULL}, then does not
      * apply and the primary key serves them. While an old snapshot elsewhere keeps vacuum from removing acknowledged
@@ -27,6 +27,9 @@ final class QueueSql {
      * then looks equally cheap to the planner, and it once chose to walk the whole (channel, id) index for each id.
      */
     private static final String BY_IDS_AND_ATTEMPTS = ItemSql.BY_IDS_AND_ATTEMPTS;
+
+    /** One row, as above. Parameters: id, attempts, fence (see {@link ItemSql#BY_ID_AND_ATTEMPT}). */
+    private static final String BY_ID_AND_ATTEMPT = ItemSql.BY_ID_AND_ATTEMPT;
 
     /** When a message expires: the instant given, else now plus the time to live given, else never. */
     private static final String EXPIRES_AT = "coalesce(?::timestamptz, now() + ?::bigint * interval '1 millisecond')";
@@ -64,12 +67,13 @@ final class QueueSql {
      * claimed rows carry the claim's transaction id.
      * <p>
      * Parameters: the id below which nothing is unfinished (0: unknown), acknowledged ids (twice), their attempts,
-     * acknowledged ids again, due ids (twice), acknowledged ids,
+     * acknowledged ids again, their fences, acknowledged ids again, whether to take a transaction id, due ids (twice),
+     * acknowledged ids,
      * batch size, channel, frontier, acknowledged ids, due ids, batch size, channel, acknowledged ids, batch size, byte
      * budget, batch size, lease in milliseconds, attempts allowed (three times), the sequence. Each row says whether the fresh scan
      * found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the rows
      * come highest priority first, then by id; the first row also says which fresh candidate was the first left out
-     * (by the batch, the byte budget or priorities), if any.
+     * (by the batch, the byte budget or priorities), if any. Each claimed row comes with its fence (the last column).
      */
     final String acknowledgeAndClaim;
 
@@ -88,29 +92,29 @@ final class QueueSql {
     /** Whether a channel has prioritized messages (waiting or not). Parameters: channel. */
     final String hasPriorities;
 
-    /** Parameters: acknowledged ids (twice), their attempts, the ids again. */
+    /** Parameters: acknowledged ids (twice), their attempts, the ids again, their fences, the ids again. */
     final String acknowledge;
 
     /**
      * Acknowledges one message inside the application's transaction (transacted=true): no change to that
-     * transaction's durability, unlike {@link #acknowledge}. Parameters: id, attempts. Returns no row when the message
+     * transaction's durability, unlike {@link #acknowledge}. Parameters: id, attempts, fence. Returns no row when the message
      * was claimed again; else one, with the id of the next message of its key (or null).
      */
     final String acknowledgeInTransaction;
 
-    /** Parameters: delay in milliseconds, error text, id, attempts. */
+    /** Parameters: delay in milliseconds, error text, id, attempts, fence. */
     final String retryLater;
 
     /**
-     * Parameters: id, attempts, error text. Returns one row when the message was still claimed at these attempts (no
+     * Parameters: id, attempts, fence, error text. Returns one row when the message was still claimed at these attempts (no
      * row: claimed again since), with, for a keyed message, the id of the next message of its key (which may go now).
      */
     final String moveToDeadLetter;
 
-    /** Parameters: lease in milliseconds, ids (twice), attempts, the ids again. */
+    /** Parameters: lease in milliseconds, ids (twice), attempts, the ids again, fences, the ids again. */
     final String renewLeases;
 
-    /** Parameters: ids (twice), attempts, the ids again. */
+    /** Parameters: ids (twice), attempts, the ids again, fences, the ids again. */
     final String releaseClaims;
 
     /**
@@ -190,15 +194,15 @@ final class QueueSql {
         hasPriorities = "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE channel = ? AND priority > 0)";
         acknowledge = "DELETE FROM " + t + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
                       + " IS NOT NULL";
-        acknowledgeInTransaction = "WITH gone AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
-                                   + " RETURNING id, channel, message_key)"
+        acknowledgeInTransaction = "WITH gone AS (DELETE FROM " + t + " q WHERE " + BY_ID_AND_ATTEMPT
+                                   + " RETURNING q.id, q.channel, q.message_key)"
                                    // per-key order: the next message of its key, to claim once this commits
                                    + " SELECT (SELECT n.id FROM " + t + " n WHERE g.message_key IS NOT NULL"
                                    + " AND n.channel = g.channel AND n.message_key = g.message_key AND n.id > g.id"
                                    + " ORDER BY n.id LIMIT 1) FROM gone g";
-        retryLater = "UPDATE " + t + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
-                     + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
-        moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " WHERE id = ? AND attempts = ?"
+        retryLater = "UPDATE " + t + " q SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
+                     + " WHERE " + BY_ID_AND_ATTEMPT + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        moveToDeadLetter = "WITH dead AS (DELETE FROM " + t + " q WHERE " + BY_ID_AND_ATTEMPT
                            + " RETURNING id, channel, body_json, body_text, body_bytes, headers, created_at, attempts,"
                            + " message_key, priority),"
                            + " moved AS (INSERT INTO " + table.deadLetterSql()
@@ -330,11 +334,11 @@ final class QueueSql {
                + " CASE WHEN q.attempts <= ? THEN q.body_bytes END AS body_bytes,"
                + " q.headers::text AS headers, q.attempts, q.created_at,"
                + " pg_current_xact_id_if_assigned()::text AS xid, q.message_key,"
-               + " q.expires_at < now() AS outlived, q.priority)"
+               + " q.expires_at < now() AS outlived, q.priority, " + ItemSql.FENCE + " AS fence)"
                + " SELECT c.id, c.body_json, c.body_text, c.body_bytes, c.headers, c.attempts,"
                + " c.created_at, c.xid, m.snapshot, m.last_id, m.fresh, c.message_key, c.outlived,"
                + (keyed || prioritized ? " f.id IS NOT NULL" : " c.id <> ALL(?)") + " AS from_fresh, c.priority,"
-               + " m.fresh_cut, m.claim_xid"
+               + " m.fresh_cut, m.claim_xid, c.fence"
                + " FROM ("
                + "SELECT pg_current_snapshot()::text AS snapshot,"
                + " pg_sequence_last_value(?::regclass) AS last_id,"

@@ -54,7 +54,8 @@ final class QueueWorkStore implements WorkStore {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement).add(request.unfinishedFrom())
-                    .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
+                    .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()),
+                            WorkRows.fences(connection, request.acknowledged()))
                     .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
             if (withPriorities) {
@@ -120,7 +121,7 @@ final class QueueWorkStore implements WorkStore {
                     // a prioritized message (perhaps claimed in id order): the next claims take priorities along
                     prioritized = true;
                 }
-                claimed.add(new Item(id, rs.getInt(6), List.of(message), 0));
+                claimed.add(new Item(id, rs.getInt(6), rs.getLong(18), List.of(message), 0));
             }
         }
         long freshClaimed = 0;
@@ -142,7 +143,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledge)) {
-            new Parameters(acknowledge).byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items));
+            new Parameters(acknowledge).byIdsAndAttempts(connection, items);
             acknowledge.executeUpdate();
         }
     }
@@ -150,8 +151,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public InTransaction acknowledgeInTransaction(Connection connection, Item item) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledgeInTransaction)) {
-            acknowledge.setLong(1, item.id());
-            acknowledge.setInt(2, item.attempt());
+            new Parameters(acknowledge).byIdAndAttempt(item);
             try (ResultSet rs = acknowledge.executeQuery()) {
                 if (!rs.next()) {
                     return new InTransaction(false, null);
@@ -165,10 +165,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException {
         try (PreparedStatement retry = connection.prepareStatement(queue.sql().retryLater)) {
-            retry.setLong(1, delayMillis);
-            retry.setString(2, error);
-            retry.setLong(3, item.id());
-            retry.setInt(4, item.attempt());
+            new Parameters(retry).add(delayMillis).add(error).byIdAndAttempt(item);
             retry.executeUpdate();
         }
     }
@@ -177,9 +174,7 @@ final class QueueWorkStore implements WorkStore {
     public DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error)
             throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(queue.sql().moveToDeadLetter)) {
-            dead.setLong(1, item.id());
-            dead.setInt(2, item.attempt());
-            dead.setString(3, error);
+            new Parameters(dead).byIdAndAttempt(item).add(error);
             try (ResultSet rs = dead.executeQuery()) {
                 if (!rs.next()) {
                     return new DeadLettered(false, null);
@@ -193,9 +188,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException {
         try (PreparedStatement renew = connection.prepareStatement(queue.sql().renewLeases)) {
-            Array ids = connection.createArrayOf("bigint", leases.stream().map(Lease::id).toArray(Long[]::new));
-            new Parameters(renew).add(leaseMillis).byIdsAndAttempts(ids, connection.createArrayOf("integer",
-                    leases.stream().map(Lease::attempt).toArray(Integer[]::new)));
+            new Parameters(renew).add(leaseMillis).byLeases(connection, leases);
             renew.executeUpdate();
         }
     }
@@ -203,7 +196,7 @@ final class QueueWorkStore implements WorkStore {
     @Override
     public void release(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement release = connection.prepareStatement(queue.sql().releaseClaims)) {
-            new Parameters(release).byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items));
+            new Parameters(release).byIdsAndAttempts(connection, items);
             release.executeUpdate();
         }
     }

@@ -16,8 +16,14 @@ import dev.pgnotify.camel.claim.ItemSql;
  */
 final class TopicSql {
 
-    /** Items given by id, each with the attempt it was claimed as. Parameters: ids, ids, attempts, ids. */
+    /**
+     * Items given by id, each with the attempt it was claimed as and its fence (an item id drawn again is another
+     * item). Parameters: ids, ids, attempts, ids, fences, ids.
+     */
     private static final String BY_IDS_AND_ATTEMPTS = ItemSql.BY_IDS_AND_ATTEMPTS;
+
+    /** One item, as above. Parameters: id, attempts, fence. */
+    private static final String BY_ID_AND_ATTEMPT = ItemSql.BY_ID_AND_ATTEMPT;
 
     /** Each item's progress, by its position among the ids. Parameters: progress values, ids. */
     private static final String PROGRESS_OF = "(?::int[])[array_position(?::bigint[], q.id)]";
@@ -71,10 +77,11 @@ final class TopicSql {
      * binary bodies: the result is text when a cut shares the round trip, and a bytea would travel as hex, twice its
      * size; those are loaded (in binary) when the consumer reaches them.
      * <p>
-     * Parameters: acknowledged ids (twice), their attempts, acknowledged ids, due ids (twice), acknowledged ids, batch
+     * Parameters: acknowledged ids (twice), their attempts, acknowledged ids, their fences, acknowledged ids, whether
+     * to take a transaction id, due ids (twice), acknowledged ids, batch
      * size (items), channel, group, frontier, acknowledged ids, due ids, batch size (items), channel, group,
      * acknowledged ids, batch size (items), batch size (messages), lease in milliseconds, the items' sequence,
-     * byte budget, maxAttempts. Each item's rows say whether the fresh scan found it.
+     * byte budget, maxAttempts. Each item's rows say whether the fresh scan found it, and its fence (the last column).
      */
     final String acknowledgeAndClaim;
 
@@ -83,10 +90,10 @@ final class TopicSql {
      */
     final String load;
 
-    /** Parameters: acknowledged ids (twice), their attempts, the ids again. */
+    /** Parameters: acknowledged ids (twice), their attempts, the ids again, their fences, the ids again. */
     final String acknowledge;
 
-    /** Parameters: delay in milliseconds, error text, id, attempts. */
+    /** Parameters: delay in milliseconds, error text, id, attempts, fence. */
     final String retryLater;
 
     /**
@@ -94,22 +101,23 @@ final class TopicSql {
      * a key, also each later message of its key in the batch (none counted, due at once), so that the key's order
      * holds: they keep the batch's place (position) and wait, in id order, for the failed one. Parameters: channel,
      * group, message id, deliveries counted, delay in milliseconds, error text (or null), key (twice, or null), the
-     * batch's position (or null), preceded by the batch's id and the attempts it was claimed as (the fence). Returns
+     * batch's position (or null), preceded by the batch's id, the attempts it was claimed as and its fence. Returns
      * the new item's id, or no row when the batch had been claimed again.
      */
     final String splitOut;
 
     /**
      * Copies a message into the dead-letter table with the group and the error; a single-message item is deleted with
-     * it. Fenced by the attempts the item was claimed as. Parameters: item id, attempts, group, attempts, error text,
+     * it. Fenced by the attempts the item was claimed as and its fence. Parameters: item id, attempts, fence, group,
+     * attempts, error text,
      * message id. Returns 1 when done, 0 when the item had been claimed again.
      */
     final String deadLetter;
 
-    /** Parameters: lease in milliseconds, progress values, ids, then ids (twice), attempts, ids. */
+    /** Parameters: lease in milliseconds, progress values, ids, then ids (twice), attempts, ids, fences, ids. */
     final String renewLeases;
 
-    /** Parameters: progress values, ids, then ids (twice), attempts, ids. */
+    /** Parameters: progress values, ids, then ids (twice), attempts, ids, fences, ids. */
     final String releaseClaims;
 
     /** A page of the sweep. Parameters: channel, group, after (exclusive), up to (inclusive), limit. */
@@ -182,18 +190,18 @@ final class TopicSql {
                + table.loadFunctionSql() + "(?, ?, true)";
         acknowledge = "DELETE FROM " + items + " q WHERE " + BY_IDS_AND_ATTEMPTS + " AND " + ASYNCHRONOUS_COMMIT
                       + " IS NOT NULL";
-        retryLater = "UPDATE " + items + " SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
-                     + " WHERE id = ? AND attempts = ? AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
+        retryLater = "UPDATE " + items + " q SET available_at = now() + ? * interval '1 millisecond', last_error = ?"
+                     + " WHERE " + BY_ID_AND_ATTEMPT + " AND " + ASYNCHRONOUS_COMMIT + " IS NOT NULL";
         // fenced as deadLetter below: a holder whose lease ran out splits nothing out of its new holder's batch
-        splitOut = "WITH held AS MATERIALIZED (SELECT h.id FROM " + items + " h WHERE h.id = ? AND h.attempts = ?"
+        splitOut = "WITH held AS MATERIALIZED (SELECT q.id FROM " + items + " q WHERE " + BY_ID_AND_ATTEMPT
                    + " FOR UPDATE)"
                    + " INSERT INTO " + items + " (channel, group_name, ids, attempts, available_at, last_error, keys,"
                    + " position) SELECT ?, ?, ARRAY[?]::bigint[], ?, now() + ? * interval '1 millisecond', ?,"
                    + " CASE WHEN ?::text IS NULL THEN NULL ELSE ARRAY[?::text] END, ? FROM held RETURNING id";
         // fenced: only while the item is still claimed at these attempts (locked, so that no claim takes it
         // meanwhile); a holder whose lease ran out leaves the message to its new holder
-        deadLetter = "WITH held AS MATERIALIZED (SELECT h.id, cardinality(h.ids) = 1 AS single FROM " + items + " h"
-                     + " WHERE h.id = ? AND h.attempts = ? FOR UPDATE),"
+        deadLetter = "WITH held AS MATERIALIZED (SELECT q.id, cardinality(q.ids) = 1 AS single FROM " + items + " q"
+                     + " WHERE " + BY_ID_AND_ATTEMPT + " FOR UPDATE),"
                      + " settled AS (DELETE FROM " + items + " d USING held h WHERE d.id = h.id AND h.single),"
                      + " moved AS (INSERT INTO " + table.deadLetterSql()
                      + " (id, channel, group_name, body_json, body_text, body_bytes, headers, created_at, attempts,"
@@ -292,7 +300,7 @@ final class TopicSql {
                               + " available_at = now() + ? * interval '1 millisecond'"
                               + " WHERE q.id = ANY(ARRAY(SELECT id FROM within))"
                               + " RETURNING q.id, q.ids, q.progress, q.attempts, pg_current_xact_id_if_assigned()::text"
-                              + " AS xid)"
+                              + " AS xid, " + ItemSql.FENCE + " AS fence)"
                               // an item's ids only on its first row (whatever its first message's position: the
                               // log may have emptied that one)
                               + " SELECT c.id, CASE WHEN row_number() OVER (PARTITION BY c.id ORDER BY b.n) = 1"
@@ -300,7 +308,7 @@ final class TopicSql {
                               + " c.xid, m.snapshot, m.last_id, m.fresh,"
                               + " b.n, b.id, b.body_json, b.body_text, b.body_bytes, b.headers, b.created_at,"
                               + " b.is_binary, b.message_key, c.id = ANY(ARRAY(SELECT f.id FROM fresh f)) AS from_fresh,"
-                              + " m.claim_xid"
+                              + " m.claim_xid, c.fence"
                               + " FROM (SELECT pg_current_snapshot()::text AS snapshot,"
                               + " pg_sequence_last_value(?::regclass) AS last_id,"
                               + " (SELECT count(*) FROM fresh) AS fresh,"

@@ -154,7 +154,8 @@ final class TopicWorkStore implements WorkStore {
                 parameters.add(channel).add(group).add(request.batch()).add(limit);
             }
             parameters
-                    .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()))
+                    .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()),
+                            WorkRows.fences(connection, request.acknowledged()))
                     .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch())
                     .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch());
             if (withKeys) {
@@ -207,7 +208,7 @@ final class TopicWorkStore implements WorkStore {
                         if (xid != null) {
                             claimXid = Long.parseLong(xid);
                         }
-                        Item item = new Item(id, rs.getInt(4), messages, rs.getInt(3));
+                        Item item = new Item(id, rs.getInt(4), rs.getLong(20), messages, rs.getInt(3));
                         claimedById.put(id, item);
                         if (rs.getBoolean(18)) {
                             foundFresh.add(id);
@@ -310,7 +311,7 @@ final class TopicWorkStore implements WorkStore {
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
         try (PreparedStatement acknowledge = connection.prepareStatement(topic.sql().acknowledge)) {
-            new Parameters(acknowledge).byIdsAndAttempts(WorkRows.ids(connection, items), WorkRows.attempts(connection, items));
+            new Parameters(acknowledge).byIdsAndAttempts(connection, items);
             acknowledge.executeUpdate();
         }
     }
@@ -318,10 +319,7 @@ final class TopicWorkStore implements WorkStore {
     @Override
     public void retry(Connection connection, Item item, long delayMillis, String error) throws SQLException {
         try (PreparedStatement retry = connection.prepareStatement(topic.sql().retryLater)) {
-            retry.setLong(1, delayMillis);
-            retry.setString(2, error);
-            retry.setLong(3, item.id());
-            retry.setInt(4, item.attempt());
+            new Parameters(retry).add(delayMillis).add(error).byIdAndAttempt(item);
             retry.executeUpdate();
         }
     }
@@ -330,21 +328,13 @@ final class TopicWorkStore implements WorkStore {
     public Long splitOut(Connection connection, Item item, StoredMessage message, long delayMillis, String error)
             throws SQLException {
         try (PreparedStatement split = connection.prepareStatement(topic.sql().splitOut)) {
-            split.setLong(1, item.id());
-            split.setInt(2, item.attempt());
-            split.setString(3, channel);
-            split.setString(4, group);
-            split.setLong(5, message.id());
-            split.setInt(6, error != null ? 1 : 0);
-            split.setLong(7, delayMillis);
-            split.setString(8, error);
-            split.setString(9, message.key());
-            split.setString(10, message.key());
+            new Parameters(split).byIdAndAttempt(item).add(channel).add(group).add(message.id())
+                    .add(error != null ? 1 : 0).add(delayMillis).add(error).add(message.key()).add(message.key());
             if (message.key() != null) {
                 // a batch is never itself split out: its place is its id
-                split.setLong(11, item.id());
+                split.setLong(12, item.id());
             } else {
-                split.setNull(11, Types.BIGINT);
+                split.setNull(12, Types.BIGINT);
             }
             try (ResultSet rs = split.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : null;
@@ -356,12 +346,7 @@ final class TopicWorkStore implements WorkStore {
     public DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error)
             throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(topic.sql().deadLetter)) {
-            dead.setLong(1, item.id());
-            dead.setInt(2, item.attempt());
-            dead.setString(3, group);
-            dead.setInt(4, item.attempt());
-            dead.setString(5, error);
-            dead.setLong(6, message.id());
+            new Parameters(dead).byIdAndAttempt(item).add(group).add(item.attempt()).add(error).add(message.id());
             try (ResultSet rs = dead.executeQuery()) {
                 return new DeadLettered(rs.next() && rs.getLong(1) > 0, null);
             }
@@ -374,9 +359,7 @@ final class TopicWorkStore implements WorkStore {
             Array ids = connection.createArrayOf("bigint", leases.stream().map(Lease::id).toArray(Long[]::new));
             new Parameters(renew).add(leaseMillis)
                     .add(connection.createArrayOf("integer", leases.stream().map(Lease::progress).toArray(Integer[]::new)))
-                    .add(ids)
-                    .byIdsAndAttempts(ids, connection.createArrayOf("integer",
-                            leases.stream().map(Lease::attempt).toArray(Integer[]::new)));
+                    .add(ids).byLeases(connection, leases);
             renew.executeUpdate();
         }
     }
@@ -387,7 +370,7 @@ final class TopicWorkStore implements WorkStore {
             Array ids = WorkRows.ids(connection, items);
             new Parameters(release)
                     .add(connection.createArrayOf("integer", items.stream().map(Item::progress).toArray(Integer[]::new)))
-                    .add(ids).byIdsAndAttempts(ids, WorkRows.attempts(connection, items));
+                    .add(ids).byIdsAndAttempts(connection, items);
             release.executeUpdate();
         }
     }

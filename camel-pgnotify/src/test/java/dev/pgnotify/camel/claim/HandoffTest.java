@@ -19,8 +19,8 @@ class HandoffTest {
     void anOldHolderFinishingDoesNotDropTheNewHoldersLease() {
         Handoff handoff = new Handoff();
         WorkStore.StoredMessage message = new WorkStore.StoredMessage(7, "body", "{}", null, true);
-        WorkStore.Item firstClaim = new WorkStore.Item(7, 1, List.of(message), 0);
-        WorkStore.Item secondClaim = new WorkStore.Item(7, 2, List.of(message), 0);
+        WorkStore.Item firstClaim = new WorkStore.Item(7, 1, 0, List.of(message), 0);
+        WorkStore.Item secondClaim = new WorkStore.Item(7, 2, 0, List.of(message), 0);
 
         handoff.claimed(new Long[0], List.of(firstClaim));
         // the lease ran out (renewals failed for a while); another worker of this consumer claims it again

@@ -2,6 +2,7 @@ package dev.pgnotify.camel.queue;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -44,7 +45,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
             fresh = ((Number) server().queryValue("SELECT max(id) FROM " + TABLE)).longValue();
         }
         QueueWorkStore store = store(uri);
-        WorkStore.Item item = new WorkStore.Item(acknowledged, 1,
+        WorkStore.Item item = new WorkStore.Item(acknowledged, 1, fenceOf(acknowledged),
                 List.of(new WorkStore.StoredMessage(acknowledged, null, null, null, true)), 0);
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.of(item), new Long[0], 0, 100, 1 << 20,
                 30_000, 5, true, 0, false);
@@ -134,9 +135,15 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         }
     }
 
-    private static WorkStore.Item keyed(long id, String key) {
-        return new WorkStore.Item(id, 1,
+    private static WorkStore.Item keyed(long id, String key) throws SQLException {
+        return new WorkStore.Item(id, 1, fenceOf(id),
                 List.of(new WorkStore.StoredMessage(id, null, null, null, true, key, false)), 0);
+    }
+
+    /** The row's fence as a claim reads it (ItemSql.FENCE): with the attempt, what an acknowledgement names. */
+    private static long fenceOf(long id) throws SQLException {
+        return ((Number) server().queryValue("SELECT (extract(epoch FROM q.created_at) * 1000000)::bigint FROM " + TABLE
+                                             + " q WHERE q.id = " + id)).longValue();
     }
 
     private static int pid(Connection connection) throws Exception {
