@@ -74,14 +74,8 @@ class IdDrawnAgainIT extends PgNotifyITSupport {
 
     @Test
     void anAcknowledgementDoesNotDeleteANewMessageThatTookTheId() throws Exception {
-        context.getRouteController().startRoute("acked");
-        template.sendBody("pgnotify:acked?table=" + TABLE, "old");
-        assertTrue(holding.await(10, TimeUnit.SECONDS), "the route holds the old message");
-        long id = drawAgain("acked");
-
-        release.countDown();
         // acknowledgements go with the next claim, or at the latest when the route stops
-        context.getRouteController().stopRoute("acked");
+        long id = settledAfterTheIdWasDrawnAgain("acked");
 
         assertEquals("new", server().queryValue("SELECT body_text FROM " + TABLE + " WHERE id = " + id),
                 "the new message under the old id is still there for its holder");
@@ -89,14 +83,8 @@ class IdDrawnAgainIT extends PgNotifyITSupport {
 
     @Test
     void aFailureOnTheLastAttemptDoesNotDeadLetterANewMessageThatTookTheId() throws Exception {
-        context.getRouteController().startRoute("failed");
-        template.sendBody("pgnotify:failed?table=" + TABLE, "old");
-        assertTrue(holding.await(10, TimeUnit.SECONDS), "the route holds the old message");
-        long id = drawAgain("failed");
-
-        release.countDown();
         // the failure is settled before the route's thread claims again; a stop waits for that thread
-        context.getRouteController().stopRoute("failed");
+        long id = settledAfterTheIdWasDrawnAgain("failed");
 
         assertEquals("new", server().queryValue("SELECT body_text FROM " + TABLE + " WHERE id = " + id),
                 "the new message under the old id is still there for its holder");
@@ -135,6 +123,21 @@ class IdDrawnAgainIT extends PgNotifyITSupport {
         context.getRouteController().stopRoute("odd");
         assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE + " WHERE channel = 'odd'"))
                 .longValue(), "acknowledged");
+    }
+
+    /**
+     * Sends "old" to the route of that name (and channel), replaces its row while the route holds it (see
+     * {@link #drawAgain}), then lets the route finish and stops it, so that its settlement has been sent; returns the
+     * id.
+     */
+    private long settledAfterTheIdWasDrawnAgain(String route) throws Exception {
+        context.getRouteController().startRoute(route);
+        template.sendBody("pgnotify:" + route + "?table=" + TABLE, "old");
+        assertTrue(holding.await(10, TimeUnit.SECONDS), "the route holds the old message");
+        long id = drawAgain(route);
+        release.countDown();
+        context.getRouteController().stopRoute(route);
+        return id;
     }
 
     /**
