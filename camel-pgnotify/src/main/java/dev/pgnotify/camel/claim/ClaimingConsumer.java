@@ -76,6 +76,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
     private final AtomicInteger failedClaims = new AtomicInteger();
 
     private volatile WakeUpSignal signal;
+    private volatile ClaimTurn claimTurn;
     private volatile Throwable lastClaimFailure;
     private volatile Instant lastClaim;
     private volatile boolean running;
@@ -305,6 +306,11 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         return signal;
     }
 
+    /** This run's turns at the claim statement (a worker takes its run's at its start). */
+    ClaimTurn claimTurn() {
+        return claimTurn;
+    }
+
     WorkStore store() {
         return store;
     }
@@ -351,6 +357,7 @@ public abstract class ClaimingConsumer extends DefaultConsumer
         ExecutorServiceManager executors = endpoint.getCamelContext().getExecutorServiceManager();
 
         signal = new WakeUpSignal(configuration.getConcurrentConsumers());
+        claimTurn = new ClaimTurn();
         cursor.reset();
         handoff.clear();
         sweep.reset(configuration.getPollInterval());

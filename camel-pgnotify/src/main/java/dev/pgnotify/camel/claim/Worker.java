@@ -42,6 +42,10 @@ final class Worker implements Runnable {
     private final WorkStore store;
     private final PgNotifyConfiguration configuration;
     private final Delivery delivery;
+    /** This run's turns at the claim statement. */
+    private final ClaimTurn turn;
+    /** This thread's turn while it has one, to give back if the thread is given up. */
+    private volatile ClaimTurn.Held heldTurn;
     private final List<WorkStore.Item> acknowledgements = new ArrayList<>();
     /** Claimed and not yet finished by this thread, to drop if it is replaced. */
     private final Map<Long, WorkStore.Item> held = new ConcurrentHashMap<>();
@@ -63,6 +67,7 @@ final class Worker implements Runnable {
         this.store = store;
         this.configuration = consumer.configuration();
         this.delivery = new Delivery(consumer, this);
+        this.turn = consumer.claimTurn();
     }
 
     @Override
@@ -89,6 +94,11 @@ final class Worker implements Runnable {
                 boolean answersWakeUp = woken;
                 woken = false;
                 claimed = acknowledgeAndClaim(answersWakeUp);
+                if (claimed == null) {
+                    // stopped or paused while waiting for the turn: the loop sees which; a wake-up is still to answer
+                    woken = answersWakeUp;
+                    continue;
+                }
                 consumer.claimSucceeded();
             } catch (Exception | Error e) {
                 // an Error too (a body too large for the heap, say): the thread must live on, and the message ends in
@@ -166,6 +176,7 @@ final class Worker implements Runnable {
     /** Gives the thread up (it is stuck): its claims are no longer renewed and are delivered again later. */
     void abandon() {
         abandoned = true;
+        turn.giveBack(heldTurn);
         held.values().forEach(consumer.handoff()::finished);
     }
 
@@ -209,7 +220,26 @@ final class Worker implements Runnable {
         }
     }
 
+    /**
+     * Acknowledges and claims in this thread's turn (see {@link ClaimTurn}): the cursor is read within it, so that the
+     * claim starts where the previous one left the frontier. Null when the consumer stopped or paused (or this thread
+     * was given up) while the thread waited for its turn: nothing was claimed, nothing acknowledged.
+     */
     private List<WorkStore.Item> acknowledgeAndClaim(boolean answersWakeUp) throws SQLException {
+        ClaimTurn.Held myTurn = turn.take(this, database.statementTimeoutMillis());
+        heldTurn = myTurn;
+        try {
+            if (!mayContinue() || consumer.isPaused()) {
+                return null;
+            }
+            return acknowledgeAndClaimNow(answersWakeUp);
+        } finally {
+            heldTurn = null;
+            turn.giveBack(myTurn);
+        }
+    }
+
+    private List<WorkStore.Item> acknowledgeAndClaimNow(boolean answersWakeUp) throws SQLException {
         int batch = configuration.getMaxMessagesPerPoll();
         ClaimCursor cursor = consumer.cursor();
         long startedAt = cursor.claimStarting();
@@ -223,6 +253,7 @@ final class Worker implements Runnable {
                 configuration.getMaxAttempts(), answersWakeUp, consumer.theSweep().unfinishedFrom(),
                 needsXid);
         WorkStore.Claim claim;
+        long startedNanos = System.nanoTime();
         try {
             claim = call(CLAIMING, database.statementTimeoutMillis(), connection -> store.claim(connection, request));
         } catch (SQLException | RuntimeException e) {
@@ -242,7 +273,19 @@ final class Worker implements Runnable {
                 ClaimCursor.Snapshot.parse(claim.snapshot()),
                 claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
         lastClaimFull = claim.items().size() >= batch || !examinedAll || handoff.hasDue();
+        turn.claimed(System.nanoTime() - startedNanos, lastClaimFull && claimedKeyed(claim.items()));
         return claim.items();
+    }
+
+    private static boolean claimedKeyed(List<WorkStore.Item> items) {
+        for (WorkStore.Item item : items) {
+            for (WorkStore.StoredMessage message : item.messages()) {
+                if (message.key() != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Hands claimed but unprocessed items back at once, instead of when their lease runs out. */

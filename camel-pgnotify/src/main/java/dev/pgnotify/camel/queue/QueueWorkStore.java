@@ -60,6 +60,9 @@ final class QueueWorkStore implements WorkStore {
                     .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
             if (withPriorities) {
                 parameters.add(channel).add(ackIds).add(request.batch());
+            } else if (keyed) {
+                // successors: how far a full fresh scan reaches
+                parameters.add(request.batch());
             }
             parameters.add(request.budget()).add(request.batch()).add(request.leaseMillis())
                     .add(request.maxAttempts()).add(request.maxAttempts()).add(request.maxAttempts());
