@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * group. Its parts, each in a class of its own:
  * <ul>
  * <li>{@link Worker}s (concurrentConsumers threads) claim due items, acknowledging what they finished in the same
- * round trip, and deliver them ({@link Delivery}: retries, dead letters, transacted delivery);</li>
+ * round trip, and deliver them ({@link Delivery}: retries, dead letters, transacted delivery); while they drain keyed
+ * messages they take turns at the claim ({@link ClaimTurn});</li>
  * <li>the {@link ClaimCursor} says where fresh claims start (the frontier) so that their cost stays flat while an old
  * snapshot elsewhere keeps acknowledged rows from being removed;</li>
  * <li>the {@link Sweep} watches what lies below the frontier and may still fall due, every pollInterval;</li>
