@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * wall-clock time elapsed (a producer that fell behind sends what it owes at its next tick); workers whose work takes
  * {@value #WORK_MILLIS} ms; 1, 4, 16 and 64 worker threads. The offered rate doubles from 1,000 jobs/s, a step of
  * bench.jobStepSeconds (10) each, until a step is not kept (jobs completed at less than 95 % of the offered rate over
- * the step, producers that fell behind stretching it); the backlog is drained between steps, so that each step starts empty. Measured per step: the completion rate and the
+ * the step, producers that fell behind stretching it), then one step halfway between the last kept rate and that one
+ * (3/4 of it: doubling alone knows the peak within 2x); the backlog is drained between steps, so that each step starts
+ * empty. Measured per step: the completion rate and the
  * pickup latency, from the job's insert to the start of its work, in an HdrHistogram (bounded memory, however many
  * jobs). Side by side in the same round: a plain job table, one job a transaction claimed with FOR UPDATE SKIP LOCKED,
  * and pgnotify's queue.
@@ -104,27 +106,36 @@ final class JobQueueWorkloads {
         // unmeasured: the JVM, the plans and the connections warm up at the first rate
         offer(system, FIRST_RATE, Math.min(2_000, stepMillis()), completed);
         int last = bench.options.smoke() ? FIRST_RATE : LAST_RATE;
-        for (int rate = Integer.getInteger("bench.jobFirstRate", FIRST_RATE);
-             rate <= Math.min(last, Integer.getInteger("bench.jobLastRate", LAST_RATE));
-             rate *= 2) {
-            pickups.reset();
-            long completedBefore = completed.get();
-            Offered offered = offer(system, rate, stepMillis(), completed);
-            double seconds = offered.windowNanos() / 1e9;
-            // the pickups of every job of the step, those of the drain after its window included
-            Histogram copy = pickups.copy();
-            Step step = new Step(system.name(), workers, rate, rate * stepMillis() / 1000, offered.sent(),
-                    offered.completedInWindow() - completedBefore, seconds,
-                    copy.getValueAtPercentile(50) / 1000.0, copy.getValueAtPercentile(99) / 1000.0,
-                    offered.sendMillis());
-            steps.add(step);
-            LOG.info("{}, {} worker(s), {} jobs/s offered: {} completed/s, pickup p50 {} ms p99 {} ms, a batch sent in"
-                     + " {} ms{}", step.system(), workers, rate, Math.round(step.completedRate()), step.p50(), step.p99(),
-                    String.format(Locale.ROOT, "%.2f", step.sendMillis()), step.kept() ? "" : " (not kept)");
-            if (!step.kept()) {
+        int first = Integer.getInteger("bench.jobFirstRate", FIRST_RATE);
+        for (int rate = first; rate <= Math.min(last, Integer.getInteger("bench.jobLastRate", LAST_RATE)); rate *= 2) {
+            if (!step(system, workers, rate, pickups, completed).kept()) {
+                // doubling alone knows the peak within 2x: one step halfway between the last kept rate and this one
+                if (rate > first) {
+                    step(system, workers, rate / 4 * 3, pickups, completed);
+                }
                 break;
             }
         }
+    }
+
+    /** One measured step at an offered rate. */
+    private Step step(JobSystem system, int workers, int rate, ConcurrentHistogram pickups, AtomicLong completed)
+            throws Exception {
+        pickups.reset();
+        long completedBefore = completed.get();
+        Offered offered = offer(system, rate, stepMillis(), completed);
+        double seconds = offered.windowNanos() / 1e9;
+        // the pickups of every job of the step, those of the drain after its window included
+        Histogram copy = pickups.copy();
+        Step step = new Step(system.name(), workers, rate, rate * stepMillis() / 1000, offered.sent(),
+                offered.completedInWindow() - completedBefore, seconds,
+                copy.getValueAtPercentile(50) / 1000.0, copy.getValueAtPercentile(99) / 1000.0,
+                offered.sendMillis());
+        steps.add(step);
+        LOG.info("{}, {} worker(s), {} jobs/s offered: {} completed/s, pickup p50 {} ms p99 {} ms, a batch sent in"
+                 + " {} ms{}", step.system(), workers, rate, Math.round(step.completedRate()), step.p50(), step.p99(),
+                String.format(Locale.ROOT, "%.2f", step.sendMillis()), step.kept() ? "" : " (not kept)");
+        return step;
     }
 
     /** A step's sending window: jobs sent, the completion count when it closed, its length. */
@@ -229,7 +240,8 @@ final class JobQueueWorkloads {
                                              + " (a park, as I/O would); the offered rate doubles from %,d jobs/s, %d s"
                                              + " a step, until a step is not kept (jobs completed at less than %.0f %% of"
                                              + " the offered rate over the step, producers that fell behind"
-                                             + " stretching it). Pickup latency: from the job's insert to the"
+                                             + " stretching it), then one step is offered halfway between the last"
+                                             + " kept rate and that one (3/4 of it). Pickup latency: from the job's insert to the"
                                              + " start of its work (HdrHistogram); a batch sent in: the producers'"
                                              + " mean time for one batch's insert, its durable commit included."
                                              + " The plain job table: one job a"
@@ -244,8 +256,10 @@ final class JobQueueWorkloads {
                   + " | pgnotify: completed/s | pickup p50 / p99 ms | a batch sent in ms | pgnotify p99 / plain p99 |\n"
                   + "|---:|---:|---:|---|---:|---:|---|---:|---:|\n");
         Map<String, Double> peaks = new LinkedHashMap<>();
+        Map<String, Integer> highestKept = new LinkedHashMap<>();
+        int[] rates = steps.stream().mapToInt(Step::offered).distinct().sorted().toArray();
         for (int workers : concurrencies()) {
-            for (int rate = FIRST_RATE; rate <= LAST_RATE; rate *= 2) {
+            for (int rate : rates) {
                 Cell plain = cell(PlainJobTable.NAME, workers, rate);
                 Cell ours = cell(PgNotifyJobQueue.NAME, workers, rate);
                 if (plain == null && ours == null) {
@@ -259,13 +273,17 @@ final class JobQueueWorkloads {
                         ours == null ? "" : ours.latency(), ours == null ? "" : ours.send(), ratio));
                 for (Cell c : new Cell[] { plain, ours }) {
                     if (c != null) {
-                        peaks.merge(c.system + ", " + workers + " worker(s)", c.completed, Math::max);
+                        String key = c.system + ", " + workers + " worker(s)";
+                        peaks.merge(key, c.completed, Math::max);
+                        highestKept.merge(key, c.kept ? rate : 0, Math::max);
                     }
                 }
             }
         }
-        md.append("\nPeak completion rate (the highest median of a step):\n\n| System | Peak jobs/s |\n|---|---:|\n");
-        peaks.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %,d |\n", k, Math.round(v))));
+        md.append("\nPeak completion rate (the highest median of a step) and the highest offered rate kept:\n\n"
+                  + "| System | Peak jobs/s | Highest kept step, jobs/s offered |\n|---|---:|---:|\n");
+        peaks.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %,d | %s |\n", k, Math.round(v),
+                highestKept.get(k) > 0 ? String.format(Locale.ROOT, "%,d", highestKept.get(k)) : "none")));
         md.append("\n");
         return md.toString();
     }
