@@ -112,6 +112,11 @@ final class ClaimTurn {
         draining = fullOfKeyed;
     }
 
+    /** A claim failed: whatever the consumer was doing, it is not a drain the turns can speed up until a claim says so. */
+    void claimFailed() {
+        draining = false;
+    }
+
     /** Gives a turn back: once only, by its taker, on the taker's behalf when it is given up, or by nobody if taken. */
     void giveBack(Held held) {
         if (held != null && holder.compareAndSet(held, null)) {

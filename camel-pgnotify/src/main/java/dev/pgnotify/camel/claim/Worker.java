@@ -253,11 +253,19 @@ final class Worker implements Runnable {
                 configuration.getMaxAttempts(), answersWakeUp, consumer.theSweep().unfinishedFrom(),
                 needsXid);
         WorkStore.Claim claim;
-        long startedNanos = System.nanoTime();
+        // the statement's own time, without the wait for a pooled connection: a pool that ran dry for a while must not
+        // make the turns' waits as long as its borrows (see ClaimTurn)
+        long[] tookNanos = new long[1];
         try {
-            claim = call(CLAIMING, database.statementTimeoutMillis(), connection -> store.claim(connection, request));
+            claim = call(CLAIMING, database.statementTimeoutMillis(), connection -> {
+                long startedNanos = System.nanoTime();
+                WorkStore.Claim claimed = store.claim(connection, request);
+                tookNanos[0] = System.nanoTime() - startedNanos;
+                return claimed;
+            });
         } catch (SQLException | RuntimeException e) {
             handoff.claimFailed(dueIds);
+            turn.claimFailed();
             throw e;
         }
         for (WorkStore.Item item : acknowledgements) {
@@ -272,8 +280,11 @@ final class Worker implements Runnable {
         cursor.claimed(new ClaimCursor.Outcome(startedAt, frontier, settledAtStart,
                 ClaimCursor.Snapshot.parse(claim.snapshot()),
                 claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
-        lastClaimFull = claim.items().size() >= batch || !examinedAll || handoff.hasDue();
-        turn.claimed(System.nanoTime() - startedNanos, lastClaimFull && claimedKeyed(claim.items()));
+        boolean full = claim.items().size() >= batch;
+        lastClaimFull = full || !examinedAll || handoff.hasDue();
+        // turns only for a claim that came back full: one that skipped keys in flight, or left ids due, is not a
+        // backlog, and a message that is due must not wait behind another thread's claim
+        turn.claimed(tookNanos[0], full && claimedKeyed(claim.items()));
         return claim.items();
     }
 

@@ -129,6 +129,52 @@ class ClaimTurnTest {
         assertFree(turn);
     }
 
+    @Test
+    void aFailedClaimEndsTheTurnsUntilAFullKeyedClaimComesBack() {
+        ClaimTurn turn = draining(100);
+        ClaimTurn.Held held = turn.take(first, STATEMENT_TIMEOUT);
+        // the database went away: the next claims fail one after another, and none waits for another's turn
+        turn.claimFailed();
+        long started = System.nanoTime();
+        assertNull(turn.take(second, STATEMENT_TIMEOUT), "no turn while claims fail");
+        assertTrue(millisSince(started) < 200, "it did not wait");
+        turn.giveBack(held);
+        turn.claimed(TimeUnit.MILLISECONDS.toNanos(4), true);
+        ClaimTurn.Held again = turn.take(first, STATEMENT_TIMEOUT);
+        assertNotNull(again, "a full keyed claim turns them on again");
+        turn.giveBack(again);
+        assertFree(turn);
+    }
+
+    @Test
+    void aRunOfSlowClaimsLengthensTheWaitNoFurtherThanTheStatementTimeoutAndItShortensAgain() {
+        ClaimTurn turn = draining(4);
+        // claims of 5 s each, for a while (a server saturated by something else): the wait follows, within the bound
+        for (int i = 0; i < 100; i++) {
+            turn.claimed(TimeUnit.SECONDS.toNanos(5), true);
+        }
+        ClaimTurn.Held held = turn.take(first, STATEMENT_TIMEOUT);
+        long started = System.nanoTime();
+        assertNull(CompletableFuture.supplyAsync(() -> turn.take(second, 150)).join(),
+                "the holder is not late yet: the waiter claims without the turn once its bound runs out");
+        long waited = millisSince(started);
+        assertTrue(waited >= 140 && waited < 2_000, "bounded by the statement timeout: waited " + waited + " ms");
+        turn.giveBack(held);
+        // claims are fast again: within 60 of them the wait is back to its least
+        for (int i = 0; i < 60; i++) {
+            turn.claimed(TimeUnit.MILLISECONDS.toNanos(1), true);
+        }
+        ClaimTurn.Held slow = turn.take(first, STATEMENT_TIMEOUT);
+        long startedAgain = System.nanoTime();
+        ClaimTurn.Held next = CompletableFuture.supplyAsync(() -> turn.take(second, STATEMENT_TIMEOUT)).join();
+        long waitedAgain = millisSince(startedAgain);
+        assertNotNull(next);
+        assertTrue(waitedAgain < 200, "waited " + waitedAgain + " ms");
+        turn.giveBack(slow);
+        turn.giveBack(next);
+        assertFree(turn);
+    }
+
     /** Another thread finds the turn held: it waits its bound, then takes it from the holder (and gives it back). */
     private static void assertHeld(ClaimTurn turn) {
         long waited = CompletableFuture.supplyAsync(() -> {
