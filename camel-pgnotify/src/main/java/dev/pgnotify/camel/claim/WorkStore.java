@@ -135,6 +135,16 @@ public interface WorkStore {
     /** Acknowledges the given items and claims due ones, in one round trip. */
     Claim claim(Connection connection, ClaimRequest request) throws SQLException;
 
+    /**
+     * While messages trickle in, how many times its own duration a claim that answered them is followed by a pause
+     * before the next (see {@code Worker}); 0: only the least pause between claims. A store whose claims do work of
+     * their own per call (a topic's cut) spaces them by their cost, so that on a busy server they come less often,
+     * each for more messages, and leave the CPU to the producers.
+     */
+    default int claimSpacing() {
+        return 0;
+    }
+
     void acknowledge(Connection connection, List<Item> items) throws SQLException;
 
     /**

@@ -31,6 +31,8 @@ final class Worker implements Runnable {
      * cores. A backlog (a full claim) is claimed again at once.
      */
     private static final long MIN_CLAIM_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** The longest pause between two claims while messages trickle in, for a store that spaces its claims by cost. */
+    private static final long MAX_CLAIM_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(4);
     /** With listen=false: the first wait after a claim that found nothing; each further one doubles it. */
     private static final long FIRST_IDLE_POLL_MILLIS = 10;
     static final String CLAIMING = "claiming messages";
@@ -49,7 +51,9 @@ final class Worker implements Runnable {
     private final List<WorkStore.Item> acknowledgements = new ArrayList<>();
     /** Claimed and not yet finished by this thread, to drop if it is replaced. */
     private final Map<Long, WorkStore.Item> held = new ConcurrentHashMap<>();
-    private long lastClaimNanos = System.nanoTime() - MIN_CLAIM_INTERVAL_NANOS;
+    private long lastClaimNanos = System.nanoTime() - MAX_CLAIM_INTERVAL_NANOS;
+    /** How long after the last claim's start the next one may start while messages trickle in. */
+    private long claimIntervalNanos = MIN_CLAIM_INTERVAL_NANOS;
     private boolean lastClaimFull;
     private boolean woken = true;
     /** With listen=false: how long to wait after the next claim that finds nothing. */
@@ -285,7 +289,18 @@ final class Worker implements Runnable {
         // turns only for a claim that came back full: one that skipped keys in flight, or left ids due, is not a
         // backlog, and a message that is due must not wait behind another thread's claim
         turn.claimed(tookNanos[0], full && claimedKeyed(claim.items()));
+        claimIntervalNanos = claimInterval(store.claimSpacing(), tookNanos[0]);
         return claim.items();
+    }
+
+    /**
+     * How long after a claim's start the next may start while messages trickle in (see
+     * {@link WorkStore#claimSpacing}): {@code spacing} times the claim's own time, so that with 2 a thread spends at
+     * most half of a trickle's time in its claims; never less than a millisecond, never more than four.
+     */
+    static long claimInterval(int spacing, long claimTookNanos) {
+        long spaced = spacing * Math.max(0, Math.min(claimTookNanos, MAX_CLAIM_INTERVAL_NANOS));
+        return Math.max(MIN_CLAIM_INTERVAL_NANOS, Math.min(MAX_CLAIM_INTERVAL_NANOS, spaced));
     }
 
     private static boolean claimedKeyed(List<WorkStore.Item> items) {
@@ -341,7 +356,7 @@ final class Worker implements Runnable {
     }
 
     private void lingerAfterLastClaim() {
-        long wait = lastClaimNanos + MIN_CLAIM_INTERVAL_NANOS - System.nanoTime();
+        long wait = lastClaimNanos + claimIntervalNanos - System.nanoTime();
         if (wait > 0) {
             consumer.pause(wait);
         }
