@@ -136,13 +136,18 @@ public interface WorkStore {
     Claim claim(Connection connection, ClaimRequest request) throws SQLException;
 
     /**
-     * While messages trickle in, how many times its own duration a claim that answered them is followed by a pause
-     * before the next (see {@code Worker}); 0: only the least pause between claims. A store whose claims do work of
-     * their own per call (a topic's cut) spaces them by their cost, so that on a busy server they come less often,
-     * each for more messages, and leave the CPU to the producers.
+     * While messages trickle in, how long after a claim's start the next may start, in multiples of that claim's own
+     * time (see {@code Worker}); 0: only the least interval between claims. A store whose claims do work of their own
+     * (a topic's cut) spaces them by their cost, so that on a busy server they come less often, each for more
+     * messages, and leave the CPU to the producers.
      */
     default int claimSpacing() {
         return 0;
+    }
+
+    /** Whether the last claim left work it could have taken at once (a topic cut that reached its limit). */
+    default boolean leftBacklog() {
+        return false;
     }
 
     void acknowledge(Connection connection, List<Item> items) throws SQLException;

@@ -285,7 +285,7 @@ final class Worker implements Runnable {
                 ClaimCursor.Snapshot.parse(claim.snapshot()),
                 claim.claimXid(), claim.lastId(), examinedAll, Math.max(frontier, claim.lastFreshClaimed())));
         boolean full = claim.items().size() >= batch;
-        lastClaimFull = full || !examinedAll || handoff.hasDue();
+        lastClaimFull = full || !examinedAll || handoff.hasDue() || store.leftBacklog();
         // turns only for a claim that came back full: one that skipped keys in flight, or left ids due, is not a
         // backlog, and a message that is due must not wait behind another thread's claim
         turn.claimed(tookNanos[0], full && claimedKeyed(claim.items()));
@@ -296,7 +296,7 @@ final class Worker implements Runnable {
     /**
      * How long after a claim's start the next may start while messages trickle in (see
      * {@link WorkStore#claimSpacing}): {@code spacing} times the claim's own time, so that with 2 a thread spends at
-     * most half of a trickle's time in its claims; never less than a millisecond, never more than four.
+     * most half of a trickle's time in claims of up to 2 ms; never less than a millisecond, never more than four.
      */
     static long claimInterval(int spacing, long claimTookNanos) {
         long spaced = spacing * Math.max(0, Math.min(claimTookNanos, MAX_CLAIM_INTERVAL_NANOS));

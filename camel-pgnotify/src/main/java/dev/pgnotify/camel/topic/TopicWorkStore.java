@@ -137,12 +137,19 @@ final class TopicWorkStore implements WorkStore {
 
     /**
      * A claim that answers a wake-up cuts first (a PL/pgSQL call that writes the group's items), which at a trickle
-     * costs more than the claim: spaced at twice their time, two groups' claims on a 2-core server left the producer
-     * 1.9× the rate it had at a fixed millisecond, with the same p99 at 1,000 msg/s (docs/benchmark/topic-vs-pgque.md).
+     * costs more than the claim: spaced at twice their time, one producer thread's two groups each received 1.58× the
+     * rate they had at a fixed millisecond on a 2-core server, p99 at 1,000 msg/s 0.78× (median 1.1 ms more;
+     * docs/benchmark/topic-vs-pgque.md).
      */
     @Override
     public int claimSpacing() {
         return 2;
+    }
+
+    /** A cut that reached its limit left messages to cut: the next claim goes at once, unspaced. */
+    @Override
+    public boolean leftBacklog() {
+        return moreToCut;
     }
 
     /**
