@@ -142,7 +142,7 @@ public final class QueueSchema {
                         && requireShape(connection, table.deadLetterSql(), table.deadLetterDisplay(),
                                 DEAD_LETTER_COLUMNS, " Choose another name with the option deadLetterTable."),
                 "CREATE TABLE " + table.deadLetterSql() + " (\n"
-                    + "    id         bigint      PRIMARY KEY,\n"
+                    + "    id         bigint      NOT NULL,\n"
                     + "    channel    text        NOT NULL,\n"
                     + "    body_json  jsonb,\n"
                     + "    body_text  text,\n"
@@ -153,12 +153,32 @@ public final class QueueSchema {
                     + "    last_error text,\n"
                     + "    failed_at  timestamptz NOT NULL DEFAULT now(),\n"
                     + "    message_key text,\n"
-                    + "    priority   integer     NOT NULL DEFAULT 0\n"
+                    + "    priority   integer     NOT NULL DEFAULT 0,\n"
+                    // a message's id with its creation time: a sequence restarted by hand (TRUNCATE ... RESTART
+                    // IDENTITY, say) draws ids of earlier dead letters again, whose rows must stay
+                    + "    PRIMARY KEY (id, created_at)\n"
                     + ")"));
         objects.add(new SchemaInstaller.SchemaObject("columns message_key, priority of " + table.deadLetterDisplay(),
                 connection -> SchemaInstaller.hasColumns(connection, table.deadLetterSql(), "message_key", "priority"),
                 "ALTER TABLE " + table.deadLetterSql() + " ADD COLUMN IF NOT EXISTS message_key text,"
                     + " ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0", true));
+        // a dead-letter table of an earlier version was keyed by id alone: a new message that drew the id of an
+        // earlier dead letter again replaced it. Its key is rebuilt in place (the table is locked meanwhile; dead
+        // letters are few)
+        String deadKey = table.deadLetterSql().replace("'", "''");
+        objects.add(new SchemaInstaller.SchemaObject("primary key (id, created_at) of " + table.deadLetterDisplay(),
+                connection -> SchemaInstaller.hasPrimaryKey(connection, table.deadLetterSql(), "id", "created_at"),
+                "DO " + Q + "\n"
+                    + "DECLARE\n"
+                    + "    old_key name;\n"
+                    + "BEGIN\n"
+                    + "    SELECT conname INTO old_key FROM pg_constraint WHERE conrelid = '" + deadKey + "'::regclass"
+                    + " AND contype = 'p';\n"
+                    + "    IF old_key IS NOT NULL THEN\n"
+                    + "        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', '" + deadKey + "', old_key);\n"
+                    + "    END IF;\n"
+                    + "    ALTER TABLE " + table.deadLetterSql() + " ADD PRIMARY KEY (id, created_at);\n"
+                    + "END " + Q, true));
         // deduplication: a message with a deduplication id is enqueued only while the id is free; the id stays taken
         // while its message exists and for its window after. The table is the one arbiter of concurrent producers
         // and of the message's end (its row is locked by either), and the triggers serve SQL publishers alike

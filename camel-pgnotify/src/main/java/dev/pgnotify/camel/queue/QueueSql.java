@@ -223,7 +223,9 @@ final class QueueSql {
                            + " message_key, priority)"
                            + " SELECT id, channel, body_json, body_text, body_bytes, headers, created_at, attempts, ?,"
                            + " message_key, priority FROM dead"
-                           + " ON CONFLICT (id) DO UPDATE SET channel = excluded.channel,"
+                           // the same message dead-lettered again (put back by hand with its id and time):
+                           // replaced; another that drew its id again is a row of its own
+                           + " ON CONFLICT (id, created_at) DO UPDATE SET channel = excluded.channel,"
                            + " body_json = excluded.body_json, body_text = excluded.body_text,"
                            + " body_bytes = excluded.body_bytes, headers = excluded.headers,"
                            + " created_at = excluded.created_at, attempts = excluded.attempts,"

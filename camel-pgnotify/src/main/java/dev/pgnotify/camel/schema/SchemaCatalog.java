@@ -41,6 +41,13 @@ public final class SchemaCatalog {
     public static final String TABLE_COLUMNS = "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
                                                + " WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped";
 
+    /** The columns of a table's primary key, in key order; no row when it has none. Parameters: the table. */
+    public static final String PRIMARY_KEY_COLUMNS = "SELECT a.attname FROM pg_index i"
+                                                     + " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY"
+                                                     + " AS k(attnum, n) JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                                                     + " AND a.attnum = k.attnum"
+                                                     + " WHERE i.indrelid = to_regclass(?) AND i.indisprimary ORDER BY k.n";
+
     private SchemaCatalog() {
     }
 }

@@ -198,6 +198,24 @@ public final class SchemaInstaller {
                || columnsOf(connection, quotedName).keySet().containsAll(List.of(columns));
     }
 
+    /** Whether the table's primary key is on exactly these columns, in this order; a table still to be created is. */
+    public static boolean hasPrimaryKey(Connection connection, String quotedName, String... columns)
+            throws SQLException {
+        if (!tableExists(connection, quotedName)) {
+            return true;
+        }
+        List<String> key = new ArrayList<>();
+        try (PreparedStatement statement = connection.prepareStatement(SchemaCatalog.PRIMARY_KEY_COLUMNS)) {
+            statement.setString(1, quotedName);
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    key.add(rs.getString(1));
+                }
+            }
+        }
+        return key.equals(List.of(columns));
+    }
+
     public static boolean tableExists(Connection connection, String quotedName) throws SQLException {
         return exists(connection, SchemaCatalog.TABLE_EXISTS, quotedName);
     }

@@ -1,0 +1,109 @@
+package dev.pgnotify.camel;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.camel.builder.RouteBuilder;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A dead letter stays when a later message draws its id again. Users clear a queue with {@code TRUNCATE message_queue
+ * RESTART IDENTITY}; the dead-letter table keeps its rows, and the queue's ids start over. Keyed by id alone, the
+ * dead-letter table let the first later message that failed for good under an earlier dead letter's id replace it:
+ * the earlier failed message was gone without a trace. Its key is (id, created_at), and a table of an earlier release
+ * is migrated in place (docs/schema.md, "Upgrading").
+ */
+class DeadLetterKeyIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "dead_key_queue";
+    private static final String DEAD = "pgnotify:poison?table=" + TABLE + "&maxAttempts=1";
+
+    @BeforeEach
+    void dropTables() throws Exception {
+        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+    }
+
+    @Test
+    void aMessageThatDrawsTheIdOfAnEarlierDeadLetterLeavesItInPlace() throws Exception {
+        failEveryMessage();
+        template.sendBody(DEAD, "failed before the queue was cleared");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters() == 1);
+        long firstId = (Long) server().queryValue("SELECT id FROM " + TABLE + "_dead");
+
+        // the user clears the queue: its ids start over, the dead letters stay
+        server().execute("TRUNCATE " + TABLE + " RESTART IDENTITY");
+        template.sendBody(DEAD, "failed after");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters() == 2);
+
+        assertEquals(List.of("failed after", "failed before the queue was cleared"), deadBodies(firstId));
+        // naming the id names both: they are purged (or requeued) together
+        assertEquals(2, template.requestBodyAndHeaders(DEAD, null, Map.of(
+                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS,
+                PgNotifyConstants.MESSAGE_ID, List.of(firstId)), Integer.class));
+        assertEquals(0L, deadLetters());
+    }
+
+    @Test
+    void aDeadLetterTableKeyedByIdAloneIsMigratedInPlaceKeepingItsRows() throws Exception {
+        template.sendBody("pgnotify:setup?table=" + TABLE, "setup");
+        // an earlier release's key, with a dead letter in it
+        server().execute("ALTER TABLE " + TABLE + "_dead DROP CONSTRAINT " + TABLE + "_dead_pkey, ADD PRIMARY KEY (id)",
+                "INSERT INTO " + TABLE + "_dead (id, channel, body_text, headers, created_at, attempts, last_error)"
+                + " VALUES (1, 'poison', 'dead before the upgrade', '{}', now() - interval '1 day', 1, 'old')",
+                "DELETE FROM " + TABLE);
+
+        // without createSchema, the consumer names what is missing instead of replacing dead letters
+        Exception refused = assertThrows(Exception.class, () -> context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from(DEAD + "&createSchema=false").routeId("refused").to("mock:never");
+            }
+        }));
+        assertTrue(causeMessages(refused).contains("primary key (id, created_at)"), causeMessages(refused));
+        context.removeRoute("refused");
+
+        failEveryMessage();
+        assertEquals(List.of("id", "created_at"), primaryKey());
+        server().execute("TRUNCATE " + TABLE + " RESTART IDENTITY");
+        template.sendBody(DEAD, "dead after the upgrade");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters() == 2);
+        assertEquals(List.of("dead after the upgrade", "dead before the upgrade"), deadBodies(1));
+    }
+
+    private void failEveryMessage() throws Exception {
+        context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                errorHandler(noErrorHandler());
+                from(DEAD).routeId("poison").process(exchange -> {
+                    throw new IllegalStateException("poison");
+                });
+            }
+        });
+    }
+
+    private static long deadLetters() throws SQLException {
+        return ((Number) server().queryValue("SELECT count(*) FROM " + TABLE + "_dead")).longValue();
+    }
+
+    /** The bodies of the dead letters of this id, in alphabetical order. */
+    private static List<String> deadBodies(long id) throws SQLException {
+        return List.of(((String) server().queryValue("SELECT string_agg(body_text, '|' ORDER BY body_text) FROM "
+                                                     + TABLE + "_dead WHERE id = " + id)).split("\\|"));
+    }
+
+    private static List<String> primaryKey() throws SQLException {
+        return List.of(((String) server().queryValue(
+                "SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i CROSS JOIN LATERAL"
+                + " unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute a"
+                + " ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = '" + TABLE
+                + "_dead'::regclass AND i.indisprimary")).split(","));
+    }
+}
