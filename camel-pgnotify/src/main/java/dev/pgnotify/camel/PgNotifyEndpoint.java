@@ -190,8 +190,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint
         return admin.requeueDeadLetters(null, null);
     }
 
-    @ManagedOperation(description = "Delivers one dead letter, by message id, again; returns how many (0 or 1 per"
-                                    + " group)")
+    @ManagedOperation(description = "Delivers the dead letters of a message id again; returns how many (more than one"
+                                    + " when a queue's ids were drawn again, one per group of a topic)")
     public int requeueDeadLetter(long id) throws SQLException {
         return admin.requeueDeadLetters(null, List.of(id));
     }
@@ -201,7 +201,7 @@ public class PgNotifyEndpoint extends DefaultEndpoint
         return admin.purgeDeadLetters(null, null);
     }
 
-    @ManagedOperation(description = "Deletes one dead letter, by message id; returns how many")
+    @ManagedOperation(description = "Deletes the dead letters of a message id; returns how many")
     public int purgeDeadLetter(long id) throws SQLException {
         return admin.purgeDeadLetters(null, List.of(id));
     }

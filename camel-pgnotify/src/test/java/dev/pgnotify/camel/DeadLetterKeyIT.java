@@ -43,11 +43,14 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
         await(Duration.ofSeconds(10)).until(() -> deadLetters() == 2);
 
         assertEquals(List.of("failed after", "failed before the queue was cleared"), deadBodies(firstId));
-        // naming the id names both: they are purged (or requeued) together
+        // naming the id names both: requeued together, the earlier first
+        context.getRouteController().stopRoute("poison");
         assertEquals(2, template.requestBodyAndHeaders(DEAD, null, Map.of(
-                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS,
+                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS,
                 PgNotifyConstants.MESSAGE_ID, List.of(firstId)), Integer.class));
         assertEquals(0L, deadLetters());
+        assertEquals("failed before the queue was cleared|failed after", server().queryValue(
+                "SELECT string_agg(body_text, '|' ORDER BY id) FROM " + TABLE + " WHERE channel = 'poison'"));
     }
 
     @Test
@@ -75,6 +78,11 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
         template.sendBody(DEAD, "dead after the upgrade");
         await(Duration.ofSeconds(10)).until(() -> deadLetters() == 2);
         assertEquals(List.of("dead after the upgrade", "dead before the upgrade"), deadBodies(1));
+        // naming the id names both: purged together
+        assertEquals(2, template.requestBodyAndHeaders(DEAD, null, Map.of(
+                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS,
+                PgNotifyConstants.MESSAGE_ID, List.of(1L)), Integer.class));
+        assertEquals(0L, deadLetters());
     }
 
     private void failEveryMessage() throws Exception {

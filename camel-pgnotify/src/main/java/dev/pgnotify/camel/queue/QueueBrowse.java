@@ -33,7 +33,7 @@ final class QueueBrowse implements ChannelBrowse {
                   + " ORDER BY q.id LIMIT ?";
         deadLetters = "SELECT d.id, d.body_json, d.body_text, d.body_bytes, d.headers, d.created_at, d.message_key,"
                       + " d.attempts, d.last_error, NULL::text FROM " + table.deadLetterSql() + " d WHERE d.channel = ?"
-                      + " ORDER BY d.id LIMIT ?";
+                      + " ORDER BY d.id, d.created_at LIMIT ?";
     }
 
     @Override

@@ -61,7 +61,9 @@ public final class QueueSchema {
      * Makes sure the queue's objects exist with the expected shape: creates what is missing when {@code create} is
      * true, otherwise fails naming it. Commits only when everything is in place. Objects a queue of an earlier version
      * lacks (such as the {@code _xid} trigger) are added in place, online: creating a trigger takes a brief lock and
-     * rewrites nothing, so queued messages stay and consumers of the earlier version keep working.
+     * rewrites nothing, so queued messages stay and consumers of the earlier version keep working. One exception: the
+     * dead-letter table's key (id, created_at) is one that earlier consumers cannot dead-letter into (docs/schema.md,
+     * "Upgrading"): until they are upgraded, what they would dead-letter waits for its lease and goes to an upgraded one.
      *
      * @param lockTimeoutMillis how long to wait for a lock another session holds on the tables
      */

@@ -257,13 +257,13 @@ final class QueueSql {
                      + capped(t, "q.available_at > now() AND q.attempts = 0");
         String deadOfChannel = " WHERE channel = ? AND (?::bigint[] IS NULL OR id = ANY(?))";
         requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfChannel
-                             + " RETURNING id, channel, body_json, body_text, body_bytes, headers, message_key,"
-                             + " priority)"
+                             + " RETURNING id, created_at, channel, body_json, body_text, body_bytes, headers,"
+                             + " message_key, priority)"
                              + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
                              + " priority)"
                              + " SELECT channel, body_json, body_text, body_bytes, headers, message_key, priority"
                              + " FROM dead"
-                             + " ORDER BY id"
+                             + " ORDER BY id, created_at"
                              + " RETURNING id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
         forgetDeduplications = "DELETE FROM " + table.deduplicationSql() + " WHERE (channel, dedup_id) IN (SELECT"

@@ -46,7 +46,9 @@ public final class SchemaCatalog {
                                                      + " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY"
                                                      + " AS k(attnum, n) JOIN pg_attribute a ON a.attrelid = i.indrelid"
                                                      + " AND a.attnum = k.attnum"
-                                                     + " WHERE i.indrelid = to_regclass(?) AND i.indisprimary ORDER BY k.n";
+                                                     + " WHERE i.indrelid = to_regclass(?) AND i.indisprimary"
+                                                     // INCLUDE columns are in indkey too, after the key's own
+                                                     + " AND k.n <= i.indnkeyatts ORDER BY k.n";
 
     private SchemaCatalog() {
     }
