@@ -12,13 +12,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import static dev.pgnotify.camel.PgNotifyITSupport.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,12 +54,7 @@ class KeyedDrainCrashIT {
         Map<Integer, List<Integer>> deliveredByKey = new ConcurrentHashMap<>();
         Map<Integer, Boolean> seen = new ConcurrentHashMap<>();
         AtomicLong lastDelivery = new AtomicLong();
-        try (CamelContext camel = new DefaultCamelContext()) {
-            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server.jdbcUrl());
-            component.getConfiguration().setUsername(server.username());
-            component.getConfiguration().setConnectTimeout(5000);
-            component.getConfiguration().setMaxReconnectDelay(1000);
+        try (CamelContext camel = PgNotifyITSupport.reconnectingTo(server)) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -105,9 +100,5 @@ class KeyedDrainCrashIT {
                 }
             }
         }
-    }
-
-    private static org.awaitility.core.ConditionFactory await(Duration atMost) {
-        return org.awaitility.Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(20));
     }
 }

@@ -60,6 +60,20 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
         return text.toString();
     }
 
+    /**
+     * A Camel context (not started) whose pgnotify component points at a server the test stops and starts: it gives
+     * up a connection attempt after 5 s and tries again at least every second, so that it resumes soon after.
+     */
+    protected static CamelContext reconnectingTo(PgTestServer restartable) {
+        CamelContext camel = new DefaultCamelContext();
+        PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
+        component.getConfiguration().setJdbcUrl(restartable.jdbcUrl());
+        component.getConfiguration().setUsername(restartable.username());
+        component.getConfiguration().setConnectTimeout(5000);
+        component.getConfiguration().setMaxReconnectDelay(1000);
+        return camel;
+    }
+
     /** A bounded wait for a condition. */
     protected static ConditionFactory await(Duration atMost) {
         return Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(20));

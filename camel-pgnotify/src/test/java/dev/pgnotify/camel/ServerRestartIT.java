@@ -15,13 +15,13 @@ import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import static dev.pgnotify.camel.PgNotifyITSupport.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,12 +53,7 @@ class ServerRestartIT {
         Map<String, AtomicInteger> received = new ConcurrentHashMap<>();
         AtomicLong lastDelivery = new AtomicLong();
         Set<String> acknowledged = ConcurrentHashMap.newKeySet();
-        try (CamelContext camel = new DefaultCamelContext()) {
-            PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
-            component.getConfiguration().setJdbcUrl(server.jdbcUrl());
-            component.getConfiguration().setUsername(server.username());
-            component.getConfiguration().setConnectTimeout(5000);
-            component.getConfiguration().setMaxReconnectDelay(1000);
+        try (CamelContext camel = PgNotifyITSupport.reconnectingTo(server)) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
@@ -111,9 +106,5 @@ class ServerRestartIT {
             assertTrue(received.keySet().containsAll(acknowledged), "every acknowledged send delivered");
             assertTrue(pooled >= 1, "the pool refilled");
         }
-    }
-
-    private static org.awaitility.core.ConditionFactory await(Duration atMost) {
-        return org.awaitility.Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(20));
     }
 }
