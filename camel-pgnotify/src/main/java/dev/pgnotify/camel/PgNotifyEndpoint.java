@@ -191,7 +191,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint
     }
 
     @ManagedOperation(description = "Delivers the dead letters of a message id again; returns how many (more than one"
-                                    + " when a queue's ids were drawn again, one per group of a topic)")
+                                    + " when a queue's ids were drawn again, one per group of a topic, where only"
+                                    + " while the log still holds the dead letter's own message)")
     public int requeueDeadLetter(long id) throws SQLException {
         return admin.requeueDeadLetters(null, List.of(id));
     }

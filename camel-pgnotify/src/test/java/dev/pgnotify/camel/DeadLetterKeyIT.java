@@ -4,8 +4,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.mock.MockEndpoint;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -18,16 +20,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * RESTART IDENTITY}; the dead-letter table keeps its rows, and the queue's ids start over. Keyed by id alone, the
  * dead-letter table let the first later message that failed for good under an earlier dead letter's id replace it:
  * the earlier failed message was gone without a trace. Its key is (id, created_at), and a table of an earlier release
- * is migrated in place (docs/schema.md, "Upgrading").
+ * is migrated in place (docs/schema.md, "Upgrading"). A topic's dead letters, keyed by (channel, group, id) before, the
+ * same when the log's id sequence starts over; there a requeue also gives a group back only the dead letter's own
+ * message, never a later one that drew its id.
  */
 class DeadLetterKeyIT extends PgNotifyITSupport {
 
     private static final String TABLE = "dead_key_queue";
     private static final String DEAD = "pgnotify:poison?table=" + TABLE + "&maxAttempts=1";
+    private static final String LOG = "dead_key_topic";
+    private static final String TOPIC = "pgnotify:poison?mode=topic&topicTable=" + LOG;
+    private static final String BILLING = TOPIC + "&group=billing&maxAttempts=1";
+
+    private final AtomicBoolean cured = new AtomicBoolean();
 
     @BeforeEach
     void dropTables() throws Exception {
         server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        TopicDeliveryIT.dropTopic(LOG);
     }
 
     @Test
@@ -73,7 +83,7 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
         context.removeRoute("refused");
 
         failEveryMessage();
-        assertEquals(List.of("id", "created_at"), primaryKey());
+        assertEquals(List.of("id", "created_at"), primaryKey(TABLE));
         server().execute("TRUNCATE " + TABLE + " RESTART IDENTITY");
         template.sendBody(DEAD, "dead after the upgrade");
         await(Duration.ofSeconds(10)).until(() -> deadLetters() == 2);
@@ -83,6 +93,64 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
                 PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_PURGE_DEAD_LETTERS,
                 PgNotifyConstants.MESSAGE_ID, List.of(1L)), Integer.class));
         assertEquals(0L, deadLetters());
+    }
+
+    @Test
+    void aTopicDeadLetterStaysWhenTheLogsIdsStartOverAndOnlyItsOwnMessageIsRequeued() throws Exception {
+        billingFailsUntilCured();
+        template.sendBody(TOPIC, "failed before the log was cleared");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 1);
+        long firstId = (Long) server().queryValue("SELECT id FROM " + LOG + "_dead");
+
+        // the user clears the topic and restarts its ids (as a failover to a standby that had not received the
+        // latest ids draws them again): the dead letters stay
+        server().execute("TRUNCATE " + LOG, "ALTER SEQUENCE " + LOG + "_id_seq RESTART");
+        template.sendBody(TOPIC, "failed after");
+        await(Duration.ofSeconds(10)).until(() -> ((Number) server().queryValue(
+                "SELECT count(*) FROM " + LOG + "_dead WHERE body_text = 'failed after'")).longValue() == 1);
+        assertEquals(firstId, server().queryValue("SELECT id FROM " + LOG + "_dead WHERE body_text = 'failed after'"),
+                "the later message drew the earlier dead letter's id");
+        assertEquals(List.of("failed after", "failed before the log was cleared"), deadBodies(LOG, firstId));
+
+        // the log holds only the later message under that id: it alone goes back to the group, the earlier dead
+        // letter (whose message the log no longer holds) stays where it is
+        context.getRouteController().stopRoute("billing");
+        cured.set(true);
+        assertEquals(1, template.requestBodyAndHeaders(TOPIC, null, Map.of(
+                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS,
+                PgNotifyConstants.GROUP, "billing"), Integer.class));
+        assertEquals(List.of("failed before the log was cleared"), deadBodies(LOG, firstId));
+        MockEndpoint billing = getMockEndpoint("mock:billing");
+        billing.expectedBodiesReceived("failed after");
+        context.getRouteController().startRoute("billing");
+        billing.setResultWaitTime(10_000);
+        billing.assertIsSatisfied();
+        assertEquals(1L, deadLetters(LOG));
+    }
+
+    @Test
+    void aTopicDeadLetterTableOfTheEarlierKeyIsMigratedInPlaceKeepingItsRows() throws Exception {
+        template.sendBody(TOPIC, "setup");
+        // an earlier release's key, with a dead letter in it
+        server().execute("ALTER TABLE " + LOG + "_dead DROP CONSTRAINT " + LOG + "_dead_pkey,"
+                         + " ADD PRIMARY KEY (channel, group_name, id)",
+                "INSERT INTO " + LOG + "_dead (id, channel, group_name, body_text, headers, created_at, attempts,"
+                + " last_error) VALUES (1, 'poison', 'billing', 'dead before the upgrade', '{}',"
+                + " now() - interval '1 day', 1, 'old')");
+
+        Exception refused = assertThrows(Exception.class, () -> context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from(BILLING + "&createSchema=false").routeId("refused").to("mock:never");
+            }
+        }));
+        assertTrue(causeMessages(refused).contains("primary key (channel, group_name, id, created_at)"),
+                causeMessages(refused));
+        context.removeRoute("refused");
+
+        billingFailsUntilCured();
+        assertEquals(List.of("channel", "group_name", "id", "created_at"), primaryKey(LOG));
+        assertEquals(List.of("dead before the upgrade"), deadBodies(LOG, 1));
     }
 
     private void failEveryMessage() throws Exception {
@@ -97,21 +165,44 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
         });
     }
 
+    /** The topic's group "billing" fails every message until cured. */
+    private void billingFailsUntilCured() throws Exception {
+        context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                errorHandler(noErrorHandler());
+                from(BILLING).routeId("billing").process(exchange -> {
+                    if (!cured.get()) {
+                        throw new IllegalStateException("poison");
+                    }
+                }).to("mock:billing");
+            }
+        });
+    }
+
     private static long deadLetters() throws SQLException {
-        return ((Number) server().queryValue("SELECT count(*) FROM " + TABLE + "_dead")).longValue();
+        return deadLetters(TABLE);
+    }
+
+    private static long deadLetters(String table) throws SQLException {
+        return ((Number) server().queryValue("SELECT count(*) FROM " + table + "_dead")).longValue();
+    }
+
+    private static List<String> deadBodies(long id) throws SQLException {
+        return deadBodies(TABLE, id);
     }
 
     /** The bodies of the dead letters of this id, in alphabetical order. */
-    private static List<String> deadBodies(long id) throws SQLException {
+    private static List<String> deadBodies(String table, long id) throws SQLException {
         return List.of(((String) server().queryValue("SELECT string_agg(body_text, '|' ORDER BY body_text) FROM "
-                                                     + TABLE + "_dead WHERE id = " + id)).split("\\|"));
+                                                     + table + "_dead WHERE id = " + id)).split("\\|"));
     }
 
-    private static List<String> primaryKey() throws SQLException {
+    private static List<String> primaryKey(String table) throws SQLException {
         return List.of(((String) server().queryValue(
                 "SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i CROSS JOIN LATERAL"
                 + " unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) JOIN pg_attribute a"
-                + " ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = '" + TABLE
+                + " ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = '" + table
                 + "_dead'::regclass AND i.indisprimary")).split(","));
     }
 }

@@ -167,20 +167,8 @@ public final class QueueSchema {
         // a dead-letter table of an earlier version was keyed by id alone: a new message that drew the id of an
         // earlier dead letter again replaced it. Its key is rebuilt in place (the table is locked meanwhile; dead
         // letters are few)
-        String deadKey = table.deadLetterSql().replace("'", "''");
-        objects.add(new SchemaInstaller.SchemaObject("primary key (id, created_at) of " + table.deadLetterDisplay(),
-                connection -> SchemaInstaller.hasPrimaryKey(connection, table.deadLetterSql(), "id", "created_at"),
-                "DO " + Q + "\n"
-                    + "DECLARE\n"
-                    + "    old_key name;\n"
-                    + "BEGIN\n"
-                    + "    SELECT conname INTO old_key FROM pg_constraint WHERE conrelid = '" + deadKey + "'::regclass"
-                    + " AND contype = 'p';\n"
-                    + "    IF old_key IS NOT NULL THEN\n"
-                    + "        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', '" + deadKey + "', old_key);\n"
-                    + "    END IF;\n"
-                    + "    ALTER TABLE " + table.deadLetterSql() + " ADD PRIMARY KEY (id, created_at);\n"
-                    + "END " + Q, true));
+        objects.add(SchemaInstaller.SchemaObject.primaryKey(table.deadLetterDisplay(), table.deadLetterSql(), "id",
+                "created_at"));
         // deduplication: a message with a deduplication id is enqueued only while the id is free; the id stays taken
         // while its message exists and for its window after. The table is the one arbiter of concurrent producers
         // and of the message's end (its row is locked by either), and the triggers serve SQL publishers alike

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -58,6 +59,33 @@ public final class SchemaInstaller {
         /** A migration an earlier version's schema works without, only slower. */
         public static SchemaObject improvement(String description, Check exists, String ddl) {
             return new SchemaObject(description, exists, ddl, true, false);
+        }
+
+        /**
+         * A required migration that gives an existing table this primary key (dropping whichever it had), in place:
+         * the table is locked meanwhile, under the schema transaction's lock_timeout. For small tables (dead letters)
+         * whose key an earlier version chose narrower.
+         *
+         * @param display     the table's name for messages
+         * @param quotedTable the table's quoted (and schema-qualified) name
+         * @param columns     the key's columns, in order: pgnotify's own column names
+         */
+        public static SchemaObject primaryKey(String display, String quotedTable, String... columns) {
+            String key = String.join(", ", Arrays.stream(columns).map(PgIdentifiers::quote).toList());
+            String literal = quotedTable.replace("'", "''");
+            return new SchemaObject("primary key (" + String.join(", ", columns) + ") of " + display,
+                    connection -> hasPrimaryKey(connection, quotedTable, columns),
+                    "DO " + PgIdentifiers.BODY_QUOTE + "\n"
+                        + "DECLARE\n"
+                        + "    old_key name;\n"
+                        + "BEGIN\n"
+                        + "    SELECT conname INTO old_key FROM pg_constraint WHERE conrelid = '" + literal
+                        + "'::regclass AND contype = 'p';\n"
+                        + "    IF old_key IS NOT NULL THEN\n"
+                        + "        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', '" + literal + "', old_key);\n"
+                        + "    END IF;\n"
+                        + "    ALTER TABLE " + quotedTable + " ADD PRIMARY KEY (" + key + ");\n"
+                        + "END " + PgIdentifiers.BODY_QUOTE, true);
         }
     }
 

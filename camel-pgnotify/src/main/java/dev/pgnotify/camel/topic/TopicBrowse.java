@@ -56,8 +56,8 @@ final class TopicBrowse implements ChannelBrowse {
                       + " d.attempts, d.last_error, d.group_name FROM " + table.deadLetterSql() + " d"
                       + " WHERE d.channel = ?";
         // with a group, the key's order is the id's; without, group by group
-        deadLetters = group != null ? dead + " AND d.group_name = ? ORDER BY d.id LIMIT ?"
-                : dead + " ORDER BY d.group_name, d.id LIMIT ?";
+        deadLetters = group != null ? dead + " AND d.group_name = ? ORDER BY d.id, d.created_at LIMIT ?"
+                : dead + " ORDER BY d.group_name, d.id, d.created_at LIMIT ?";
     }
 
     @Override

@@ -197,8 +197,14 @@ public final class TopicSchema {
                     + "    attempts   integer     NOT NULL,\n"
                     + "    last_error text,\n"
                     + "    failed_at  timestamptz NOT NULL DEFAULT now(),\n"
-                    + "    PRIMARY KEY (channel, group_name, id)\n"
+                    // a message's id with its creation time: a log whose ids were restarted by hand (TRUNCATE ...
+                    // RESTART IDENTITY, say) draws the ids of earlier dead letters again, whose rows must stay
+                    + "    PRIMARY KEY (channel, group_name, id, created_at)\n"
                     + ")"));
+        // an earlier version's key left out created_at: a later message that drew an earlier dead letter's id and
+        // failed in the same group replaced it. Rebuilt in place (dead letters are few)
+        objects.add(SchemaInstaller.SchemaObject.primaryKey(table.deadLetterDisplay(), table.deadLetterSql(), "channel",
+                "group_name", "id", "created_at"));
         // functions of an earlier version (without keys) are replaced in place
         objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.companionName("_cut") + "()",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,

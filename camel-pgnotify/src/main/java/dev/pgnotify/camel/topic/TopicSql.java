@@ -208,7 +208,7 @@ final class TopicSql {
                      + " last_error)"
                      + " SELECT m.id, m.channel, ?, m.body_json, m.body_text, m.body_bytes, m.headers, m.created_at,"
                      + " ?, ? FROM " + log + " m WHERE m.id = ? AND EXISTS (SELECT 1 FROM held)"
-                     + " ON CONFLICT (channel, group_name, id) DO UPDATE SET body_json = excluded.body_json,"
+                     + " ON CONFLICT (channel, group_name, id, created_at) DO UPDATE SET body_json = excluded.body_json,"
                      + " body_text = excluded.body_text, body_bytes = excluded.body_bytes,"
                      + " headers = excluded.headers, created_at = excluded.created_at, attempts = excluded.attempts,"
                      + " last_error = excluded.last_error, failed_at = now())"
@@ -236,14 +236,17 @@ final class TopicSql {
                      + " AND d.group_name = ? LIMIT ?) c)"
                      + " FROM " + items + " t WHERE t.channel = ? AND t.group_name = ?";
         String deadOfGroup = " d WHERE d.channel = ? AND d.group_name = ? AND (?::bigint[] IS NULL OR d.id = ANY(?))";
-        // a keyed message keeps its key, so that it waits for the earlier items of its key as any item does
+        // the log must still hold the dead letter's own message: after the log's ids were restarted by hand, its id
+        // may name a later message, which must not be delivered in its place (the dead letter stays). A keyed
+        // message keeps its key, so that it waits for the earlier items of its key as any item does
+        String itsMessage = " FROM " + log + " m WHERE m.id = d.id AND m.created_at = d.created_at";
         requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfGroup
-                             + " AND EXISTS (SELECT 1 FROM " + log + " m WHERE m.id = d.id)"
-                             + " RETURNING d.channel, d.group_name, d.id)"
+                             + " AND EXISTS (SELECT 1" + itsMessage + ")"
+                             + " RETURNING d.channel, d.group_name, d.id, d.created_at)"
                              + " INSERT INTO " + items + " (channel, group_name, ids, keys)"
                              + " SELECT d.channel, d.group_name, ARRAY[d.id],"
                              + " (SELECT CASE WHEN m.message_key IS NULL THEN NULL ELSE ARRAY[m.message_key] END"
-                             + " FROM " + log + " m WHERE m.id = d.id) FROM dead d ORDER BY d.id";
+                             + itsMessage + ") FROM dead d ORDER BY d.id, d.created_at";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
