@@ -34,6 +34,7 @@ final class PgNotifyWorkloads {
     static final String QUEUE_1 = "pgnotify queue, 1 producer thread";
     static final String QUEUE_4 = "pgnotify queue, 4 producer threads";
     static final String QUEUE_1_4KB = "pgnotify queue, 1 producer thread, 4 KB bodies";
+    static final String QUEUE_1_ALONE = "pgnotify queue, 1 producer thread, consumer started after the sends";
     static final String QUEUE_BATCH = "pgnotify queue, batch=true, 100 a transaction";
     static final String QUEUE_1000 = "pgnotify queue at 1,000 msg/s";
     static final String DRAIN = "pgnotify queue, drain a %,d backlog, %d consumer(s)";
@@ -84,6 +85,10 @@ final class PgNotifyWorkloads {
         String queue = "pgnotify:bench_q?table=bench_queue";
         bench.measure(QUEUE, QUEUE_1, "sending rate; the consumer drains at the same time",
                 () -> queueEndToEnd(queue, 1, bench.options.count(6_000), 100, 1));
+        // the same sends with nobody claiming meanwhile: what the producer's path costs by itself, against the
+        // ceiling, and what the consumer's concurrent claims and acknowledgements take from it (docs/performance.md)
+        bench.measure(QUEUE, QUEUE_1_ALONE, "sending rate with no consumer running; it drains them afterwards",
+                () -> queueEndToEnd(queue, 1, bench.options.count(6_000), 100, 1, false));
         bench.measure(QUEUE, QUEUE_4, "sending rate; the consumer drains at the same time",
                 () -> queueEndToEnd(queue, 4, bench.options.count(8_000), 100, 1));
         bench.measure(QUEUE, QUEUE_1_4KB, "sending rate; the consumer drains at the same time",
@@ -229,13 +234,22 @@ final class PgNotifyWorkloads {
 
     /** Like {@link #endToEnd}, but measured by the sending rate, with the delivery rate beside it. */
     private Run queueEndToEnd(String uri, int producers, int count, int bodySize, int consumers) throws Exception {
+        return queueEndToEnd(uri, producers, count, bodySize, consumers, true);
+    }
+
+    /**
+     * @param consumeMeanwhile whether the consumer runs while the producers send (else it starts after the last send,
+     *                         and the run has no latencies: the messages waited for it by design)
+     */
+    private Run queueEndToEnd(String uri, int producers, int count, int bodySize, int consumers,
+                              boolean consumeMeanwhile) throws Exception {
         bench.sql("TRUNCATE bench_queue");
         Receiver receiver = new Receiver(count);
         try (CamelContext camel = bench.camel()) {
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
-                    from(uri + "&concurrentConsumers=" + consumers)
+                    from(uri + "&concurrentConsumers=" + consumers).routeId("consumer").autoStartup(consumeMeanwhile)
                             .process(exchange -> receiver.onMessage(exchange.getMessage().getBody()));
                 }
             });
@@ -246,9 +260,17 @@ final class PgNotifyWorkloads {
             long flushes = bench.walFlushes();
             long[] sent = Bench.sendAsFastAsPossible(producers, count,
                     seq -> template.sendBody(endpoint, Receiver.body(seq, bodySize)));
+            double sendingRate = count / (sent[1] / 1e9);
+            if (!consumeMeanwhile) {
+                String sendingWal = Bench.walFlushesPerMessage(flushes, bench.walFlushes(), count);
+                camel.getRouteController().startRoute("consumer");
+                receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
+                Run drained = receiver.run(sent[0], "");
+                return new Run(sendingRate, drained.expected(), drained.delivered(), drained.duplicates(), null,
+                        "no consumer ran during the sends" + (sendingWal.isEmpty() ? "" : "; " + sendingWal));
+            }
             receiver.await(Bench.DELIVERY_TIMEOUT_MILLIS);
             Run delivered = receiver.run(sent[0], "");
-            double sendingRate = count / (sent[1] / 1e9);
             // sent, claimed and acknowledged: the producer's commit waits for the disk, the consumer's do not
             String wal = Bench.walFlushesPerMessage(flushes, bench.walFlushes(), count);
             return delivered.withThroughput(sendingRate, String.format("delivered %,d msg/s (%d consumer thread%s)%s",
