@@ -190,9 +190,9 @@ public class PgNotifyEndpoint extends DefaultEndpoint
         return admin.requeueDeadLetters(null, null);
     }
 
-    @ManagedOperation(description = "Delivers the dead letters of a message id again; returns how many (more than one"
-                                    + " when a queue's ids were drawn again, one per group of a topic, where only"
-                                    + " while the log still holds the dead letter's own message)")
+    @ManagedOperation(description = "Delivers the dead letters of a message id again; returns how many (several when"
+                                    + " the id was drawn again; in mode=topic one a group at most, and only while the"
+                                    + " log holds that dead letter's own message)")
     public int requeueDeadLetter(long id) throws SQLException {
         return admin.requeueDeadLetters(null, List.of(id));
     }
@@ -202,7 +202,8 @@ public class PgNotifyEndpoint extends DefaultEndpoint
         return admin.purgeDeadLetters(null, null);
     }
 
-    @ManagedOperation(description = "Deletes the dead letters of a message id; returns how many")
+    @ManagedOperation(description = "Deletes the dead letters of a message id (every one with that id, when it was"
+                                    + " drawn again); returns how many")
     public int purgeDeadLetter(long id) throws SQLException {
         return admin.purgeDeadLetters(null, List.of(id));
     }

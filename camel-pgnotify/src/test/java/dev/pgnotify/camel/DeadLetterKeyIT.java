@@ -129,6 +129,26 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
     }
 
     @Test
+    void aTopicDeadLetterIsNotRequeuedWhileItsIdAlsoNamesALaterMessageInTheLog() throws Exception {
+        billingFailsUntilCured();
+        template.sendBody(TOPIC, "failed first");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 1);
+        long id = (Long) server().queryValue("SELECT id FROM " + LOG + "_dead");
+        context.getRouteController().stopRoute("billing");
+
+        // the sequence moved back by hand while the log still holds the dead letter's message: a later message draws
+        // its id, and a group's item, which names messages by id, could not tell the two apart
+        server().execute("ALTER SEQUENCE " + LOG + "_id_seq RESTART");
+        template.sendBody(TOPIC, "sent after the sequence was moved back");
+        assertEquals(2L, server().queryValue("SELECT count(*) FROM " + LOG + " WHERE id = " + id));
+
+        assertEquals(0, template.requestBodyAndHeaders(TOPIC, null, Map.of(
+                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS,
+                PgNotifyConstants.GROUP, "billing"), Integer.class));
+        assertEquals(List.of("failed first"), deadBodies(LOG, id), "the dead letter stays where it is");
+    }
+
+    @Test
     void aTopicDeadLetterTableOfTheEarlierKeyIsMigratedInPlaceKeepingItsRows() throws Exception {
         template.sendBody(TOPIC, "setup");
         // an earlier release's key, with a dead letter in it

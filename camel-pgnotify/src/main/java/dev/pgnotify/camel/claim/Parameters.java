@@ -4,6 +4,9 @@ import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.ZoneOffset;
 import java.util.List;
 
 /**
@@ -36,6 +39,13 @@ public final class Parameters {
 
     public Parameters add(int value) throws SQLException {
         statement.setInt(next++, value);
+        return this;
+    }
+
+    /** An instant (a timestamptz parameter, to microseconds), or null. */
+    public Parameters add(Timestamp value) throws SQLException {
+        statement.setObject(next++, value == null ? null : value.toInstant().atOffset(ZoneOffset.UTC),
+                Types.TIMESTAMP_WITH_TIMEZONE);
         return this;
     }
 

@@ -197,8 +197,9 @@ public final class TopicSchema {
                     + "    attempts   integer     NOT NULL,\n"
                     + "    last_error text,\n"
                     + "    failed_at  timestamptz NOT NULL DEFAULT now(),\n"
-                    // a message's id with its creation time: a log whose ids were restarted by hand (TRUNCATE ...
-                    // RESTART IDENTITY, say) draws the ids of earlier dead letters again, whose rows must stay
+                    // a message's id with its creation time: a log whose sequence was moved back by hand (ALTER
+                    // SEQUENCE ... RESTART; it belongs to no column) draws the ids of earlier dead letters again,
+                    // whose rows must stay
                     + "    PRIMARY KEY (channel, group_name, id, created_at)\n"
                     + ")"));
         // an earlier version's key left out created_at: a later message that drew an earlier dead letter's id and

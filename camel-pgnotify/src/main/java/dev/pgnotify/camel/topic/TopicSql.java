@@ -109,8 +109,8 @@ final class TopicSql {
     /**
      * Copies a message into the dead-letter table with the group and the error; a single-message item is deleted with
      * it. Fenced by the attempts the item was claimed as and its fence. Parameters: item id, attempts, fence, group,
-     * attempts, error text,
-     * message id. Returns 1 when done, 0 when the item had been claimed again.
+     * attempts, error text, message id, channel, its creation time if known (twice). Returns 1 when done, 0 when the
+     * item had been claimed again.
      */
     final String deadLetter;
 
@@ -207,7 +207,11 @@ final class TopicSql {
                      + " (id, channel, group_name, body_json, body_text, body_bytes, headers, created_at, attempts,"
                      + " last_error)"
                      + " SELECT m.id, m.channel, ?, m.body_json, m.body_text, m.body_bytes, m.headers, m.created_at,"
-                     + " ?, ? FROM " + log + " m WHERE m.id = ? AND EXISTS (SELECT 1 FROM held)"
+                     + " ?, ? FROM " + log + " m WHERE m.id = ? AND m.channel = ?"
+                     // the message itself, where its creation time is known: an id drawn again after the log's
+                     // sequence was moved back by hand may name another message too (one row at most, so that
+                     // ON CONFLICT never meets its key twice)
+                     + " AND (?::timestamptz IS NULL OR m.created_at = ?) AND EXISTS (SELECT 1 FROM held) LIMIT 1"
                      + " ON CONFLICT (channel, group_name, id, created_at) DO UPDATE SET body_json = excluded.body_json,"
                      + " body_text = excluded.body_text, body_bytes = excluded.body_bytes,"
                      + " headers = excluded.headers, created_at = excluded.created_at, attempts = excluded.attempts,"
@@ -236,17 +240,20 @@ final class TopicSql {
                      + " AND d.group_name = ? LIMIT ?) c)"
                      + " FROM " + items + " t WHERE t.channel = ? AND t.group_name = ?";
         String deadOfGroup = " d WHERE d.channel = ? AND d.group_name = ? AND (?::bigint[] IS NULL OR d.id = ANY(?))";
-        // the log must still hold the dead letter's own message: after the log's ids were restarted by hand, its id
-        // may name a later message, which must not be delivered in its place (the dead letter stays). A keyed
-        // message keeps its key, so that it waits for the earlier items of its key as any item does
-        String itsMessage = " FROM " + log + " m WHERE m.id = d.id AND m.created_at = d.created_at";
+        // an item names its messages by id, so the log must hold the dead letter's own message under that id and no
+        // other: after the log's sequence was moved back by hand, the id may name a later message, which must not be
+        // delivered in its place (the dead letter stays). A keyed message keeps its key, so that it waits for the
+        // earlier items of its key as any item does
         requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfGroup
-                             + " AND EXISTS (SELECT 1" + itsMessage + ")"
+                             + " AND EXISTS (SELECT 1 FROM " + log + " m WHERE m.id = d.id"
+                             + " AND m.created_at = d.created_at)"
+                             + " AND NOT EXISTS (SELECT 1 FROM " + log + " o WHERE o.id = d.id"
+                             + " AND o.created_at IS DISTINCT FROM d.created_at)"
                              + " RETURNING d.channel, d.group_name, d.id, d.created_at)"
                              + " INSERT INTO " + items + " (channel, group_name, ids, keys)"
                              + " SELECT d.channel, d.group_name, ARRAY[d.id],"
                              + " (SELECT CASE WHEN m.message_key IS NULL THEN NULL ELSE ARRAY[m.message_key] END"
-                             + itsMessage + ") FROM dead d ORDER BY d.id, d.created_at";
+                             + " FROM " + log + " m WHERE m.id = d.id LIMIT 1) FROM dead d ORDER BY d.id, d.created_at";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";

@@ -363,7 +363,8 @@ final class TopicWorkStore implements WorkStore {
     public DeadLettered deadLetter(Connection connection, Item item, StoredMessage message, String error)
             throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(topic.sql().deadLetter)) {
-            new Parameters(dead).byIdAndAttempt(item).add(group).add(item.attempt()).add(error).add(message.id());
+            new Parameters(dead).byIdAndAttempt(item).add(group).add(item.attempt()).add(error).add(message.id())
+                    .add(channel).add(message.createdAt()).add(message.createdAt());
             try (ResultSet rs = dead.executeQuery()) {
                 return new DeadLettered(rs.next() && rs.getLong(1) > 0, null);
             }
