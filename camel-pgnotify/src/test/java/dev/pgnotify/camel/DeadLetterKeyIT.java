@@ -149,6 +149,20 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
     }
 
     @Test
+    void aTopicMessageWithACreationTimeWrittenByHandIsDeadLetteredAsStored() throws Exception {
+        billingFailsUntilCured();
+        template.sendBody(TOPIC, "registers the group");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 1);
+        // an SQL publisher sets created_at itself, before 1582: JDBC's Timestamp reads such a date through another
+        // calendar, days away from the stored instant; the dead letter must still hold the message as stored
+        server().execute("INSERT INTO " + LOG + " (channel, body_text, headers, created_at)"
+                         + " VALUES ('poison', 'written by hand', '{}', '1500-01-01 00:00:00+00')");
+        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 2);
+        assertEquals(true, server().queryValue("SELECT created_at = '1500-01-01 00:00:00+00' FROM " + LOG
+                                               + "_dead WHERE body_text = 'written by hand'"));
+    }
+
+    @Test
     void aTopicDeadLetterTableOfTheEarlierKeyIsMigratedInPlaceKeepingItsRows() throws Exception {
         template.sendBody(TOPIC, "setup");
         // an earlier release's key, with a dead letter in it

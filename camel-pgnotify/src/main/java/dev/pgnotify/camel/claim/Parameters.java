@@ -5,8 +5,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.sql.Types;
-import java.time.ZoneOffset;
 import java.util.List;
 
 /**
@@ -42,10 +40,12 @@ public final class Parameters {
         return this;
     }
 
-    /** An instant (a timestamptz parameter, to microseconds), or null. */
+    /**
+     * A timestamptz as {@code getTimestamp} read it, or null: pgjdbc's own inverse of that read, so that it comes back
+     * as stored (through the same calendar for dates before 1582, and 'infinity' as such).
+     */
     public Parameters add(Timestamp value) throws SQLException {
-        statement.setObject(next++, value == null ? null : value.toInstant().atOffset(ZoneOffset.UTC),
-                Types.TIMESTAMP_WITH_TIMEZONE);
+        statement.setTimestamp(next++, value);
         return this;
     }
 

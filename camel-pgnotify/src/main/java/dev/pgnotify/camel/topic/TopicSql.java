@@ -109,7 +109,7 @@ final class TopicSql {
     /**
      * Copies a message into the dead-letter table with the group and the error; a single-message item is deleted with
      * it. Fenced by the attempts the item was claimed as and its fence. Parameters: item id, attempts, fence, group,
-     * attempts, error text, message id, channel, its creation time if known (twice). Returns 1 when done, 0 when the
+     * attempts, error text, message id, channel, its creation time as read (or null). Returns 1 when done, 0 when the
      * item had been claimed again.
      */
     final String deadLetter;
@@ -207,11 +207,12 @@ final class TopicSql {
                      + " (id, channel, group_name, body_json, body_text, body_bytes, headers, created_at, attempts,"
                      + " last_error)"
                      + " SELECT m.id, m.channel, ?, m.body_json, m.body_text, m.body_bytes, m.headers, m.created_at,"
-                     + " ?, ? FROM " + log + " m WHERE m.id = ? AND m.channel = ?"
-                     // the message itself, where its creation time is known: an id drawn again after the log's
-                     // sequence was moved back by hand may name another message too (one row at most, so that
-                     // ON CONFLICT never meets its key twice)
-                     + " AND (?::timestamptz IS NULL OR m.created_at = ?) AND EXISTS (SELECT 1 FROM held) LIMIT 1"
+                     + " ?, ? FROM " + log + " m WHERE m.id = ? AND m.channel = ? AND EXISTS (SELECT 1 FROM held)"
+                     // one row, so that ON CONFLICT never meets its key twice: the message of that creation time
+                     // first (after the log's sequence was moved back by hand, its id may name another message too),
+                     // else the one the log holds under the id, so that a creation time that did not come back
+                     // exactly as stored never leaves the message out while its item is deleted
+                     + " ORDER BY m.created_at IS NOT DISTINCT FROM ?::timestamptz DESC LIMIT 1"
                      + " ON CONFLICT (channel, group_name, id, created_at) DO UPDATE SET body_json = excluded.body_json,"
                      + " body_text = excluded.body_text, body_bytes = excluded.body_bytes,"
                      + " headers = excluded.headers, created_at = excluded.created_at, attempts = excluded.attempts,"

@@ -364,7 +364,7 @@ final class TopicWorkStore implements WorkStore {
             throws SQLException {
         try (PreparedStatement dead = connection.prepareStatement(topic.sql().deadLetter)) {
             new Parameters(dead).byIdAndAttempt(item).add(group).add(item.attempt()).add(error).add(message.id())
-                    .add(channel).add(message.createdAt()).add(message.createdAt());
+                    .add(channel).add(message.createdAt());
             try (ResultSet rs = dead.executeQuery()) {
                 return new DeadLettered(rs.next() && rs.getLong(1) > 0, null);
             }
