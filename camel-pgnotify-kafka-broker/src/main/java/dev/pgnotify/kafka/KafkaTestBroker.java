@@ -83,6 +83,9 @@ public final class KafkaTestBroker implements AutoCloseable {
             id[i] = (byte) (uuid.getMostSignificantBits() >>> (56 - 8 * i));
             id[8 + i] = (byte) (uuid.getLeastSignificantBits() >>> (56 - 8 * i));
         }
+        // an id whose first character is '-' (1 in 64 random ones) would be read by the storage tool as an option
+        // ("expected one argument"): the first six bits stay below 62, as Kafka's own random ids avoid a leading '-'
+        id[0] &= 0x7F;
         String clusterId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
         Process format = broker.java("kafka.tools.StorageTool", "format", "-t", clusterId, "-c",
                 broker.config.toString()).redirectErrorStream(true)
