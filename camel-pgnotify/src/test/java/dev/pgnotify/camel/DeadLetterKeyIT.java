@@ -97,13 +97,9 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
 
     @Test
     void aTopicDeadLetterStaysWhenTheLogsIdsStartOverAndOnlyItsOwnMessageIsRequeued() throws Exception {
-        billingFailsUntilCured();
-        template.sendBody(TOPIC, "failed before the log was cleared");
-        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 1);
-        long firstId = (Long) server().queryValue("SELECT id FROM " + LOG + "_dead");
+        long firstId = firstBillingDeadLetter("failed before the log was cleared");
 
-        // the user clears the topic and restarts its ids (as a failover to a standby that had not received the
-        // latest ids draws them again): the dead letters stay
+        // the user clears the topic and moves its sequence back by hand: the dead letters stay
         server().execute("TRUNCATE " + LOG, "ALTER SEQUENCE " + LOG + "_id_seq RESTART");
         template.sendBody(TOPIC, "failed after");
         await(Duration.ofSeconds(10)).until(() -> ((Number) server().queryValue(
@@ -116,9 +112,7 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
         // letter (whose message the log no longer holds) stays where it is
         context.getRouteController().stopRoute("billing");
         cured.set(true);
-        assertEquals(1, template.requestBodyAndHeaders(TOPIC, null, Map.of(
-                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS,
-                PgNotifyConstants.GROUP, "billing"), Integer.class));
+        assertEquals(1, requeueBilling());
         assertEquals(List.of("failed before the log was cleared"), deadBodies(LOG, firstId));
         MockEndpoint billing = getMockEndpoint("mock:billing");
         billing.expectedBodiesReceived("failed after");
@@ -130,10 +124,7 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
 
     @Test
     void aTopicDeadLetterIsNotRequeuedWhileItsIdAlsoNamesALaterMessageInTheLog() throws Exception {
-        billingFailsUntilCured();
-        template.sendBody(TOPIC, "failed first");
-        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 1);
-        long id = (Long) server().queryValue("SELECT id FROM " + LOG + "_dead");
+        long id = firstBillingDeadLetter("failed first");
         context.getRouteController().stopRoute("billing");
 
         // the sequence moved back by hand while the log still holds the dead letter's message: a later message draws
@@ -142,9 +133,7 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
         template.sendBody(TOPIC, "sent after the sequence was moved back");
         assertEquals(2L, server().queryValue("SELECT count(*) FROM " + LOG + " WHERE id = " + id));
 
-        assertEquals(0, template.requestBodyAndHeaders(TOPIC, null, Map.of(
-                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS,
-                PgNotifyConstants.GROUP, "billing"), Integer.class));
+        assertEquals(0, requeueBilling());
         assertEquals(List.of("failed first"), deadBodies(LOG, id), "the dead letter stays where it is");
     }
 
@@ -197,6 +186,21 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
                 });
             }
         });
+    }
+
+    /** Starts the group "billing", failing every message, and sends one: returns the id of its dead letter. */
+    private long firstBillingDeadLetter(String body) throws Exception {
+        billingFailsUntilCured();
+        template.sendBody(TOPIC, body);
+        await(Duration.ofSeconds(10)).until(() -> deadLetters(LOG) == 1);
+        return (Long) server().queryValue("SELECT id FROM " + LOG + "_dead");
+    }
+
+    /** Requeues the group "billing"'s dead letters; returns how many went back. */
+    private int requeueBilling() {
+        return template.requestBodyAndHeaders(TOPIC, null, Map.of(
+                PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_REQUEUE_DEAD_LETTERS,
+                PgNotifyConstants.GROUP, "billing"), Integer.class);
     }
 
     /** The topic's group "billing" fails every message until cured. */

@@ -10,10 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.pgnotify.camel.test.PgTestServer;
+import dev.pgnotify.camel.test.RestartableServerSupport;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,25 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * back would wait on). Every message is delivered, each key's messages are first delivered in the order they were
  * queued, and the consumer resumes within the restart time plus 10 s.
  */
-class KeyedDrainCrashIT {
+class KeyedDrainCrashIT extends RestartableServerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(KeyedDrainCrashIT.class);
     private static final String TABLE = "keyed_crash_queue";
     private static final int MESSAGES = 30_000;
     /** A claim of 100 finds 100 heads of keys not in flight: it comes back full, and the threads take turns. */
     private static final int KEYS = 1_000;
-
-    private static PgTestServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PgTestServer.embeddedRestartable(Map.of("synchronous_commit", "on"));
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
 
     @Test
     void aCrashDuringAKeyedDrainLosesNothingAndKeepsEachKeysOrder() throws Exception {

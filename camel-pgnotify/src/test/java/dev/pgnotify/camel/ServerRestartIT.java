@@ -12,11 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 
 import dev.pgnotify.camel.test.PgTestServer;
+import dev.pgnotify.camel.test.RestartableServerSupport;
 import org.apache.camel.CamelContext;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.RouteBuilder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,23 +29,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * commits synchronously, as production servers do: every send that returned is delivered, consumers resume within
  * the restart time plus 10 s, and the pool refills.
  */
-class ServerRestartIT {
+class ServerRestartIT extends RestartableServerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServerRestartIT.class);
     private static final int MESSAGES = 20_000;
     private static final int PRODUCERS = 2;
-
-    private static PgTestServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = PgTestServer.embeddedRestartable(Map.of("synchronous_commit", "on"));
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
 
     @Test
     void everyAcknowledgedSendIsDeliveredAcrossAFastRestartAndACrash() throws Exception {

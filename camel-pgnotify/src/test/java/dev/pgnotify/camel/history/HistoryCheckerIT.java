@@ -1,13 +1,10 @@
 package dev.pgnotify.camel.history;
 
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
 
-import dev.pgnotify.camel.test.PgTestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import dev.pgnotify.camel.test.RestartableServerSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -25,25 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * lists every violation with its events, the seed and the command that replays it; the run's files stay in
  * target/history/. {@code -Dhistory.failOnViolation=false} reports violations without failing.
  */
-class HistoryCheckerIT {
+class HistoryCheckerIT extends RestartableServerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(HistoryCheckerIT.class);
     private static final int MAX_VIOLATIONS_SHOWN = 25;
-
-    private static PgTestServer server;
-
-    @BeforeAll
-    static void startServer() {
-        // commits wait for the disk, as on a production server: a crash may not lose an acknowledged send
-        server = PgTestServer.embeddedRestartable(Map.of("synchronous_commit", "on"));
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
 
     @Test
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
