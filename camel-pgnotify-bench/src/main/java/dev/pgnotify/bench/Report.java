@@ -174,6 +174,10 @@ final class Report {
                 "max_connections" }) {
             md.append("| ").append(setting).append(" | ").append(bench.value("SHOW " + setting)).append(" |\n");
         }
+        // whether statements can be JIT-compiled: the embedded binaries are built without LLVM, most packages with it
+        md.append("| jit | ").append(bench.value("SHOW jit")).append(", ")
+                .append(Boolean.parseBoolean(bench.value("SELECT pg_jit_available()")) ? "available" : "not available")
+                .append(" (jit_above_cost ").append(bench.value("SHOW jit_above_cost")).append(") |\n");
         md.append("\n");
     }
 

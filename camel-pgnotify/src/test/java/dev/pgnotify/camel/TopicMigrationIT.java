@@ -7,14 +7,13 @@ import org.apache.camel.component.mock.MockEndpoint;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A topic of the previous release (a log without message_key, items without keys and position, nor their index, and
  * cut and load functions that know no keys) is brought up to date in place when a consumer of this release starts:
  * the messages published before are all delivered, and keyed messages keep their order from then on. A load function
  * of the previous release (it knows keys, only slower) is kept with createSchema=false and replaced in place with
- * createSchema=true.
+ * createSchema=true; so are functions that an earlier release let the server JIT-compile.
  */
 class TopicMigrationIT extends PgNotifyITSupport {
 
@@ -67,28 +66,49 @@ class TopicMigrationIT extends PgNotifyITSupport {
 
     @Test
     void aSlowerLoadFunctionIsKeptWithoutCreateSchemaAndReplacedInPlaceWithIt() throws Exception {
-        TopicDeliveryIT.dropTopic(TABLE);
-        String topic = "pgnotify:upgraded?mode=topic&topicTable=" + TABLE;
-        template.sendBody(topic, "setup");
         // the previous release's result, read another way: what matters is that it lacks this release's one-pass read
-        server().execute(previousLoadFunction(TABLE));
-        String onePass = onePassLoad(TABLE);
+        upgradedUnderAReader("upgraded", onePassLoad(TABLE), false, true, previousLoadFunction(TABLE));
+    }
 
-        MockEndpoint upgraded = getMockEndpoint("mock:upgraded");
-        upgraded.expectedBodiesReceived("setup", "before", "after");
+    @Test
+    void functionsThatMayBeJitCompiledAreKeptWithoutCreateSchemaAndSetToRunWithoutItWithIt() throws Exception {
+        // the previous release's functions: the same, without their own jit setting
+        upgradedUnderAReader("nojit", "SELECT count(*) FROM pg_proc WHERE proname IN ('" + TABLE + "_cut', '" + TABLE
+                                      + "_load', '" + TABLE + "_maintain') AND 'jit=off' = ANY(proconfig)", 0L, 3L,
+                "ALTER FUNCTION " + TABLE + "_cut(text, text, integer, integer) RESET jit",
+                "ALTER FUNCTION " + TABLE + "_load(bigint[], bigint, boolean) RESET jit",
+                "ALTER FUNCTION " + TABLE + "_maintain(interval, interval, interval) RESET jit");
+    }
+
+    /**
+     * A topic made as this release makes it, then taken back to the previous release's shape by {@code previous}: a
+     * reader started with createSchema=false and a send with it leave it as it is ({@code check} answers
+     * {@code asItWas}); a send with createSchema=true brings it up to date ({@code upgraded}) under the reader, which
+     * receives every message.
+     */
+    private void upgradedUnderAReader(String channel, String check, Object asItWas, Object upgraded,
+                                      String... previous)
+            throws Exception {
+        TopicDeliveryIT.dropTopic(TABLE);
+        String topic = "pgnotify:" + channel + "?mode=topic&topicTable=" + TABLE;
+        template.sendBody(topic, "setup");
+        server().execute(previous);
+
+        MockEndpoint reader = getMockEndpoint("mock:" + channel);
+        reader.expectedBodiesReceived("setup", "before", "after");
         context.addRoutes(new RouteBuilder() {
             @Override
             public void configure() {
-                from(topic + "&group=reader&groupStart=earliest&createSchema=false").to("mock:upgraded");
+                from(topic + "&group=reader&groupStart=earliest&createSchema=false").to("mock:" + channel);
             }
         });
         template.sendBody(topic + "&createSchema=false", "before");
-        assertEquals(false, server().queryValue(onePass), "createSchema=false leaves the function as it is");
-        // a start with createSchema=true replaces it, under the consumer that keeps calling it
+        assertEquals(asItWas, server().queryValue(check), "createSchema=false leaves the topic as it is");
+        // a start with createSchema=true brings it up to date, under the consumer that keeps calling its functions
         template.sendBody(topic + "&createSchema=true", "after");
-        upgraded.setResultWaitTime(20_000);
-        upgraded.assertIsSatisfied();
-        assertTrue((Boolean) server().queryValue(onePass), "replaced by the one-pass load function");
+        reader.setResultWaitTime(20_000);
+        reader.assertIsSatisfied();
+        assertEquals(upgraded, server().queryValue(check), "brought up to date with createSchema=true");
     }
 
     /** The previous release's load function in kind (it knows keys; it lacks this release's one-pass read). */

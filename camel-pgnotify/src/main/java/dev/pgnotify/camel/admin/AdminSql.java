@@ -1,12 +1,9 @@
 package dev.pgnotify.camel.admin;
 
 /**
- * The SQL of operators' reads: a statement bound for a measurement, and the privilege checks.
+ * The SQL of operators' privilege checks (their reads' bounds: {@link dev.pgnotify.camel.connection.ReadTransaction}).
  */
 public final class AdminSql {
-
-    /** Bounds the statements of the current transaction. Parameter: the bound, as text ("3000" is milliseconds). */
-    public static final String SET_LOCAL_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', ?, true)";
 
     public static final String CURRENT_USER = "SELECT current_user";
 

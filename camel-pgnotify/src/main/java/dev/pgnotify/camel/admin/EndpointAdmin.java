@@ -12,6 +12,7 @@ import dev.pgnotify.camel.PgNotifyMode;
 import dev.pgnotify.camel.PgNotifyStatistics;
 import dev.pgnotify.camel.connection.Database;
 import dev.pgnotify.camel.connection.EndpointConnections;
+import dev.pgnotify.camel.connection.ReadTransaction;
 import dev.pgnotify.camel.listen.ListenSql;
 
 /**
@@ -65,22 +66,8 @@ public final class EndpointAdmin {
             return last.statistics();
         }
         List<PgNotifyStatistics> statistics = run("measuring the channel",
-                STATISTICS_TIMEOUT_MILLIS + 1000, (admin, connection) -> {
-                    boolean autoCommit = connection.getAutoCommit();
-                    connection.setAutoCommit(false);
-                    try {
-                        try (PreparedStatement bound = connection.prepareStatement(
-                                AdminSql.SET_LOCAL_STATEMENT_TIMEOUT)) {
-                            bound.setString(1, Long.toString(STATISTICS_TIMEOUT_MILLIS));
-                            bound.execute();
-                        }
-                        return admin.statistics(connection);
-                    } finally {
-                        // read only: nothing to keep; and the connection goes back as it came
-                        connection.rollback();
-                        connection.setAutoCommit(autoCommit);
-                    }
-                });
+                STATISTICS_TIMEOUT_MILLIS + 1000, (admin, connection) -> ReadTransaction.run(connection,
+                        STATISTICS_TIMEOUT_MILLIS, admin::statistics));
         measured = new Measured(List.copyOf(statistics), System.nanoTime());
         return statistics;
     }

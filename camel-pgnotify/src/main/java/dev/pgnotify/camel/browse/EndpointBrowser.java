@@ -1,6 +1,5 @@
 package dev.pgnotify.camel.browse;
 
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,9 +8,9 @@ import java.util.function.Predicate;
 import dev.pgnotify.camel.PgNotifyConfiguration;
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyMode;
-import dev.pgnotify.camel.admin.AdminSql;
 import dev.pgnotify.camel.connection.Database;
 import dev.pgnotify.camel.connection.EndpointConnections;
+import dev.pgnotify.camel.connection.ReadTransaction;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Exchange;
@@ -114,23 +113,8 @@ public final class EndpointBrowser {
             try {
                 browse = browses.on(database, BROWSE_TIMEOUT_MILLIS);
                 rows = database.call(this, "browsing the channel", BROWSE_TIMEOUT_MILLIS + 1000,
-                        connection -> {
-                            boolean autoCommit = connection.getAutoCommit();
-                            connection.setAutoCommit(false);
-                            try {
-                                try (PreparedStatement timeout = connection.prepareStatement(
-                                        AdminSql.SET_LOCAL_STATEMENT_TIMEOUT)) {
-                                    timeout.setString(1, Long.toString(BROWSE_TIMEOUT_MILLIS));
-                                    timeout.execute();
-                                }
-                                return deadLetters() ? browse.deadLetters(connection, bound)
-                                        : browse.waiting(connection, bound);
-                            } finally {
-                                // read only: nothing to keep; and the connection goes back as it came
-                                connection.rollback();
-                                connection.setAutoCommit(autoCommit);
-                            }
-                        });
+                        connection -> ReadTransaction.run(connection, BROWSE_TIMEOUT_MILLIS,
+                                read -> deadLetters() ? browse.deadLetters(read, bound) : browse.waiting(read, bound)));
             } finally {
                 connections.releaseDatabase();
             }

@@ -161,8 +161,10 @@ public final class EndpointConnections {
      * The session settings of pgnotify's own connections: the statement bound on the server too (0 leaves the role's
      * own), and none of the timeouts a role may set (idle_session_timeout, idle_in_transaction_session_timeout,
      * transaction_timeout), which would end pooled connections at random and the LISTEN connection between
-     * notifications; pgnotify bounds its own calls. Settings a server does not know (idle_session_timeout before
-     * PostgreSQL 14, transaction_timeout before 17) are skipped.
+     * notifications; pgnotify bounds its own calls. JIT compilation off: pgnotify's statements are index look-ups
+     * whose row estimates can pass jit_above_cost, and compiling them costs far more than running them (the topic's
+     * functions and lag query turn it off themselves, for the application's DataSources and poolers). Settings a
+     * server does not know (idle_session_timeout before PostgreSQL 14, transaction_timeout before 17) are skipped.
      */
     public static String sessionSettingsSql(long statementTimeoutMillis) {
         // a second behind pgnotify's own bound, which closes the connection first: PostgreSQL reports a commit whose
@@ -172,7 +174,7 @@ public final class EndpointConnections {
                 ? "('statement_timeout', '" + (statementTimeoutMillis + SERVER_TIMEOUT_SLACK_MILLIS) + "'), " : "";
         return "SELECT set_config(s.name, s.value, false) FROM (VALUES " + statementTimeout
                + "('idle_session_timeout', '0'), ('idle_in_transaction_session_timeout', '0'),"
-               + " ('transaction_timeout', '0')) AS s(name, value)"
+               + " ('transaction_timeout', '0'), ('jit', 'off')) AS s(name, value)"
                + " WHERE s.name IN (SELECT name FROM pg_settings)";
     }
 

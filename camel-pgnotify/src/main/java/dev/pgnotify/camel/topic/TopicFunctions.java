@@ -13,6 +13,16 @@ final class TopicFunctions {
     /** Where function bodies are dollar-quoted: see {@link PgIdentifiers#dollarQuoted}. */
     private static final String Q = PgIdentifiers.BODY_QUOTE;
 
+    /**
+     * The SET clause that keeps a function's statements from being JIT-compiled. The planner estimates the rows of a
+     * snapshot's in-progress transactions from the whole log (a few transactions holding many rows make it millions),
+     * so on a server with JIT (jit=on, PostgreSQL's default, and a build with LLVM, as Debian's and most packages are)
+     * a cut past jit_above_cost compiled its query on every call: 1.97 ms a call, 86 % of it compiling, against 0.29
+     * without, over the benchmark's topic rows on PostgreSQL 15 (docs/benchmark/topic-vs-pgque.md). A cached plan keeps
+     * its JIT flags, so the cost came back on every call. Point look-ups by index gain nothing from JIT.
+     */
+    static final String NO_JIT = "SET jit = off";
+
     private TopicFunctions() {
     }
 
@@ -31,7 +41,7 @@ final class TopicFunctions {
                + " OUT more boolean)"
                // its plans are cached for the session: one made while the log was small (a new topic, before its
                // first ANALYZE) would otherwise scan the whole partition on every cut, from then on
-               + " LANGUAGE plpgsql SET enable_seqscan = off AS " + Q + "\n"
+               + " LANGUAGE plpgsql SET enable_seqscan = off " + NO_JIT + " AS " + Q + "\n"
                + "DECLARE\n"
                + "    prev pg_snapshot;\n"
                + "    prev_seq bigint;\n"
@@ -153,7 +163,7 @@ final class TopicFunctions {
         return "FUNCTION " + table.loadFunctionSql() + "(p_ids bigint[], p_budget bigint, p_bytes boolean)"
                + " RETURNS TABLE (n bigint, id bigint, body_json text, body_text text, body_bytes bytea, headers text,"
                + " created_at timestamptz, is_binary boolean, message_key text) LANGUAGE plpgsql STABLE"
-               + " SET enable_seqscan = off AS " + Q + "\n"
+               + " SET enable_seqscan = off " + NO_JIT + " AS " + Q + "\n"
                // the result's columns are also variables here: a name in the query means the column
                + LOAD_MARKER + "\n"
                + "BEGIN\n"
@@ -244,7 +254,7 @@ final class TopicFunctions {
                + "(p_retention interval, p_max_retention interval, p_rotate_after interval)"
                + " RETURNS TABLE (emptied integer, unread_by text) LANGUAGE plpgsql"
                + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan"
-               + " AS " + Q + "\n"
+               + " " + NO_JIT + " AS " + Q + "\n"
                + "DECLARE\n"
                + "    cur smallint;\n"
                + "    since timestamptz;\n"

@@ -68,6 +68,9 @@ public final class TopicSchema {
     private static List<SchemaInstaller.SchemaObject> objects(TopicTable table) {
         String log = table.sql();
         String state = table.stateSql();
+        String cut = table.cutFunctionSql() + "(text, text, integer, integer)";
+        String load = table.loadFunctionSql() + "(bigint[], bigint, boolean)";
+        String maintain = table.maintainFunctionSql() + "(interval, interval, interval)";
         List<SchemaInstaller.SchemaObject> objects = new ArrayList<>();
         // which slot receives new messages; rotation moves it on, once the next slot has been emptied
         objects.add(new SchemaInstaller.SchemaObject("table " + table.display() + "_state",
@@ -209,22 +212,27 @@ public final class TopicSchema {
         // functions of an earlier version (without keys) are replaced in place
         objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.companionName("_cut") + "()",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
-                        table.cutFunctionSql() + "(text, text, integer, integer)", "message_key"),
+                        cut, "message_key"),
                 TopicFunctions.cutFunction(table)));
         objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.companionName("_load") + "()",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
-                        table.loadFunctionSql() + "(bigint[], bigint, boolean)", "message_key"),
+                        load, "message_key"),
                 TopicFunctions.loadFunction(table)));
         // a load function that knows keys but reads its rows twice (the previous release's) is replaced in place
         objects.add(SchemaInstaller.SchemaObject.improvement("function " + table.schema() + "."
                                                              + table.companionName("_load") + "() reading its rows once",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
-                        table.loadFunctionSql() + "(bigint[], bigint, boolean)", TopicFunctions.LOAD_ONE_PASS_MARKER),
+                        load, TopicFunctions.LOAD_ONE_PASS_MARKER),
                 TopicFunctions.loadFunctionReplaced(table)));
         objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.companionName("_maintain") + "()",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
-                        table.maintainFunctionSql() + "(interval, interval, interval)", TopicFunctions.MAINTAIN_MARKER),
+                        maintain, TopicFunctions.MAINTAIN_MARKER),
                 TopicFunctions.maintainFunction(table)));
+        // an earlier version's functions were JIT-compiled on a server with JIT (see TopicFunctions.NO_JIT): each
+        // is given its own setting on its own, as its owner may be another role
+        objects.add(withoutJit(table, "_cut", cut));
+        objects.add(withoutJit(table, "_load", load));
+        objects.add(withoutJit(table, "_maintain", maintain));
         // one wake-up per channel and statement, none for pgnotify's own producers (they wake after commit)
         objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.companionName("_wake_up") + "()",
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_EXISTS, table.wakeUpFunctionSql() + "()"),
@@ -246,4 +254,12 @@ public final class TopicSchema {
         return objects;
     }
 
+    /** Gives a function of an earlier version jit = off; a function still to be created has it already. */
+    private static SchemaInstaller.SchemaObject withoutJit(TopicTable table, String suffix, String function) {
+        return SchemaInstaller.SchemaObject.improvement("the setting jit = off of function " + table.schema() + "."
+                                                        + table.companionName(suffix) + "()",
+                connection -> !SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_EXISTS, function)
+                              || SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_TURNS_OFF, function, "jit"),
+                "ALTER FUNCTION " + function + " " + TopicFunctions.NO_JIT);
+    }
 }

@@ -17,6 +17,7 @@ import java.util.Set;
 import dev.pgnotify.camel.claim.Parameters;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
+import dev.pgnotify.camel.connection.ReadTransaction;
 
 /**
  * A topic group's work: items cut from the log, each a batch of message ids (or one message to retry), whose bodies
@@ -103,19 +104,23 @@ final class TopicWorkStore implements WorkStore {
 
     /** The group's lag; {@code itemsFrom}: the first item id that may be unfinished (0 when unknown). */
     Lag lag(Connection connection, long itemsFrom) throws SQLException {
-        try (PreparedStatement lag = connection.prepareStatement(topic.sql().groupLag)) {
-            lag.setLong(1, itemsFrom);
-            lag.setString(2, channel);
-            lag.setString(3, group);
-            try (ResultSet rs = lag.executeQuery()) {
-                if (!rs.next()) {
-                    return new Lag(0, null);
+        // counting a backlog is estimated past jit_above_cost: not compiled, in a transaction of its own (the
+        // connection's statement timeout bounds it already)
+        return ReadTransaction.run(connection, 0, read -> {
+            try (PreparedStatement lag = read.prepareStatement(topic.sql().groupLag)) {
+                lag.setLong(1, itemsFrom);
+                lag.setString(2, channel);
+                lag.setString(3, group);
+                try (ResultSet rs = lag.executeQuery()) {
+                    if (!rs.next()) {
+                        return new Lag(0, null);
+                    }
+                    long messages = rs.getLong(1);
+                    long age = rs.getLong(2);
+                    return new Lag(messages, rs.wasNull() ? null : age);
                 }
-                long messages = rs.getLong(1);
-                long age = rs.getLong(2);
-                return new Lag(messages, rs.wasNull() ? null : age);
             }
-        }
+        });
     }
 
     /** Rotates the log and empties what no group needs; returns what it emptied. */

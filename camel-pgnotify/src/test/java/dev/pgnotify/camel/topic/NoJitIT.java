@@ -1,0 +1,333 @@
+package dev.pgnotify.camel.topic;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.pgnotify.camel.PgNotifyEndpoint;
+import dev.pgnotify.camel.PgNotifyITSupport;
+import dev.pgnotify.camel.claim.WorkRows;
+import dev.pgnotify.camel.claim.WorkStore;
+import dev.pgnotify.camel.connection.ReadTransaction;
+import dev.pgnotify.camel.connection.Database;
+import dev.pgnotify.camel.connection.EndpointConnections;
+import org.apache.camel.builder.RouteBuilder;
+import org.junit.jupiter.api.Test;
+import org.postgresql.util.PSQLWarning;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * On a server with JIT (jit=on, PostgreSQL's default, and a build with LLVM, as Debian's and most packages are), the
+ * planner's estimates made a topic's cut, its lag query and a keyed claim's generic plan pass jit_above_cost, and each
+ * call compiled again: most of a cut's time, and a lag query during a backlog took 628 ms where it needs 64
+ * (docs/benchmark/topic-vs-pgque.md). The topic's functions, pgnotify's own connections, and the claims, lag and
+ * operators' reads on an application's connection run without JIT; the application's own setting is left as it was.
+ * Whether a statement is JIT-compiled is decided when it is planned (the plan's jitFlags), which every server shows
+ * (debug_print_plan), with or without LLVM: that test runs everywhere. The last test needs a server with JIT (a
+ * configured one: the embedded binaries are built without LLVM) and watches what is compiled through auto_explain.
+ */
+class NoJitIT extends PgNotifyITSupport {
+
+    private static final String TABLE = "no_jit_topic";
+    private static final String URI = "pgnotify:nojit?mode=topic&topicTable=" + TABLE;
+    private static final Pattern JIT_FLAGS = Pattern.compile(":jitFlags (\\d+)");
+
+    @Test
+    void theTopicsFunctionsAndPgnotifysOwnConnectionsRunWithoutJit() throws Exception {
+        dropTopic();
+        template.sendBody(URI, "setup");
+        assertEquals(3L, ((Number) server().queryValue(functionsWithoutJit())).longValue(),
+                "the cut, load and maintenance functions run with jit=off");
+        EndpointConnections connections = context.getEndpoint(URI, PgNotifyEndpoint.class).getConnections();
+        Database database = connections.acquireDatabase();
+        try {
+            assertEquals("off", database.call(this, "reading jit", connection -> {
+                try (Statement statement = connection.createStatement()) {
+                    return show(statement, "jit");
+                }
+            }), "pgnotify's pooled connections run without JIT");
+        } finally {
+            connections.releaseDatabase();
+        }
+        try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
+            statement.execute(EndpointConnections.sessionSettingsSql(0));
+            assertEquals("off", show(statement, "jit"), "nor does the LISTEN connection, with the same settings");
+        }
+    }
+
+    @Test
+    void noStatementOfAClaimALagOrAReadIsPlannedForJitOnAnApplicationsConnection() throws Exception {
+        dropTopic();
+        TopicResources topic = groupWithBacklog(1_000);
+        TopicWorkStore work = new TopicWorkStore(topic, "nojit", "g", (messages, limit, batch) -> {
+        });
+        try (Connection session = server().connect(); Statement statement = session.createStatement()) {
+            // the application's session: every plan made reaches it as a notice
+            Notices notices = new Notices();
+            Connection watched = notices.watchWithJitForAnyCost(session, "SET client_min_messages = log",
+                    "SET debug_print_plan = on");
+            assertEquals(List.of(true), compiled(notices.plans()),
+                    "the session plans for JIT (else this test would see nothing)");
+
+            // a claim's round trip: its settings, then the cut (its function's statements), the claim and the first
+            // bodies' load; the settings statement is planned before it turns JIT off
+            notices.clear();
+            WorkStore.Claim claim = work.claim(watched, new WorkStore.ClaimRequest(List.of(), new Long[0], 0, 10,
+                    1 << 20, 30_000, 3, true, 0, false));
+            assertFalse(claim.items().isEmpty(), "the claim found the backlog");
+            assertAllButTheFirstWithoutJit("a claim", compiled(notices.plans()), 5);
+
+            notices.clear();
+            assertEquals(1_000, work.lag(watched, 0).messages());
+            assertAllButTheFirstWithoutJit("the lag", compiled(notices.plans()), 2);
+
+            // the operators' reads (statistics, browsing) in their own transaction
+            notices.clear();
+            ReadTransaction.run(watched, 3_000, read -> {
+                try (Statement count = read.createStatement()) {
+                    count.executeQuery("SELECT count(*) FROM " + TABLE).close();
+                }
+                return null;
+            });
+            assertAllButTheFirstWithoutJit("an operator's read", compiled(notices.plans()), 2);
+            assertEquals("on", show(statement, "jit"), "the session's own setting is kept");
+            assertTrue(session.getAutoCommit(), "the session is back in auto-commit");
+        }
+    }
+
+    @Test
+    void measuringTheLagLeavesTheApplicationsConnectionAsItWas() throws Exception {
+        dropTopic();
+        TopicResources topic = groupWithBacklog(20);
+        try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
+            statement.execute("SET jit = on");
+            TopicWorkStore.Lag lag = new TopicWorkStore(topic, "nojit", "g", (messages, limit, batch) -> {
+            }).lag(connection, 0);
+            assertEquals(20, lag.messages());
+            assertTrue(connection.getAutoCommit(), "the connection is back in auto-commit");
+            assertEquals("on", show(statement, "jit"), "the session's own setting is kept");
+        }
+    }
+
+    @Test
+    void aBacklogIsCutAndMeasuredWithoutCompilingAStatement() throws Exception {
+        assumeTrue((Boolean) server().queryValue("SELECT pg_jit_available()"),
+                "needs a server with JIT: set PGNOTIFY_TEST_JDBC_URL to one built with LLVM (Debian's packages are)");
+        dropTopic();
+        TopicResources topic = groupWithBacklog(1_000);
+        try (Connection session = server().connect(); Statement statement = session.createStatement()) {
+            // every statement's plan as run, nested ones too, reaches this session as a notice
+            Notices notices = new Notices();
+            Connection watched = notices.watchWithJitForAnyCost(session, "LOAD 'auto_explain'",
+                    "SET auto_explain.log_min_duration = 0", "SET auto_explain.log_nested_statements = on",
+                    "SET auto_explain.log_level = 'notice'");
+            assertTrue(notices.plans().stream().anyMatch(plan -> plan.contains("JIT:")),
+                    "the session compiles what it plans (else this test would see nothing): " + notices.plans());
+
+            notices.clear();
+            String call = "SELECT * FROM " + TABLE + "_cut('nojit', 'g', 100, 100000)";
+            try (Statement cut = watched.createStatement(); ResultSet rs = cut.executeQuery(call)) {
+                assertTrue(rs.next());
+                assertEquals(1_000, rs.getInt("messages"));
+            }
+            List<String> nested = notices.plans().stream().filter(plan -> !plan.contains(call)).toList();
+            assertTrue(nested.size() >= 3, "the cut's statements were seen: " + notices.plans());
+            assertFalse(nested.stream().anyMatch(plan -> plan.contains("JIT:")),
+                    "no statement of the cut is JIT-compiled: " + nested);
+
+            notices.clear();
+            TopicWorkStore.Lag lag = new TopicWorkStore(topic, "nojit", "g", (messages, limit, batch) -> {
+            }).lag(watched, 0);
+            assertEquals(1_000, lag.messages());
+            List<String> lagPlans = notices.plans().stream().filter(plan -> plan.contains("lag.messages")).toList();
+            assertEquals(1, lagPlans.size(), "the lag query was seen: " + notices.plans());
+            assertFalse(lagPlans.get(0).contains("JIT:"), "the lag query is not JIT-compiled: " + lagPlans);
+            assertEquals("on", show(statement, "jit"), "the session's own setting is kept");
+
+            // a claim's settings statement, sent with it: a statement after it is not compiled, on this session only
+            notices.clear();
+            String count = "SELECT count(*) FROM " + TABLE + " WHERE channel = 'nojit'";
+            try (PreparedStatement claim = watched.prepareStatement(WorkRows.plannedOnce(watched, count))) {
+                WorkRows.executeClaim(claim);
+                try (ResultSet rs = claim.getResultSet()) {
+                    assertTrue(rs.next());
+                }
+            }
+            List<String> claimPlans = notices.plans().stream().filter(plan -> plan.contains(count)).toList();
+            assertEquals(1, claimPlans.size(), "the statement after the settings was seen: " + notices.plans());
+            assertFalse(claimPlans.get(0).contains("JIT:"), "a claim is not JIT-compiled: " + claimPlans);
+            assertEquals("on", show(statement, "jit"), "the session's own setting is kept");
+        }
+    }
+
+    /** Whether each plan, in the order made, is to be JIT-compiled (its jitFlags, as debug_print_plan shows them). */
+    private static List<Boolean> compiled(List<String> plans) {
+        List<Boolean> compiled = new ArrayList<>();
+        for (String plan : plans) {
+            Matcher flags = JIT_FLAGS.matcher(plan);
+            if (flags.find()) {
+                compiled.add(!flags.group(1).equals("0"));
+            }
+        }
+        return compiled;
+    }
+
+    private static void assertAllButTheFirstWithoutJit(String what, List<Boolean> compiled, int atLeast) {
+        assertTrue(compiled.size() >= atLeast, what + ": its statements were planned: " + compiled);
+        assertEquals(List.of(), compiled.subList(1, compiled.size()).stream().filter(jit -> jit).toList(),
+                what + ": no statement after the first is planned for JIT: " + compiled);
+    }
+
+    /** A topic whose group g has a backlog of this many messages, published in ten transactions. */
+    private TopicResources groupWithBacklog(int messages) throws Exception {
+        context.addRoutes(new RouteBuilder() {
+            @Override
+            public void configure() {
+                from(URI + "&group=g").routeId("g").autoStartup(false).to("mock:g");
+            }
+        });
+        template.sendBody(URI, "setup");
+        TopicResources topic = context.getEndpoint(URI, PgNotifyEndpoint.class).resources().get(TopicResources.class,
+                () -> {
+                    throw new IllegalStateException("the producer resolved the topic already");
+                });
+        // registered with its starting point (from now on), then stopped: what follows waits for it
+        context.getRouteController().startRoute("g");
+        context.getRouteController().stopRoute("g");
+        String[] batches = new String[10];
+        for (int i = 0; i < batches.length; i++) {
+            batches[i] = "INSERT INTO " + TABLE + " (channel, body_text) SELECT 'nojit', 'm' || g"
+                         + " FROM generate_series(1, " + messages / batches.length + ") g";
+        }
+        server().execute(batches);
+        return topic;
+    }
+
+    private static String functionsWithoutJit() {
+        return "SELECT count(*) FROM pg_proc WHERE oid IN ('" + TABLE + "_cut(text, text, integer, integer)'::regprocedure,"
+               + " '" + TABLE + "_load(bigint[], bigint, boolean)'::regprocedure,"
+               + " '" + TABLE + "_maintain(interval, interval, interval)'::regprocedure)"
+               + " AND 'jit=off' = ANY(proconfig)";
+    }
+
+    private static String show(Statement statement, String setting) throws SQLException {
+        try (ResultSet rs = statement.executeQuery("SHOW " + setting)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static void dropTopic() throws SQLException {
+        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_state, " + TABLE + "_groups, " + TABLE
+                         + "_cuts, " + TABLE + "_items, " + TABLE + "_dead CASCADE",
+                "DROP SEQUENCE IF EXISTS " + TABLE + "_id_seq CASCADE",
+                "DROP FUNCTION IF EXISTS " + TABLE + "_slot, " + TABLE + "_cut, " + TABLE + "_load, " + TABLE
+                + "_maintain, " + TABLE + "_wake_up, " + TABLE + "_items_xid CASCADE");
+    }
+
+    /**
+     * The notices of a connection's statements (auto_explain's plans), kept when each statement closes and after each
+     * call on the connection: pgjdbc hands a notice to the statement it came with, or to the connection (a plan logged
+     * at the commit), and code under test closes its statements itself.
+     */
+    private static final class Notices {
+
+        private final List<String> plans = new ArrayList<>();
+
+        synchronized List<String> plans() {
+            return List.copyOf(plans);
+        }
+
+        synchronized void clear() {
+            plans.clear();
+        }
+
+        private synchronized void keep(Statement statement) throws SQLException {
+            keep(statement.getWarnings());
+            statement.clearWarnings();
+        }
+
+        private synchronized void keep(Connection connection) throws SQLException {
+            if (!connection.isClosed()) {
+                keep(connection.getWarnings());
+                connection.clearWarnings();
+            }
+        }
+
+        private void keep(SQLWarning warnings) {
+            for (SQLWarning warning = warnings; warning != null; warning = warning.getNextWarning()) {
+                // auto_explain's plan is the message; debug_print_plan's, the detail
+                String detail = warning instanceof PSQLWarning notice && notice.getServerErrorMessage() != null
+                        ? notice.getServerErrorMessage().getDetail() : null;
+                plans.add(detail != null ? warning.getMessage() + "\n" + detail : warning.getMessage());
+            }
+        }
+
+        /**
+         * The session with these settings and JIT for any cost, its statements watched from then on, after a plain
+         * count of the topic (the control: the first plan kept).
+         */
+        Connection watchWithJitForAnyCost(Connection session, String... settings) throws SQLException {
+            try (Statement statement = session.createStatement()) {
+                for (String setting : settings) {
+                    statement.execute(setting);
+                }
+                statement.execute("SET jit = on");
+                statement.execute("SET jit_above_cost = 0");
+            }
+            Connection watched = watch(session);
+            try (Statement control = watched.createStatement()) {
+                control.executeQuery("SELECT count(*) FROM " + TABLE).close();
+            }
+            return watched;
+        }
+
+        /** The connection, its statements watched. */
+        Connection watch(Connection connection) {
+            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
+                        Object result = invoke(connection, method, args);
+                        // a statement's plan is logged when its portal closes: at the commit, say
+                        keep(connection);
+                        if (result instanceof PreparedStatement prepared) {
+                            return watched(prepared, PreparedStatement.class);
+                        }
+                        if (result instanceof Statement statement) {
+                            return watched(statement, Statement.class);
+                        }
+                        return result;
+                    });
+        }
+
+        private Object watched(Statement statement, Class<? extends Statement> type) {
+            return Proxy.newProxyInstance(Statement.class.getClassLoader(), new Class<?>[] { type },
+                    (proxy, method, args) -> {
+                        if (method.getName().equals("close")) {
+                            keep(statement);
+                        }
+                        return invoke(statement, method, args);
+                    });
+        }
+
+        private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args) throws Throwable {
+            try {
+                return method.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause();
+            }
+        }
+    }
+}
