@@ -22,13 +22,19 @@ public final class ItemSql {
      * 1.7, half of a consumer's server time (docs/benchmark/report.md). Without sequential scans, a generic plan made
      * while the table was small (a new queue) can never scan it whole later, whatever it then holds. Never JIT-compiled:
      * a generic plan's estimate grows with the table (its limits are parameters), so on a server with JIT a keyed
-     * claim of a 200,000 backlog was compiled on every call, 4.2 ms of its 6.0 (PostgreSQL 15, docs/production.md); pgnotify's
-     * own connections have JIT off already, an application's DataSource need not. Transaction-local: nothing stays on
-     * a connection that an application's pool lends to others.
+     * claim of a 200,000 backlog was compiled on every call, 4.2 ms of its 6.0 (PostgreSQL 15, docs/production.md);
+     * pgnotify's own pools have JIT off for their sessions, an application's DataSource and a pooler's connections
+     * need not. Transaction-local: nothing stays on a connection that an application's pool lends to others.
      */
     public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
                                               + " set_config('enable_seqscan', 'off', true),"
                                               + " set_config('jit', 'off', true)";
+
+    /**
+     * What a claim is preceded by where the connection prepares nothing on the server (behind a pooler in transaction
+     * mode), in the same round trip and transaction: JIT off, as in {@link #PLANNED_ONCE}, and the plan left custom.
+     */
+    public static final String NO_JIT = "SELECT set_config('jit', 'off', true)";
 
     /**
      * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time

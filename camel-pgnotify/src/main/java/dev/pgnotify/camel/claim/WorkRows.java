@@ -32,11 +32,11 @@ public final class WorkRows {
 
     /**
      * A claim's SQL, after {@link ItemSql#PLANNED_ONCE} in the same round trip where the connection prepares statements
-     * on the server, as is: where it prepares none (prepareThreshold=0, behind a pooler in transaction mode) a generic
-     * plan would be made afresh on every claim, and worse than a custom one.
+     * on the server; after {@link ItemSql#NO_JIT} alone where it prepares none (prepareThreshold=0, behind a pooler in
+     * transaction mode): there a generic plan would be made afresh on every claim, and worse than a custom one.
      */
     public static String plannedOnce(Connection connection, String claim) throws SQLException {
-        return preparesOnServer(connection) ? ItemSql.PLANNED_ONCE + "; " + claim : claim;
+        return (preparesOnServer(connection) ? ItemSql.PLANNED_ONCE : ItemSql.NO_JIT) + "; " + claim;
     }
 
     /**
@@ -45,14 +45,11 @@ public final class WorkRows {
      * from the first would fail, as the settings' statement shares the round trip); the settings' result skipped.
      */
     public static void executeClaim(PreparedStatement statement) throws SQLException {
-        boolean plannedOnce = preparesOnServer(statement.getConnection());
-        if (plannedOnce) {
+        if (preparesOnServer(statement.getConnection())) {
             statement.unwrap(PGStatement.class).setPrepareThreshold(1);
         }
         statement.execute();
-        if (plannedOnce) {
-            statement.getMoreResults();
-        }
+        statement.getMoreResults();
     }
 
     private static boolean preparesOnServer(Connection connection) throws SQLException {

@@ -5,9 +5,9 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 
 /**
- * Read-only work in a transaction of its own on a connection that may be the application's: bounded by a statement
- * timeout and kept from JIT compilation for that transaction only ({@link #READ_SETTINGS}), rolled back at the end,
- * and the connection's auto-commit restored, so that it goes back to its pool as it came. For the reads whose
+ * Reads in a transaction of their own on a connection that may be the application's: bounded by a statement timeout
+ * and kept from JIT compilation for that transaction only ({@link #READ_SETTINGS}), rolled back at the end (what the
+ * work would write is discarded), and the connection back in auto-commit, so that it goes back to its pool as it came. For the reads whose
  * estimates grow with a table (counts of a backlog, browsing): on a server with JIT (jit=on, PostgreSQL's default, and
  * a build with LLVM, as most packages are) a topic group's lag query took 628 ms, 563 of them compiling
  * (docs/production.md, "JIT compilation").
@@ -25,14 +25,17 @@ public final class ReadTransaction {
     }
 
     /**
-     * Runs the work as above; {@code timeoutMillis} 0 leaves the session's statement timeout. A failure of the
-     * rollback (a connection closed under the call by its watchdog) is attached to the work's own failure, never in
-     * its place.
+     * Runs the work as above on a connection in auto-commit (as {@link Database} lends them: a connection in a
+     * transaction of its caller's is refused, as the rollback would discard the caller's work); {@code timeoutMillis} 0
+     * leaves the session's statement timeout. A failure of the rollback (a connection closed under the call by its
+     * watchdog) is attached to the work's own failure, never in its place.
      */
     public static <T> T run(Connection connection, long timeoutMillis, Database.Work<T> work) throws SQLException {
-        boolean autoCommit = connection.getAutoCommit();
+        if (!connection.getAutoCommit()) {
+            throw new IllegalStateException("A read in a transaction of its own needs a connection in auto-commit");
+        }
         connection.setAutoCommit(false);
-        Exception failure = null;
+        Throwable failure = null;
         try {
             try (PreparedStatement settings = connection.prepareStatement(READ_SETTINGS)) {
                 settings.setString(1, Long.toString(timeoutMillis));
@@ -40,14 +43,14 @@ public final class ReadTransaction {
                 settings.execute();
             }
             return work.run(connection);
-        } catch (SQLException | RuntimeException e) {
+        } catch (SQLException | RuntimeException | Error e) {
             failure = e;
             throw e;
         } finally {
             try {
                 // read only: nothing to keep
                 connection.rollback();
-                connection.setAutoCommit(autoCommit);
+                connection.setAutoCommit(true);
             } catch (SQLException | RuntimeException e) {
                 if (failure == null) {
                     throw e;

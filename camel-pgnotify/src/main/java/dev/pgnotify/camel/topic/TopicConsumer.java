@@ -134,7 +134,11 @@ public class TopicConsumer extends ClaimingConsumer {
                 }
             }
             long itemsFrom = knownUnfinishedFrom();
-            lag = current.call(this, "measuring the group's lag", connection -> work.lag(connection, itemsFrom));
+            // bounded on the server too, so that a slow count is cancelled there and its connection kept; the call's
+            // own bound, a second later, stays the last line
+            long bound = current.statementTimeoutMillis();
+            lag = current.call(this, "measuring the group's lag", bound + 1000,
+                    connection -> work.lag(connection, itemsFrom, bound));
             lastMaintenance = Instant.now();
             for (TopicWorkStore.Emptied slot : emptied) {
                 if (slot.unreadBy() != null) {

@@ -256,7 +256,7 @@ public final class TopicSchema {
 
     /** Gives a function of an earlier version jit = off; a function still to be created has it already. */
     private static SchemaInstaller.SchemaObject withoutJit(TopicTable table, String suffix, String function) {
-        return SchemaInstaller.SchemaObject.improvement("the setting jit = off of function " + table.schema() + "."
+        return SchemaInstaller.SchemaObject.improvement("jit = off for function " + table.schema() + "."
                                                         + table.companionName(suffix) + "()",
                 connection -> !SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_EXISTS, function)
                               || SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_TURNS_OFF, function, "jit"),

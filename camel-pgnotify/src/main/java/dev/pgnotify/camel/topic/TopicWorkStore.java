@@ -102,11 +102,13 @@ final class TopicWorkStore implements WorkStore {
     record Lag(long messages, Long ageMillis) {
     }
 
-    /** The group's lag; {@code itemsFrom}: the first item id that may be unfinished (0 when unknown). */
-    Lag lag(Connection connection, long itemsFrom) throws SQLException {
-        // counting a backlog is estimated past jit_above_cost: not compiled, in a transaction of its own (the
-        // connection's statement timeout bounds it already)
-        return ReadTransaction.run(connection, 0, read -> {
+    /**
+     * The group's lag; {@code itemsFrom}: the first item id that may be unfinished (0 when unknown); the query bounded
+     * by {@code timeoutMillis} on the server (0: the session's own bound).
+     */
+    Lag lag(Connection connection, long itemsFrom, long timeoutMillis) throws SQLException {
+        // counting a backlog is estimated past jit_above_cost: not compiled, in a transaction of its own
+        return ReadTransaction.run(connection, timeoutMillis, read -> {
             try (PreparedStatement lag = read.prepareStatement(topic.sql().groupLag)) {
                 lag.setLong(1, itemsFrom);
                 lag.setString(2, channel);

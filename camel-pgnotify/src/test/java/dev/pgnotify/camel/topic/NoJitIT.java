@@ -13,15 +13,21 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import javax.sql.DataSource;
+
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.PgNotifyITSupport;
+import dev.pgnotify.camel.PgNotifyStatistics;
+import dev.pgnotify.camel.admin.EndpointAdmin;
 import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
-import dev.pgnotify.camel.connection.ReadTransaction;
 import dev.pgnotify.camel.connection.Database;
 import dev.pgnotify.camel.connection.EndpointConnections;
+import dev.pgnotify.camel.connection.ReadTransaction;
 import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.ds.PGSimpleDataSource;
 import org.postgresql.util.PSQLWarning;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,6 +50,10 @@ class NoJitIT extends PgNotifyITSupport {
     private static final String TABLE = "no_jit_topic";
     private static final String URI = "pgnotify:nojit?mode=topic&topicTable=" + TABLE;
     private static final Pattern JIT_FLAGS = Pattern.compile(":jitFlags (\\d+)");
+    /** A plan whose tree is a result alone: a SELECT of expressions, no table. */
+    private static final Pattern SETTINGS_PLAN = Pattern.compile(":planTree\\s+\\{RESULT");
+    /** set_config's oid (pg_proc.dat: fixed in every release). */
+    private static final int SET_CONFIG = 2078;
 
     @Test
     void theTopicsFunctionsAndPgnotifysOwnConnectionsRunWithoutJit() throws Exception {
@@ -64,7 +74,8 @@ class NoJitIT extends PgNotifyITSupport {
         }
         try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
             statement.execute(EndpointConnections.sessionSettingsSql(0));
-            assertEquals("off", show(statement, "jit"), "nor does the LISTEN connection, with the same settings");
+            assertEquals("off", show(statement, "jit"), "the session settings pgnotify's pooled and LISTEN connections run"
+                                                        + " turn JIT off");
         }
     }
 
@@ -88,11 +99,19 @@ class NoJitIT extends PgNotifyITSupport {
             WorkStore.Claim claim = work.claim(watched, new WorkStore.ClaimRequest(List.of(), new Long[0], 0, 10,
                     1 << 20, 30_000, 3, true, 0, false));
             assertFalse(claim.items().isEmpty(), "the claim found the backlog");
-            assertAllButTheFirstWithoutJit("a claim", compiled(notices.plans()), 5);
+            assertAllButTheFirstWithoutJit("a claim", notices.plans(), 5);
+
+            // as behind a pooler in transaction mode: nothing prepared on the server, the plans custom
+            watched.unwrap(PGConnection.class).setPrepareThreshold(0);
+            notices.clear();
+            claim = work.claim(watched, new WorkStore.ClaimRequest(List.of(), new Long[0], 0, 10, 1 << 20, 30_000, 3,
+                    true, 0, false));
+            assertFalse(claim.items().isEmpty(), "the claim found more of the backlog");
+            assertAllButTheFirstWithoutJit("a claim preparing nothing", notices.plans(), 3);
 
             notices.clear();
-            assertEquals(1_000, work.lag(watched, 0).messages());
-            assertAllButTheFirstWithoutJit("the lag", compiled(notices.plans()), 2);
+            assertEquals(1_000, work.lag(watched, 0, 3_000).messages());
+            assertAllButTheFirstWithoutJit("the lag", notices.plans(), 2);
 
             // the operators' reads (statistics, browsing) in their own transaction
             notices.clear();
@@ -102,10 +121,49 @@ class NoJitIT extends PgNotifyITSupport {
                 }
                 return null;
             });
-            assertAllButTheFirstWithoutJit("an operator's read", compiled(notices.plans()), 2);
+            assertAllButTheFirstWithoutJit("an operator's read", notices.plans(), 2);
             assertEquals("on", show(statement, "jit"), "the session's own setting is kept");
             assertTrue(session.getAutoCommit(), "the session is back in auto-commit");
         }
+    }
+
+    @Test
+    void theOperatorsStatisticsOnAnApplicationsDataSourceAreNotPlannedForJit() throws Exception {
+        dropTopic();
+        groupWithBacklog(1_000);
+        // the application's DataSource, whose sessions plan for JIT at any cost and show every plan made
+        PGSimpleDataSource application = new PGSimpleDataSource();
+        application.setURL(server().jdbcUrl());
+        if (server().username() != null) {
+            application.setUser(server().username());
+            application.setPassword(server().password());
+        }
+        application.setOptions("-c jit=on -c jit_above_cost=0 -c client_min_messages=log -c debug_print_plan=on");
+        Notices notices = new Notices();
+        context.getRegistry().bind("watchedDataSource", notices.watch(application));
+        EndpointAdmin admin = context.getEndpoint(URI + "&group=g&dataSource=#watchedDataSource", PgNotifyEndpoint.class)
+                .getAdmin();
+        // the first measurement resolves the topic; a purge of nothing makes the next one measure again
+        admin.statistics();
+        admin.purgeDeadLetters("g", List.of(-1L));
+
+        notices.clear();
+        List<PgNotifyStatistics> statistics = admin.statistics();
+        assertTrue(statistics.get(0).waiting() > 0, "measured the backlog: " + statistics);
+        // the measurement's reads of the topic (other statements, the server's role say, are planned around it)
+        List<String> topicTables = new ArrayList<>();
+        try (Connection connection = server().connect(); Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT oid FROM pg_class WHERE relname LIKE '" + TABLE + "%'"
+                                                   + " AND relkind IN ('r', 'p', 'v')")) {
+            while (rs.next()) {
+                topicTables.add(":relid " + rs.getLong(1) + " ");
+            }
+        }
+        List<String> reads = notices.plans().stream()
+                .filter(plan -> topicTables.stream().anyMatch(plan::contains)).toList();
+        assertTrue(reads.size() >= 2, "the statistics read the topic: " + notices.plans().size() + " plans");
+        assertEquals(List.of(), compiled(reads).stream().filter(jit -> jit).toList(),
+                "no read of the topic is planned for JIT: " + compiled(reads));
     }
 
     @Test
@@ -115,7 +173,7 @@ class NoJitIT extends PgNotifyITSupport {
         try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
             statement.execute("SET jit = on");
             TopicWorkStore.Lag lag = new TopicWorkStore(topic, "nojit", "g", (messages, limit, batch) -> {
-            }).lag(connection, 0);
+            }).lag(connection, 0, 3_000);
             assertEquals(20, lag.messages());
             assertTrue(connection.getAutoCommit(), "the connection is back in auto-commit");
             assertEquals("on", show(statement, "jit"), "the session's own setting is kept");
@@ -124,8 +182,10 @@ class NoJitIT extends PgNotifyITSupport {
 
     @Test
     void aBacklogIsCutAndMeasuredWithoutCompilingAStatement() throws Exception {
-        assumeTrue((Boolean) server().queryValue("SELECT pg_jit_available()"),
-                "needs a server with JIT: set PGNOTIFY_TEST_JDBC_URL to one built with LLVM (Debian's packages are)");
+        assumeTrue((Boolean) server().queryValue("SELECT pg_jit_available() AND rolsuper FROM pg_roles"
+                                                 + " WHERE rolname = current_user"),
+                "needs a server with JIT (set PGNOTIFY_TEST_JDBC_URL to one built with LLVM: Debian's packages are)"
+                + " and a superuser, who may load auto_explain");
         dropTopic();
         TopicResources topic = groupWithBacklog(1_000);
         try (Connection session = server().connect(); Statement statement = session.createStatement()) {
@@ -150,7 +210,7 @@ class NoJitIT extends PgNotifyITSupport {
 
             notices.clear();
             TopicWorkStore.Lag lag = new TopicWorkStore(topic, "nojit", "g", (messages, limit, batch) -> {
-            }).lag(watched, 0);
+            }).lag(watched, 0, 3_000);
             assertEquals(1_000, lag.messages());
             List<String> lagPlans = notices.plans().stream().filter(plan -> plan.contains("lag.messages")).toList();
             assertEquals(1, lagPlans.size(), "the lag query was seen: " + notices.plans());
@@ -185,8 +245,15 @@ class NoJitIT extends PgNotifyITSupport {
         return compiled;
     }
 
-    private static void assertAllButTheFirstWithoutJit(String what, List<Boolean> compiled, int atLeast) {
+    /**
+     * The plans made for one piece of work: the first is its settings statement (a set_config result, planned before
+     * it turns JIT off), and none after it is planned for JIT.
+     */
+    private static void assertAllButTheFirstWithoutJit(String what, List<String> plans, int atLeast) {
+        List<Boolean> compiled = compiled(plans);
         assertTrue(compiled.size() >= atLeast, what + ": its statements were planned: " + compiled);
+        assertTrue(SETTINGS_PLAN.matcher(plans.get(0)).find() && plans.get(0).contains(":funcid " + SET_CONFIG),
+                what + ": its first statement is the settings' (set_config alone): " + plans.get(0));
         assertEquals(List.of(), compiled.subList(1, compiled.size()).stream().filter(jit -> jit).toList(),
                 what + ": no statement after the first is planned for JIT: " + compiled);
     }
@@ -293,6 +360,15 @@ class NoJitIT extends PgNotifyITSupport {
                 control.executeQuery("SELECT count(*) FROM " + TABLE).close();
             }
             return watched;
+        }
+
+        /** The DataSource, the statements of its connections watched. */
+        DataSource watch(DataSource dataSource) {
+            return (DataSource) Proxy.newProxyInstance(DataSource.class.getClassLoader(),
+                    new Class<?>[] { DataSource.class }, (proxy, method, args) -> {
+                        Object result = invoke(dataSource, method, args);
+                        return result instanceof Connection connection ? watch(connection) : result;
+                    });
         }
 
         /** The connection, its statements watched. */
