@@ -52,6 +52,15 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
     }
 
     /** The messages along a failure's chain of causes, for asserting on what a user reads. */
+    /** Drops a topic and everything named after it, so that a test starts from a topic of its own making. */
+    protected static void dropTopic(String table) throws Exception {
+        server().execute("DROP TABLE IF EXISTS " + table + ", " + table + "_state, " + table + "_groups, " + table
+                         + "_cuts, " + table + "_items, " + table + "_dead CASCADE",
+                "DROP SEQUENCE IF EXISTS " + table + "_id_seq CASCADE",
+                "DROP FUNCTION IF EXISTS " + table + "_slot, " + table + "_cut, " + table + "_load, " + table + "_maintain, " + table
+                                                                  + "_wake_up, " + table + "_items_xid CASCADE");
+    }
+
     protected static String causeMessages(Throwable failure) {
         StringBuilder text = new StringBuilder();
         for (Throwable t = failure; t != null; t = t.getCause()) {

@@ -56,14 +56,6 @@ class TopicDeliveryIT extends PgNotifyITSupport {
         }
     }
 
-    static void dropTopic(String table) throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + table + ", " + table + "_state, " + table + "_groups, " + table
-                         + "_cuts, " + table + "_items, " + table + "_dead CASCADE",
-                "DROP SEQUENCE IF EXISTS " + table + "_id_seq CASCADE",
-                "DROP FUNCTION IF EXISTS " + table + "_slot, " + table + "_cut, " + table + "_load, " + table + "_maintain, " + table
-                                                                  + "_wake_up, " + table + "_items_xid CASCADE");
-    }
-
     @Override
     protected RoutesBuilder createRouteBuilder() {
         return new RouteBuilder() {

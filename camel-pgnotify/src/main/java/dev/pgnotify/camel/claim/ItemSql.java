@@ -1,5 +1,7 @@
 package dev.pgnotify.camel.claim;
 
+import dev.pgnotify.camel.connection.ReadTransaction;
+
 /**
  * SQL fragments every mode's work store writes the same way: items by id, fenced by the attempt they were claimed as
  * and by when their rows were created, how long until an item falls due, and the durability of a consumer's own
@@ -15,7 +17,7 @@ public final class ItemSql {
     public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
     /**
-     * A statement sent in the same round trip and transaction before a claim ({@link WorkRows#plannedOnce}): the claim
+     * A statement sent in the same round trip and transaction before a claim ({@link WorkRows#withSettings}): the claim
      * then gets a generic plan, made once per connection once pgjdbc prepares it on the server, never with sequential
      * scans. Left to itself PostgreSQL planned the claim on most executions (its generic plan looks dearer than the
      * custom ones, as the sizes of the array parameters are unknown): 1.8 ms of planning for a claim that then ran in
@@ -27,14 +29,13 @@ public final class ItemSql {
      * need not. Transaction-local: nothing stays on a connection that an application's pool lends to others.
      */
     public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-                                              + " set_config('enable_seqscan', 'off', true),"
-                                              + " set_config('jit', 'off', true)";
+                                              + " set_config('enable_seqscan', 'off', true), " + ReadTransaction.JIT_OFF;
 
     /**
      * What a claim is preceded by where the connection prepares nothing on the server (behind a pooler in transaction
      * mode), in the same round trip and transaction: JIT off, as in {@link #PLANNED_ONCE}, and the plan left custom.
      */
-    public static final String NO_JIT = "SELECT set_config('jit', 'off', true)";
+    public static final String PLANNED_EACH_TIME = "SELECT " + ReadTransaction.JIT_OFF;
 
     /**
      * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time

@@ -31,16 +31,17 @@ public final class WorkRows {
     }
 
     /**
-     * A claim's SQL, after {@link ItemSql#PLANNED_ONCE} in the same round trip where the connection prepares statements
-     * on the server; after {@link ItemSql#NO_JIT} alone where it prepares none (prepareThreshold=0, behind a pooler in
-     * transaction mode): there a generic plan would be made afresh on every claim, and worse than a custom one.
+     * A claim's SQL after its settings, in the same round trip and transaction: {@link ItemSql#PLANNED_ONCE} where the
+     * connection prepares statements on the server; {@link ItemSql#PLANNED_EACH_TIME} where it prepares none
+     * (prepareThreshold=0, behind a pooler in transaction mode): there a generic plan would be made afresh on every
+     * claim, and worse than a custom one.
      */
-    public static String plannedOnce(Connection connection, String claim) throws SQLException {
-        return (preparesOnServer(connection) ? ItemSql.PLANNED_ONCE : ItemSql.NO_JIT) + "; " + claim;
+    public static String withSettings(Connection connection, String claim) throws SQLException {
+        return (preparesOnServer(connection) ? ItemSql.PLANNED_ONCE : ItemSql.PLANNED_EACH_TIME) + "; " + claim;
     }
 
     /**
-     * Executes a claim made by {@link #plannedOnce}: prepared on the server from its first execution, so that results
+     * Executes a claim made by {@link #withSettings}: prepared on the server from its first execution, so that results
      * are binary from the second (a bytea body arrives as hex text, twice its size, in the first: forcing binary results
      * from the first would fail, as the settings' statement shares the round trip); the settings' result skipped.
      */

@@ -7,19 +7,26 @@ import java.sql.SQLException;
 /**
  * Reads in a transaction of their own on a connection that may be the application's: bounded by a statement timeout
  * and kept from JIT compilation for that transaction only ({@link #READ_SETTINGS}), rolled back at the end (what the
- * work would write is discarded), and the connection back in auto-commit, so that it goes back to its pool as it came. For the reads whose
- * estimates grow with a table (counts of a backlog, browsing): on a server with JIT (jit=on, PostgreSQL's default, and
- * a build with LLVM, as most packages are) a topic group's lag query took 628 ms, 563 of them compiling
- * (docs/production.md, "JIT compilation").
+ * work would write is discarded), and the connection back in auto-commit, so that it goes back to its pool as it
+ * came. For the reads whose estimates grow with a table (counts of a backlog, browsing): on a server with JIT (jit=on,
+ * PostgreSQL's default, and a build with LLVM, as most packages are) a topic group's lag query took 628 ms, 563 of
+ * them compiling (docs/production.md, "JIT compilation").
  */
 public final class ReadTransaction {
+
+    /**
+     * An SQL expression that turns JIT compilation off until the transaction ends, for the statements planned after
+     * it: whether a statement is compiled is decided when it is planned and checked when it starts, so the statement
+     * that sets it is itself compiled if its own cost asks for it (a set_config never does).
+     */
+    public static final String JIT_OFF = "set_config('jit', 'off', true)";
 
     /**
      * Bounds the statements of the current transaction and keeps them from being JIT-compiled. Parameter: the bound,
      * as text ("3000" is milliseconds; "0" leaves the session's own).
      */
     public static final String READ_SETTINGS = "SELECT CASE WHEN ? <> '0' THEN set_config('statement_timeout', ?, true)"
-                                               + " END, set_config('jit', 'off', true)";
+                                               + " END, " + JIT_OFF;
 
     private ReadTransaction() {
     }

@@ -49,7 +49,7 @@ final class QueueWorkStore implements WorkStore {
     public Claim claim(Connection connection, ClaimRequest request) throws SQLException {
         boolean keyed = request.acknowledged().stream().anyMatch(item -> item.messages().get(0).key() != null);
         boolean withPriorities = prioritized;
-        String claim = WorkRows.plannedOnce(connection, queue.sql().acknowledgeAndClaim(keyed, withPriorities));
+        String claim = WorkRows.withSettings(connection, queue.sql().acknowledgeAndClaim(keyed, withPriorities));
         try (PreparedStatement statement = connection.prepareStatement(claim)) {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());

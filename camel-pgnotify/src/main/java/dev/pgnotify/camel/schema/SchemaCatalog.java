@@ -35,13 +35,14 @@ public final class SchemaCatalog {
             = "SELECT EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure(?) AND strpos(prosrc, ?) > 0)";
 
     /**
-     * Whether a function exists and turns a boolean setting off for itself (its SET clause, as pg_proc keeps it:
-     * "name=value", the value as written: off, false, no or 0). Parameters: the function's signature, the setting.
+     * Whether a function is missing (to be created as it should be) or turns a boolean setting off for itself (its SET
+     * clause, as pg_proc keeps it: "name=value", the value as written: off, false, no or 0). Parameters: the function's
+     * signature, twice, and the setting.
      */
-    public static final String FUNCTION_TURNS_OFF
-            = "SELECT EXISTS (SELECT 1 FROM pg_proc p CROSS JOIN LATERAL unnest(p.proconfig) AS c(setting)"
-              + " WHERE p.oid = to_regprocedure(?) AND lower(c.setting) IN (SELECT ? || '=' || v"
-              + " FROM unnest(ARRAY['off', 'false', 'no', '0']) AS v))";
+    public static final String FUNCTION_MISSING_OR_TURNS_OFF
+            = "SELECT to_regprocedure(?) IS NULL OR EXISTS (SELECT 1 FROM pg_proc p"
+              + " CROSS JOIN LATERAL unnest(p.proconfig) AS c(setting) WHERE p.oid = to_regprocedure(?)"
+              + " AND lower(c.setting) IN (SELECT ? || '=' || v FROM unnest(ARRAY['off', 'false', 'no', '0']) AS v))";
 
     public static final String TRIGGER_EXISTS
             = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal)";

@@ -258,8 +258,8 @@ public final class TopicSchema {
     private static SchemaInstaller.SchemaObject withoutJit(TopicTable table, String suffix, String function) {
         return SchemaInstaller.SchemaObject.improvement("jit = off for function " + table.schema() + "."
                                                         + table.companionName(suffix) + "()",
-                connection -> !SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_EXISTS, function)
-                              || SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_TURNS_OFF, function, "jit"),
+                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_MISSING_OR_TURNS_OFF, function,
+                        function, "jit"),
                 "ALTER FUNCTION " + function + " " + TopicFunctions.NO_JIT);
     }
 }

@@ -170,7 +170,7 @@ final class TopicWorkStore implements WorkStore {
         int limit = (int) Math.min(Integer.MAX_VALUE, (long) request.batch() * CUT_BATCHES);
         String claim = cutFirst ? withKeys ? topic.sql().cutAndClaimKeyed : topic.sql().cutAndClaim
                 : withKeys ? topic.sql().acknowledgeAndClaimKeyed : topic.sql().acknowledgeAndClaim;
-        try (PreparedStatement statement = connection.prepareStatement(WorkRows.plannedOnce(connection, claim))) {
+        try (PreparedStatement statement = connection.prepareStatement(WorkRows.withSettings(connection, claim))) {
             Array ackIds = WorkRows.ids(connection, request.acknowledged());
             Array named = connection.createArrayOf("bigint", request.dueIds());
             Parameters parameters = new Parameters(statement);

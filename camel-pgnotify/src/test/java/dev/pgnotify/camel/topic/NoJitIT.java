@@ -1,19 +1,14 @@
 package dev.pgnotify.camel.topic;
 
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import javax.sql.DataSource;
 
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.PgNotifyITSupport;
@@ -24,11 +19,11 @@ import dev.pgnotify.camel.claim.WorkStore;
 import dev.pgnotify.camel.connection.Database;
 import dev.pgnotify.camel.connection.EndpointConnections;
 import dev.pgnotify.camel.connection.ReadTransaction;
+import dev.pgnotify.camel.test.StatementNotices;
 import org.apache.camel.builder.RouteBuilder;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.ds.PGSimpleDataSource;
-import org.postgresql.util.PSQLWarning;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -57,7 +52,7 @@ class NoJitIT extends PgNotifyITSupport {
 
     @Test
     void theTopicsFunctionsAndPgnotifysOwnConnectionsRunWithoutJit() throws Exception {
-        dropTopic();
+        dropTopic(TABLE);
         template.sendBody(URI, "setup");
         assertEquals(3L, ((Number) server().queryValue(functionsWithoutJit())).longValue(),
                 "the cut, load and maintenance functions run with jit=off");
@@ -81,14 +76,14 @@ class NoJitIT extends PgNotifyITSupport {
 
     @Test
     void noStatementOfAClaimALagOrAReadIsPlannedForJitOnAnApplicationsConnection() throws Exception {
-        dropTopic();
+        dropTopic(TABLE);
         TopicResources topic = groupWithBacklog(1_000);
         TopicWorkStore work = new TopicWorkStore(topic, "nojit", "g", (messages, limit, batch) -> {
         });
         try (Connection session = server().connect(); Statement statement = session.createStatement()) {
             // the application's session: every plan made reaches it as a notice
-            Notices notices = new Notices();
-            Connection watched = notices.watchWithJitForAnyCost(session, "SET client_min_messages = log",
+            StatementNotices notices = new StatementNotices();
+            Connection watched = notices.watchWithJitForAnyCost(session, "SELECT count(*) FROM " + TABLE, "SET client_min_messages = log",
                     "SET debug_print_plan = on");
             assertEquals(List.of(true), compiled(notices.plans()),
                     "the session plans for JIT (else this test would see nothing)");
@@ -129,7 +124,7 @@ class NoJitIT extends PgNotifyITSupport {
 
     @Test
     void theOperatorsStatisticsOnAnApplicationsDataSourceAreNotPlannedForJit() throws Exception {
-        dropTopic();
+        dropTopic(TABLE);
         groupWithBacklog(1_000);
         // the application's DataSource, whose sessions plan for JIT at any cost and show every plan made
         PGSimpleDataSource application = new PGSimpleDataSource();
@@ -139,7 +134,7 @@ class NoJitIT extends PgNotifyITSupport {
             application.setPassword(server().password());
         }
         application.setOptions("-c jit=on -c jit_above_cost=0 -c client_min_messages=log -c debug_print_plan=on");
-        Notices notices = new Notices();
+        StatementNotices notices = new StatementNotices();
         context.getRegistry().bind("watchedDataSource", notices.watch(application));
         EndpointAdmin admin = context.getEndpoint(URI + "&group=g&dataSource=#watchedDataSource", PgNotifyEndpoint.class)
                 .getAdmin();
@@ -168,7 +163,7 @@ class NoJitIT extends PgNotifyITSupport {
 
     @Test
     void measuringTheLagLeavesTheApplicationsConnectionAsItWas() throws Exception {
-        dropTopic();
+        dropTopic(TABLE);
         TopicResources topic = groupWithBacklog(20);
         try (Connection connection = server().connect(); Statement statement = connection.createStatement()) {
             statement.execute("SET jit = on");
@@ -186,12 +181,12 @@ class NoJitIT extends PgNotifyITSupport {
                                                  + " WHERE rolname = current_user"),
                 "needs a server with JIT (set PGNOTIFY_TEST_JDBC_URL to one built with LLVM: Debian's packages are)"
                 + " and a superuser, who may load auto_explain");
-        dropTopic();
+        dropTopic(TABLE);
         TopicResources topic = groupWithBacklog(1_000);
         try (Connection session = server().connect(); Statement statement = session.createStatement()) {
             // every statement's plan as run, nested ones too, reaches this session as a notice
-            Notices notices = new Notices();
-            Connection watched = notices.watchWithJitForAnyCost(session, "LOAD 'auto_explain'",
+            StatementNotices notices = new StatementNotices();
+            Connection watched = notices.watchWithJitForAnyCost(session, "SELECT count(*) FROM " + TABLE, "LOAD 'auto_explain'",
                     "SET auto_explain.log_min_duration = 0", "SET auto_explain.log_nested_statements = on",
                     "SET auto_explain.log_level = 'notice'");
             assertTrue(notices.plans().stream().anyMatch(plan -> plan.contains("JIT:")),
@@ -220,7 +215,7 @@ class NoJitIT extends PgNotifyITSupport {
             // a claim's settings statement, sent with it: a statement after it is not compiled, on this session only
             notices.clear();
             String count = "SELECT count(*) FROM " + TABLE + " WHERE channel = 'nojit'";
-            try (PreparedStatement claim = watched.prepareStatement(WorkRows.plannedOnce(watched, count))) {
+            try (PreparedStatement claim = watched.prepareStatement(WorkRows.withSettings(watched, count))) {
                 WorkRows.executeClaim(claim);
                 try (ResultSet rs = claim.getResultSet()) {
                     assertTrue(rs.next());
@@ -294,116 +289,6 @@ class NoJitIT extends PgNotifyITSupport {
         try (ResultSet rs = statement.executeQuery("SHOW " + setting)) {
             rs.next();
             return rs.getString(1);
-        }
-    }
-
-    private static void dropTopic() throws SQLException {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_state, " + TABLE + "_groups, " + TABLE
-                         + "_cuts, " + TABLE + "_items, " + TABLE + "_dead CASCADE",
-                "DROP SEQUENCE IF EXISTS " + TABLE + "_id_seq CASCADE",
-                "DROP FUNCTION IF EXISTS " + TABLE + "_slot, " + TABLE + "_cut, " + TABLE + "_load, " + TABLE
-                + "_maintain, " + TABLE + "_wake_up, " + TABLE + "_items_xid CASCADE");
-    }
-
-    /**
-     * The notices of a connection's statements (auto_explain's plans), kept when each statement closes and after each
-     * call on the connection: pgjdbc hands a notice to the statement it came with, or to the connection (a plan logged
-     * at the commit), and code under test closes its statements itself.
-     */
-    private static final class Notices {
-
-        private final List<String> plans = new ArrayList<>();
-
-        synchronized List<String> plans() {
-            return List.copyOf(plans);
-        }
-
-        synchronized void clear() {
-            plans.clear();
-        }
-
-        private synchronized void keep(Statement statement) throws SQLException {
-            keep(statement.getWarnings());
-            statement.clearWarnings();
-        }
-
-        private synchronized void keep(Connection connection) throws SQLException {
-            if (!connection.isClosed()) {
-                keep(connection.getWarnings());
-                connection.clearWarnings();
-            }
-        }
-
-        private void keep(SQLWarning warnings) {
-            for (SQLWarning warning = warnings; warning != null; warning = warning.getNextWarning()) {
-                // auto_explain's plan is the message; debug_print_plan's, the detail
-                String detail = warning instanceof PSQLWarning notice && notice.getServerErrorMessage() != null
-                        ? notice.getServerErrorMessage().getDetail() : null;
-                plans.add(detail != null ? warning.getMessage() + "\n" + detail : warning.getMessage());
-            }
-        }
-
-        /**
-         * The session with these settings and JIT for any cost, its statements watched from then on, after a plain
-         * count of the topic (the control: the first plan kept).
-         */
-        Connection watchWithJitForAnyCost(Connection session, String... settings) throws SQLException {
-            try (Statement statement = session.createStatement()) {
-                for (String setting : settings) {
-                    statement.execute(setting);
-                }
-                statement.execute("SET jit = on");
-                statement.execute("SET jit_above_cost = 0");
-            }
-            Connection watched = watch(session);
-            try (Statement control = watched.createStatement()) {
-                control.executeQuery("SELECT count(*) FROM " + TABLE).close();
-            }
-            return watched;
-        }
-
-        /** The DataSource, the statements of its connections watched. */
-        DataSource watch(DataSource dataSource) {
-            return (DataSource) Proxy.newProxyInstance(DataSource.class.getClassLoader(),
-                    new Class<?>[] { DataSource.class }, (proxy, method, args) -> {
-                        Object result = invoke(dataSource, method, args);
-                        return result instanceof Connection connection ? watch(connection) : result;
-                    });
-        }
-
-        /** The connection, its statements watched. */
-        Connection watch(Connection connection) {
-            return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
-                    new Class<?>[] { Connection.class }, (proxy, method, args) -> {
-                        Object result = invoke(connection, method, args);
-                        // a statement's plan is logged when its portal closes: at the commit, say
-                        keep(connection);
-                        if (result instanceof PreparedStatement prepared) {
-                            return watched(prepared, PreparedStatement.class);
-                        }
-                        if (result instanceof Statement statement) {
-                            return watched(statement, Statement.class);
-                        }
-                        return result;
-                    });
-        }
-
-        private Object watched(Statement statement, Class<? extends Statement> type) {
-            return Proxy.newProxyInstance(Statement.class.getClassLoader(), new Class<?>[] { type },
-                    (proxy, method, args) -> {
-                        if (method.getName().equals("close")) {
-                            keep(statement);
-                        }
-                        return invoke(statement, method, args);
-                    });
-        }
-
-        private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args) throws Throwable {
-            try {
-                return method.invoke(target, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
         }
     }
 }
