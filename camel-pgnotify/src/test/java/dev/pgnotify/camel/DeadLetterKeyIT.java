@@ -36,7 +36,7 @@ class DeadLetterKeyIT extends PgNotifyITSupport {
 
     @BeforeEach
     void dropTables() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         TopicDeliveryIT.dropTopic(LOG);
     }
 

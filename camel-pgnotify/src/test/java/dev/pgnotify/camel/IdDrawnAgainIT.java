@@ -34,7 +34,7 @@ class IdDrawnAgainIT extends PgNotifyITSupport {
 
     @BeforeEach
     void dropTables() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         TopicDeliveryIT.dropTopic(TOPIC);
     }
 

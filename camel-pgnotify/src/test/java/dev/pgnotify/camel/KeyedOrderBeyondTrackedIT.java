@@ -36,7 +36,7 @@ class KeyedOrderBeyondTrackedIT extends PgNotifyITSupport {
 
     @Override
     protected RoutesBuilder createRouteBuilder() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         return new RouteBuilder() {
             @Override
             public void configure() {

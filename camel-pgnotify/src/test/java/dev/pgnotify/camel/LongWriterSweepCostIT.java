@@ -41,7 +41,7 @@ class LongWriterSweepCostIT extends PgNotifyITSupport {
 
     @BeforeEach
     void cleanTable() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         template.requestBodyAndHeader("pgnotify:c?table=" + TABLE, null, PgNotifyConstants.OPERATION,
                 PgNotifyConstants.OPERATION_STATISTICS);
     }

@@ -51,7 +51,11 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
         return application;
     }
 
-    /** The messages along a failure's chain of causes, for asserting on what a user reads. */
+    /** Drops a queue table and its companions, so that a test starts from a queue of its own making. */
+    protected static void dropQueue(String table) throws Exception {
+        server().execute("DROP TABLE IF EXISTS " + table + ", " + table + "_dead, " + table + "_dedup CASCADE");
+    }
+
     /** Drops a topic and everything named after it, so that a test starts from a topic of its own making. */
     protected static void dropTopic(String table) throws Exception {
         server().execute("DROP TABLE IF EXISTS " + table + ", " + table + "_state, " + table + "_groups, " + table
@@ -61,6 +65,7 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
                                                                   + "_wake_up, " + table + "_items_xid CASCADE");
     }
 
+    /** The messages along a failure's chain of causes, for asserting on what a user reads. */
     protected static String causeMessages(Throwable failure) {
         StringBuilder text = new StringBuilder();
         for (Throwable t = failure; t != null; t = t.getCause()) {

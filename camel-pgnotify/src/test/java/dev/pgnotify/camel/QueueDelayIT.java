@@ -38,7 +38,7 @@ class QueueDelayIT extends PgNotifyITSupport {
 
     @BeforeEach
     void cleanTable() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         // the producer creates the table
         template.requestBodyAndHeader(uri(), null, PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_STATISTICS);
     }

@@ -33,7 +33,7 @@ class QueueIdOrderIT extends PgNotifyITSupport {
 
     @BeforeEach
     void cleanTable() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         template.requestBodyAndHeader(uri(), null, PgNotifyConstants.OPERATION, PgNotifyConstants.OPERATION_STATISTICS);
     }
 

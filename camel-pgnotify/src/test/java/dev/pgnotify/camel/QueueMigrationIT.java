@@ -20,7 +20,7 @@ class QueueMigrationIT extends PgNotifyITSupport {
 
     @Test
     void aTableOfThePreviousReleaseIsMigratedOnlineWithoutLosingMessages() throws Exception {
-        server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead, " + TABLE + "_dedup CASCADE");
+        dropQueue(TABLE);
         // the previous release's shape: this release's, less what it added
         template.sendBody("pgnotify:setup?table=" + TABLE, "setup");
         server().execute("DELETE FROM " + TABLE,

@@ -177,8 +177,10 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
     /**
      * mode=queue and topic: the number of threads that claim and process messages. They share the channel's messages
      * (in mode=topic: the group's) with each other and with every other consumer of the channel (of the group), in
-     * this application or another; each message goes to one of them at a time. With one thread, messages are processed
-     * in order: insert order in mode=queue, commit order in mode=topic.
+     * this application or another; each message goes to one of them at a time. A claim of several messages made while
+     * other threads wait idle is shared with them, so that a burst one thread claimed runs on the idle threads at once
+     * rather than one message after the other (in mode=topic the unit shared is a batch of messages cut together). With
+     * one thread, messages are processed in order: insert order in mode=queue, commit order in mode=topic.
      */
     private Integer concurrentConsumers = 1;
 
@@ -220,8 +222,9 @@ public class PgNotifyComponentConfiguration extends ComponentConfigurationProper
     private Integer maxAttempts = 10;
 
     /**
-     * mode=queue and topic: the most messages a consumer thread claims at once. Larger batches cost fewer round trips;
-     * each claimed message is held by that thread until it has been processed.
+     * mode=queue and topic: the most messages a consumer thread claims at once. Larger batches cost fewer round trips.
+     * Claimed messages stay leased to the consumer until processed, by the thread that claimed them or, for a claim
+     * shared with threads that waited idle (concurrentConsumers above 1), by those threads, each a part of it in order.
      */
     private Integer maxMessagesPerPoll = 100;
 
