@@ -1,23 +1,17 @@
 package dev.pgnotify.camel;
 
-import java.io.PrintWriter;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
-
-import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgnotify.camel.claim.ClaimingConsumer;
 import dev.pgnotify.camel.test.CapturedLogs;
+import dev.pgnotify.camel.test.GatedDataSource;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
@@ -36,64 +30,6 @@ class ClaimSharingStuckThreadIT extends PgNotifyITSupport {
     private static final String TABLE = "sharing_stuck_queue";
     private static final String WORKERS = "PgNotifyQueueConsumer[strand]";
 
-    /** Gates getConnection for the consumer's worker threads only (not the lease renewal, sweeper or listener). */
-    static final class WorkerGate implements DataSource {
-        final Object gate = new Object();
-        private final HikariDataSource delegate;
-
-        WorkerGate(HikariDataSource delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public Connection getConnection() throws SQLException {
-            if (Thread.currentThread().getName().contains(WORKERS)) {
-                synchronized (gate) {
-                    return delegate.getConnection();
-                }
-            }
-            return delegate.getConnection();
-        }
-
-        @Override
-        public Connection getConnection(String username, String password) throws SQLException {
-            return getConnection();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> type) throws SQLException {
-            return delegate.unwrap(type);
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> type) throws SQLException {
-            return delegate.isWrapperFor(type);
-        }
-
-        @Override
-        public PrintWriter getLogWriter() {
-            return null;
-        }
-
-        @Override
-        public void setLogWriter(PrintWriter out) {
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) {
-        }
-
-        @Override
-        public int getLoginTimeout() {
-            return 0;
-        }
-
-        @Override
-        public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-            throw new SQLFeatureNotSupportedException();
-        }
-    }
-
     @Test
     void anAcknowledgementLeftByAHelperIsNotStrandedWhenTheClaimCarryingItIsGivenUp() throws Exception {
         dropQueue(TABLE);
@@ -109,7 +45,8 @@ class ClaimSharingStuckThreadIT extends PgNotifyITSupport {
         CountDownLatch openGate = new CountDownLatch(1);
         try (HikariDataSource pool = new HikariDataSource(config); CapturedLogs logs = new CapturedLogs();
              CamelContext camel = new DefaultCamelContext()) {
-            WorkerGate gated = new WorkerGate(pool);
+            // only the consumer's worker threads wait at the gate (not the lease renewal, sweeper or listener)
+            GatedDataSource gated = new GatedDataSource(pool, thread -> thread.getName().contains(WORKERS));
             PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
             component.getConfiguration().setDataSource(gated);
             component.getConfiguration().setConnectTimeout(1000);
@@ -129,7 +66,7 @@ class ClaimSharingStuckThreadIT extends PgNotifyITSupport {
                                     // close the gate for the workers: the helper's next claim (carrying m2's
                                     // acknowledgement) blocks where neither the watchdog nor an interrupt reaches it
                                     Thread holder = new Thread(() -> {
-                                        synchronized (gated.gate) {
+                                        synchronized (gated.gate()) {
                                             holding.countDown();
                                             try {
                                                 openGate.await(60, TimeUnit.SECONDS);

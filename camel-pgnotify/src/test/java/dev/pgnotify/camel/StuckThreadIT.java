@@ -1,21 +1,15 @@
 package dev.pgnotify.camel;
 
-import java.io.PrintWriter;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
-
-import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pgnotify.camel.test.CapturedLogs;
+import dev.pgnotify.camel.test.GatedDataSource;
 import dev.pgnotify.camel.test.HealthRecorder;
 import org.apache.camel.CamelContext;
 import org.apache.camel.builder.RouteBuilder;
@@ -35,62 +29,6 @@ class StuckThreadIT extends PgNotifyITSupport {
 
     private static final String TABLE = "stuck_it_queue";
 
-    /** A real pool behind a getConnection that can be made to hang uninterruptibly. */
-    static final class GatedDataSource implements DataSource {
-
-        final Object gate = new Object();
-        private final HikariDataSource delegate;
-
-        GatedDataSource(HikariDataSource delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public Connection getConnection() throws SQLException {
-            synchronized (gate) {
-                return delegate.getConnection();
-            }
-        }
-
-        @Override
-        public Connection getConnection(String username, String password) throws SQLException {
-            return getConnection();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> type) throws SQLException {
-            return delegate.unwrap(type);
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> type) throws SQLException {
-            return delegate.isWrapperFor(type);
-        }
-
-        @Override
-        public PrintWriter getLogWriter() {
-            return null;
-        }
-
-        @Override
-        public void setLogWriter(PrintWriter out) {
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) {
-        }
-
-        @Override
-        public int getLoginTimeout() {
-            return 0;
-        }
-
-        @Override
-        public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-            throw new SQLFeatureNotSupportedException();
-        }
-    }
-
     @Test
     void aThreadStuckBeyondTheWatchdogsReachIsReplaced() throws Exception {
         server().execute("DROP TABLE IF EXISTS " + TABLE + ", " + TABLE + "_dead CASCADE");
@@ -102,7 +40,7 @@ class StuckThreadIT extends PgNotifyITSupport {
         Set<String> received = ConcurrentHashMap.newKeySet();
         try (HikariDataSource pool = new HikariDataSource(config); CapturedLogs logs = new CapturedLogs();
              CamelContext camel = new DefaultCamelContext()) {
-            GatedDataSource gated = new GatedDataSource(pool);
+            GatedDataSource gated = new GatedDataSource(pool, thread -> true);
             PgNotifyComponent component = camel.getComponent("pgnotify", PgNotifyComponent.class);
             component.getConfiguration().setDataSource(gated);
             component.getConfiguration().setConnectTimeout(1000);
@@ -121,7 +59,7 @@ class StuckThreadIT extends PgNotifyITSupport {
             CountDownLatch holding = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
             Thread holder = new Thread(() -> {
-                synchronized (gated.gate) {
+                synchronized (gated.gate()) {
                     holding.countDown();
                     try {
                         release.await(60, TimeUnit.SECONDS);
