@@ -19,9 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * burst waited behind the claiming thread's route while the others waited idle (16 threads, bursts of ten jobs of 1 ms:
  * the tenth started 9 ms late). Every thread of a shared claim, the claiming one included, leaves the acknowledgements
  * of its part here ({@link #acknowledgeLater}) for the next claim of any thread, and goes back to waiting: helping
- * costs no claim of its own. Parts handed off and not taken yet, and acknowledgements left, are still in the consumer's hands (their leases
- * are renewed); a thread that stops or pauses hands the first back to the table ({@link #takeAllHandedOff}) and sends
- * the second.
+ * costs no claim of its own. Parts handed off and not taken yet, and acknowledgements left, are still in the
+ * consumer's hands (their leases are renewed); a thread that stops or pauses hands the first back to the table
+ * ({@link #takeAllHandedOff}) and sends the second.
  */
 final class WakeUpSignal {
 
@@ -43,7 +43,7 @@ final class WakeUpSignal {
     private int waiting;
     /** Parts of claims handed off, for idle threads to deliver, each part by one thread in its order. */
     private final ArrayDeque<List<WorkStore.Item>> handedOff = new ArrayDeque<>();
-    /** Items delivered from {@link #handedOff}, whose acknowledgement waits for a claim. */
+    /** Items of shared claims, delivered, whose acknowledgement waits for the next claim of any thread. */
     private final List<WorkStore.Item> leftAcknowledgements = new ArrayList<>();
 
     WakeUpSignal(int threads) {
@@ -122,7 +122,7 @@ final class WakeUpSignal {
     }
 
     /**
-     * A thread delivered an item handed off to it: its acknowledgement goes with the next claim of any thread. Returns
+     * A thread delivered an item of a shared claim: its acknowledgement goes with the next claim of any thread. Returns
      * whether it is the first left since the last claim took them: that thread claims if no claim came soon.
      */
     boolean acknowledgeLater(WorkStore.Item item) {
