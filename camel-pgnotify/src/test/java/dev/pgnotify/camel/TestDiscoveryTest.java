@@ -24,7 +24,8 @@ class TestDiscoveryTest {
     /** Failsafe's default includes (the parent pom names none of its own). */
     private static final List<String> FAILSAFE_INCLUDES = List.of("**/IT*.java", "**/*IT.java", "**/*ITCase.java");
     private static final Pattern INCLUDE = Pattern.compile("<include>([^<]+)</include>");
-    private static final Pattern HAS_TESTS = Pattern.compile("@(Test|Property|ParameterizedTest|RepeatedTest|Example)\\b");
+    private static final Pattern HAS_TESTS = Pattern.compile(
+            "@(Test|TestFactory|TestTemplate|Property|ParameterizedTest|RepeatedTest|Example)\\b");
 
     @Test
     void everyClassWithTestsIsNamedSoThatItRuns() throws IOException {

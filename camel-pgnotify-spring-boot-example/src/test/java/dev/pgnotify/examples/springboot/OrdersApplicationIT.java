@@ -3,8 +3,11 @@ package dev.pgnotify.examples.springboot;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import dev.pgnotify.camel.test.PgTestServer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.builder.NotifyBuilder;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -18,6 +21,7 @@ import org.springframework.test.context.DynamicPropertySource;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -36,8 +40,14 @@ class OrdersApplicationIT {
         registry.add("spring.datasource.password", server::password);
     }
 
+    /** An order event of quantity 0: what a refused order would have sent. */
+    private static final Pattern QUANTITY_ZERO = Pattern.compile("\"quantity\"\\s*:\\s*0\\b");
+
     @Autowired
     TestRestTemplate http;
+
+    @Autowired
+    CamelContext camel;
 
     @Test
     void anAcceptedOrderIsSavedAndShippedFromItsEvent() {
@@ -51,6 +61,9 @@ class OrdersApplicationIT {
 
     @Test
     void aRefusedOrderLeavesNeitherTheOrderNorItsEvent() throws Exception {
+        NotifyBuilder refusedEventShipped = new NotifyBuilder(camel).fromRoute("ship-orders")
+                .filter(exchange -> QUANTITY_ZERO.matcher(exchange.getMessage().getBody(String.class)).find())
+                .whenReceived(1).create();
         int before = orders().size();
         ResponseEntity<Map<String, Object>> refused = place("book", 0);
         assertEquals(HttpStatus.UNPROCESSABLE_ENTITY, refused.getStatusCode());
@@ -59,6 +72,15 @@ class OrdersApplicationIT {
         assertEquals(0L, ((Number) PgTestServer.get().queryValue(
                 "SELECT count(*) FROM message_queue WHERE body_json->>'quantity' = '0'")).longValue(),
                 "and its event with it");
+        // the table alone proves nothing: ship-orders deletes each event it acknowledges, within milliseconds. An
+        // order placed after the refused one is shipped after any event the refused one had committed (one consumer
+        // thread, events claimed in order), and the route never saw one of quantity 0
+        ResponseEntity<Map<String, Object>> marker = place("marker", 1);
+        assertEquals(HttpStatus.CREATED, marker.getStatusCode());
+        long markerId = ((Number) marker.getBody().get("id")).longValue();
+        await().atMost(Duration.ofSeconds(15)).until(() -> orders().stream().anyMatch(
+                order -> ((Number) order.get("id")).longValue() == markerId && order.get("shipped_at") != null));
+        assertFalse(refusedEventShipped.matches(), "the refused order's event never reached ship-orders");
     }
 
     @Test

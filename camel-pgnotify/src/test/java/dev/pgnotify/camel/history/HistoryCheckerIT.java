@@ -67,6 +67,25 @@ class HistoryCheckerIT extends RestartableServerSupport {
         // -Dhistory.failOnViolation=false: report what was found without failing the build
         if (Boolean.parseBoolean(System.getProperty("history.failOnViolation", "true"))) {
             assertTrue(outcome.passed(), report);
+            assertSomethingHappened(outcome, report);
         }
+    }
+
+    /**
+     * No violation is only worth something if the run did what it planned: a run whose producers sent nothing, whose
+     * consumers delivered nothing or whose faults never happened has no violation either.
+     */
+    private static void assertSomethingHappened(HistoryRun.Outcome outcome, String report) {
+        CheckResult result = outcome.result();
+        int acknowledged = result.sendOutcomes().getOrDefault("ACK", 0);
+        assertTrue(acknowledged >= result.messagesPlanned() / 2,
+                "at least half the planned messages were sent and acknowledged\n" + report);
+        assertTrue(result.deliveries() >= acknowledged / 2 && result.deliveredMessages() > 0,
+                "the consumers delivered what was sent\n" + report);
+        assertTrue(result.checks().get(Invariant.COMPLETED)[0] >= acknowledged,
+                "every acknowledged send was checked for completion\n" + report);
+        int plannedFaults = HistoryPlan.generate(outcome.scenario(), outcome.seed()).faults().size();
+        assertTrue(plannedFaults == 0 || result.scheduledFaultCount() > 0,
+                plannedFaults + " faults were planned and some happened\n" + report);
     }
 }
