@@ -29,18 +29,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 @QuarkusTestResource(PgTestServerResource.class)
 class OrdersApplicationTest {
 
+    @Inject
+    CamelContext camel;
+
     @Test
     void anAcceptedOrderIsSavedAndShippedFromItsEvent() {
         int id = given().contentType(ContentType.JSON).body(Map.of("item", "book", "quantity", 2))
                 .when().post("/orders")
                 .then().statusCode(201).extract().path("id");
 
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> given().when().get("/orders").then()
-                .statusCode(200).body("find { it.id == " + id + " }.shipped_at", notNullValue()));
+        awaitShipped(id);
     }
-
-    @Inject
-    CamelContext camel;
 
     @Test
     void aRefusedOrderLeavesNeitherTheOrderNorItsEvent() throws Exception {
@@ -61,8 +60,7 @@ class OrdersApplicationTest {
         int marker = given().contentType(ContentType.JSON).body(Map.of("item", "marker", "quantity", 1))
                 .when().post("/orders")
                 .then().statusCode(201).extract().path("id");
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> given().when().get("/orders").then()
-                .statusCode(200).body("find { it.id == " + marker + " }.shipped_at", notNullValue()));
+        awaitShipped(marker);
         assertFalse(refusedEventShipped.matches(), "the refused order's event never reached ship-orders");
     }
 
@@ -70,6 +68,11 @@ class OrdersApplicationTest {
     void theReadinessCheckShowsTheShippingConsumer() {
         given().when().get("/q/health/ready").then().statusCode(200)
                 .body("checks.find { it.name == 'camel-pgnotify' }.data.'consumer:ship-orders'", is("UP"));
+    }
+
+    private static void awaitShipped(int id) {
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> given().when().get("/orders").then()
+                .statusCode(200).body("find { it.id == " + id + " }.shipped_at", notNullValue()));
     }
 
     private static long count(String sql) throws Exception {

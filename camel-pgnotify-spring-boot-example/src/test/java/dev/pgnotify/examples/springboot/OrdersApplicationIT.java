@@ -55,8 +55,7 @@ class OrdersApplicationIT {
         assertEquals(HttpStatus.CREATED, placed.getStatusCode());
         long id = ((Number) placed.getBody().get("id")).longValue();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> orders().stream()
-                .anyMatch(order -> ((Number) order.get("id")).longValue() == id && order.get("shipped_at") != null));
+        awaitShipped(id);
     }
 
     @Test
@@ -78,8 +77,7 @@ class OrdersApplicationIT {
         ResponseEntity<Map<String, Object>> marker = place("marker", 1);
         assertEquals(HttpStatus.CREATED, marker.getStatusCode());
         long markerId = ((Number) marker.getBody().get("id")).longValue();
-        await().atMost(Duration.ofSeconds(15)).until(() -> orders().stream().anyMatch(
-                order -> ((Number) order.get("id")).longValue() == markerId && order.get("shipped_at") != null));
+        awaitShipped(markerId);
         assertFalse(refusedEventShipped.matches(), "the refused order's event never reached ship-orders");
     }
 
@@ -100,6 +98,11 @@ class OrdersApplicationIT {
         ResponseEntity<String> metric = http.getForEntity("/actuator/metrics/pgnotify.messages", String.class);
         assertEquals(HttpStatus.OK, metric.getStatusCode(), metric.getBody());
         assertTrue(metric.getBody().contains("order-events"), metric.getBody());
+    }
+
+    private void awaitShipped(long id) {
+        await().atMost(Duration.ofSeconds(15)).until(() -> orders().stream()
+                .anyMatch(order -> ((Number) order.get("id")).longValue() == id && order.get("shipped_at") != null));
     }
 
     private ResponseEntity<Map<String, Object>> place(String item, int quantity) {

@@ -37,7 +37,8 @@ public final class HistoryRun {
 
     /** What a run gives: the check's result, with what is needed to read it and to replay it. */
     public record Outcome(HistoryScenario scenario, long seed, String replay, Path directory, CheckResult result,
-                          boolean drained, long faultPhaseMillis, long drainMillis, long totalMillis) {
+                          int faultsPlanned, boolean drained, long faultPhaseMillis, long drainMillis,
+                          long totalMillis) {
 
         public boolean passed() {
             return result.violations().isEmpty();
@@ -123,8 +124,8 @@ public final class HistoryRun {
         FinalState state = FinalState.read(db, target);
         History history = History.of(Event.readAll(directory));
         CheckResult result = new HistoryChecker(history, state, scenario).check(plan.messages().size());
-        Outcome outcome = new Outcome(scenario, seed, replay, directory, result, drained, faultPhaseMillis, drainMillis,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+        Outcome outcome = new Outcome(scenario, seed, replay, directory, result, plan.faults().size(), drained,
+                faultPhaseMillis, drainMillis, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
         Files.writeString(directory.resolve("report.txt"), outcome.report(Integer.MAX_VALUE));
         LOG.info("History run {} with seed {} done in {} s: {} violation(s); report in {}", scenario.name(), seed,
                 outcome.totalMillis() / 1000, result.violations().size(), directory.resolve("report.txt"));
