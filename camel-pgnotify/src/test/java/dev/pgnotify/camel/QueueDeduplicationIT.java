@@ -115,6 +115,50 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
     }
 
     @Test
+    void aQueueOfAnEarlierVersionStartsEveryWindowOfAClaimOncePerStatementAfterTheUpgrade() throws Exception {
+        String done = TABLE + "_dedup_done";
+        template.sendBody("pgnotify:dedup-setup?table=" + TABLE, "setup");
+        // the earlier version's shape: each window started by a trigger per row, the table's pages filled whole
+        server().execute("DELETE FROM " + TABLE,
+                "ALTER TABLE " + TABLE + "_dedup RESET (fillfactor)",
+                "DROP TRIGGER " + done + " ON " + TABLE,
+                "CREATE OR REPLACE FUNCTION " + done + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                + "BEGIN\n"
+                + "    UPDATE " + TABLE + "_dedup SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
+                + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
+                + "    RETURN NULL;\n"
+                + "END $$",
+                "CREATE TRIGGER " + done + " AFTER DELETE ON " + TABLE
+                + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION " + done + "()");
+        String trigger = "SELECT tgtype & 1 = 1 FROM pg_trigger WHERE tgname = '" + done + "'";
+
+        // without createSchema, an application starts on it as it is
+        int sent = 150;
+        for (int i = 0; i < sent; i++) {
+            assertFalse(send("pgnotify:dedup-orders?table=" + TABLE + "&createSchema=false&deduplicationWindow=60s",
+                    "before the upgrade " + i, "upgrade-" + i));
+        }
+        assertEquals(true, server().queryValue(trigger), "still once per row");
+
+        // a consumer's start with createSchema=true replaces the trigger and its function in place
+        MockEndpoint orders = getMockEndpoint("mock:orders");
+        orders.expectedMessageCount(sent);
+        context.getRouteController().startRoute("orders");
+        orders.setResultWaitTime(20_000);
+        orders.assertIsSatisfied();
+        assertEquals(false, server().queryValue(trigger), "once per statement");
+        assertEquals(true, server().queryValue("SELECT prosrc LIKE '%TG_LEVEL%' FROM pg_proc WHERE proname = '" + done
+                                               + "'"));
+        assertEquals(true, server().queryValue("SELECT 'fillfactor=50' = ANY(reloptions) FROM pg_class"
+                                               + " WHERE relname = '" + TABLE + "_dedup'"));
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        // the claims acknowledged several messages a statement: every id's window started, none stays taken for good
+        assertEquals(sent, count("SELECT count(*) FROM " + TABLE + "_dedup WHERE dedup_id LIKE 'upgrade-%'"
+                                 + " AND until > now() AND until < now() + interval '61 seconds'"));
+        assertTrue(send(ORDERS, "again, within the window", "upgrade-7"));
+    }
+
+    @Test
     void aBatchCannotCarryOneDeduplicationId() {
         Exception e = assertThrows(Exception.class, () -> template.sendBodyAndHeader(ORDERS + "&batch=true",
                 List.of("a", "b"), PgNotifyConstants.DEDUPLICATION_ID, "batch-1"));

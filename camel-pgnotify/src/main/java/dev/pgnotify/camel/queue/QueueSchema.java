@@ -169,56 +169,7 @@ public final class QueueSchema {
         // letters are few)
         objects.add(SchemaInstaller.SchemaObject.primaryKey(table.deadLetterDisplay(), table.deadLetterSql(), "id",
                 "created_at"));
-        // deduplication: a message with a deduplication id is enqueued only while the id is free; the id stays taken
-        // while its message exists and for its window after. The table is the one arbiter of concurrent producers
-        // and of the message's end (its row is locked by either), and the triggers serve SQL publishers alike
-        String dedup = table.deduplicationSql();
-        objects.add(new SchemaInstaller.SchemaObject("table " + table.deduplicationDisplay(),
-                connection -> SchemaInstaller.tableExists(connection, dedup),
-                "CREATE TABLE " + dedup + " (\n"
-                    + "    channel   text        NOT NULL,\n"
-                    + "    dedup_id  text        NOT NULL,\n"
-                    + "    until     timestamptz NOT NULL,\n"
-                    + "    window_ms bigint      NOT NULL DEFAULT 0,\n"
-                    + "    PRIMARY KEY (channel, dedup_id)\n"
-                    + ")"));
-        // times are the clock's, not the transaction's start: a producer whose transaction began before the previous
-        // message of the same id was acknowledged must see its window as it stands when it inserts. A function of an
-        // earlier version (comparing with now()) is replaced in place
-        objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.deduplicationTriggerName() + "()",
-                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS, table.deduplicationFunctionSql() + "()",
-                        "clock_timestamp"),
-                "CREATE OR REPLACE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
-                    + "BEGIN\n"
-                    + "    INSERT INTO " + dedup + " AS d (channel, dedup_id, until, window_ms)\n"
-                    + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', coalesce(nullif(current_setting('"
-                    + ProducerSettings.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
-                    + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity', window_ms = excluded.window_ms\n"
-                    + "    WHERE d.until < clock_timestamp();\n"
-                    + "    IF NOT FOUND THEN\n"
-                    + "        RETURN NULL;\n"
-                    + "    END IF;\n"
-                    + "    RETURN NEW;\n"
-                    + "END " + Q));
-        objects.add(new SchemaInstaller.SchemaObject("trigger " + table.deduplicationTriggerName() + " on " + table.display(),
-                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, table.deduplicationTriggerName()),
-                "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationTriggerName()) + " BEFORE INSERT ON " + t
-                    + " FOR EACH ROW WHEN (NEW.dedup_id IS NOT NULL) EXECUTE FUNCTION "
-                    + table.deduplicationFunctionSql() + "()"));
-        objects.add(new SchemaInstaller.SchemaObject("function " + table.schema() + "." + table.deduplicationDoneTriggerName() + "()",
-                connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
-                        table.deduplicationDoneFunctionSql() + "()", "clock_timestamp"),
-                "CREATE OR REPLACE FUNCTION " + table.deduplicationDoneFunctionSql() + "() RETURNS trigger LANGUAGE plpgsql AS " + Q + "\n"
-                    + "BEGIN\n"
-                    + "    UPDATE " + dedup + " SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
-                    + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
-                    + "    RETURN NULL;\n"
-                    + "END " + Q));
-        objects.add(new SchemaInstaller.SchemaObject("trigger " + table.deduplicationDoneTriggerName() + " on " + table.display(),
-                connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, table.deduplicationDoneTriggerName()),
-                "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " AFTER DELETE ON "
-                    + t + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION "
-                    + table.deduplicationDoneFunctionSql() + "()"));
+        objects.addAll(DeduplicationSchema.objects(table));
         // one wake-up per channel and statement, none at all for pgnotify's own producers (they wake after commit).
         // When every row of a channel is delayed, the payload says in how many milliseconds the first falls due
         // (after the channel and an origin of "-"), so that consumers wake then rather than at their next poll. An

@@ -47,6 +47,22 @@ public final class SchemaCatalog {
     public static final String TRIGGER_EXISTS
             = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal)";
 
+    /**
+     * Whether a trigger exists and fires once per row (rather than once per statement). Parameters: the table, the
+     * trigger's name.
+     */
+    public static final String TRIGGER_PER_ROW
+            = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal"
+              + " AND tgtype & 1 = 1)";
+
+    /**
+     * Whether a table is missing (to be created as it should be) or has a storage parameter set, whatever its value
+     * (a value its owner chose is kept). Parameters: the table, twice, and the parameter's name.
+     */
+    public static final String TABLE_MISSING_OR_HAS_PARAMETER
+            = "SELECT to_regclass(?) IS NULL OR EXISTS (SELECT 1 FROM pg_class c CROSS JOIN LATERAL unnest(c.reloptions)"
+              + " AS o(option) WHERE c.oid = to_regclass(?) AND o.option LIKE ? || '=%')";
+
     /** The columns of a table and their types, as format_type writes them. */
     public static final String TABLE_COLUMNS = "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
                                                + " WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped";
