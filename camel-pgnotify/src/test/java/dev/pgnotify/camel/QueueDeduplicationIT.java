@@ -1,5 +1,7 @@
 package dev.pgnotify.camel;
 
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,22 +117,13 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
     }
 
     @Test
-    void aQueueOfAnEarlierVersionStartsEveryWindowOfAClaimOncePerStatementAfterTheUpgrade() throws Exception {
-        String done = TABLE + "_dedup_done";
+    void aQueueOfAnEarlierVersionGetsTheTriggerOncePerStatementWithoutHoldingUpTheQueue() throws Exception {
         template.sendBody("pgnotify:dedup-setup?table=" + TABLE, "setup");
-        // the earlier version's shape: each window started by a trigger per row, the table's pages filled whole
-        server().execute("DELETE FROM " + TABLE,
-                "ALTER TABLE " + TABLE + "_dedup RESET (fillfactor)",
-                "DROP TRIGGER " + done + " ON " + TABLE,
-                "CREATE OR REPLACE FUNCTION " + done + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-                + "BEGIN\n"
-                + "    UPDATE " + TABLE + "_dedup SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
-                + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
-                + "    RETURN NULL;\n"
-                + "END $$",
-                "CREATE TRIGGER " + done + " AFTER DELETE ON " + TABLE
-                + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION " + done + "()");
-        String trigger = "SELECT tgtype & 1 = 1 FROM pg_trigger WHERE tgname = '" + done + "'";
+        server().execute("DELETE FROM " + TABLE);
+        putBackTheEarlierTrigger();
+        server().execute("DROP TRIGGER " + TABLE + "_dedup_window ON " + TABLE,
+                "DROP FUNCTION " + TABLE + "_dedup_window()",
+                "ALTER TABLE " + TABLE + "_dedup RESET (fillfactor)");
 
         // without createSchema, an application starts on it as it is
         int sent = 150;
@@ -138,24 +131,73 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
             assertFalse(send("pgnotify:dedup-orders?table=" + TABLE + "&createSchema=false&deduplicationWindow=60s",
                     "before the upgrade " + i, "upgrade-" + i));
         }
-        assertEquals(true, server().queryValue(trigger), "still once per row");
+        assertEquals(List.of(TABLE + "_dedup", TABLE + "_dedup_done"), deduplicationTriggers());
 
-        // a consumer's start with createSchema=true replaces the trigger and its function in place
+        // a transaction that has read the queue holds off the trigger's replacement: the start waits for it a
+        // moment only (every statement on the queue would wait behind it meanwhile), leaves the earlier trigger for
+        // the next start, and sends
+        try (Connection reader = server().connect()) {
+            reader.setAutoCommit(false);
+            try (Statement statement = reader.createStatement()) {
+                statement.execute("SELECT count(*) FROM " + TABLE);
+            }
+            long started = System.nanoTime();
+            assertFalse(send("pgnotify:dedup-orders?table=" + TABLE + "&deduplicationWindow=60s",
+                    "while a reader holds the table", "upgrade-" + sent));
+            long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            assertTrue(tookMillis < 5_000, "the start waited " + tookMillis + " ms");
+            assertEquals(List.of(TABLE + "_dedup", TABLE + "_dedup_done"), deduplicationTriggers());
+            reader.rollback();
+        }
+
+        // the consumer's start replaces it, in place
         MockEndpoint orders = getMockEndpoint("mock:orders");
-        orders.expectedMessageCount(sent);
+        orders.expectedMessageCount(sent + 1);
         context.getRouteController().startRoute("orders");
         orders.setResultWaitTime(20_000);
         orders.assertIsSatisfied();
-        assertEquals(false, server().queryValue(trigger), "once per statement");
-        assertEquals(true, server().queryValue("SELECT prosrc LIKE '%TG_LEVEL%' FROM pg_proc WHERE proname = '" + done
-                                               + "'"));
-        assertEquals(true, server().queryValue("SELECT 'fillfactor=50' = ANY(reloptions) FROM pg_class"
-                                               + " WHERE relname = '" + TABLE + "_dedup'"));
+        assertEquals(List.of(TABLE + "_dedup", TABLE + "_dedup_window"), deduplicationTriggers());
+        assertEquals(0L, count("SELECT count(*) FROM pg_proc WHERE proname = '" + TABLE + "_dedup_done'"));
+        assertEquals(1L, count("SELECT count(*) FROM pg_class WHERE relname = '" + TABLE + "_dedup'"
+                               + " AND 'fillfactor=50' = ANY(reloptions)"));
         await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
         // the claims acknowledged several messages a statement: every id's window started, none stays taken for good
-        assertEquals(sent, count("SELECT count(*) FROM " + TABLE + "_dedup WHERE dedup_id LIKE 'upgrade-%'"
-                                 + " AND until > now() AND until < now() + interval '61 seconds'"));
+        assertEquals(sent + 1, count("SELECT count(*) FROM " + TABLE + "_dedup WHERE dedup_id LIKE 'upgrade-%'"
+                                     + " AND until > now() AND until < now() + interval '61 seconds'"));
         assertTrue(send(ORDERS, "again, within the window", "upgrade-7"));
+
+        // the earlier version started again puts its trigger back beside this one: both start the same window, and
+        // this version's next start replaces it again
+        context.getRouteController().stopRoute("orders");
+        putBackTheEarlierTrigger();
+        assertFalse(send("pgnotify:dedup-orders?table=" + TABLE + "&deduplicationWindow=30s", "after going back",
+                "back-1"));
+        assertEquals(List.of(TABLE + "_dedup", TABLE + "_dedup_window"), deduplicationTriggers());
+        context.getRouteController().startRoute("orders");
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE + "_dedup WHERE dedup_id"
+                                                        + " = 'back-1' AND until < 'infinity'") == 1);
+    }
+
+    /** The earlier version's trigger that started each message's window, once per row, as it created it. */
+    private static void putBackTheEarlierTrigger() throws Exception {
+        String done = TABLE + "_dedup_done";
+        server().execute("CREATE OR REPLACE FUNCTION " + done + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                         + "BEGIN\n"
+                         + "    UPDATE " + TABLE + "_dedup SET until = clock_timestamp() + window_ms"
+                         + " * interval '1 millisecond'\n"
+                         + "    WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
+                         + "    RETURN NULL;\n"
+                         + "END $$",
+                "CREATE TRIGGER " + done + " AFTER DELETE ON " + TABLE
+                + " FOR EACH ROW WHEN (OLD.dedup_id IS NOT NULL) EXECUTE FUNCTION " + done + "()");
+    }
+
+    /** The names of the queue table's deduplication triggers, in order. */
+    private static List<String> deduplicationTriggers() throws Exception {
+        String names = (String) server().queryValue("SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger"
+                                                    + " WHERE tgrelid = '" + TABLE + "'::regclass"
+                                                    + " AND starts_with(tgname, '" + TABLE + "_dedup')");
+        return List.of(names.split(","));
     }
 
     @Test

@@ -27,9 +27,9 @@ class QueueMigrationIT extends PgNotifyITSupport {
                 "DROP INDEX " + TABLE + "_key",
                 "DROP INDEX " + TABLE + "_priority",
                 "DROP TRIGGER " + TABLE + "_dedup ON " + TABLE,
-                "DROP TRIGGER " + TABLE + "_dedup_done ON " + TABLE,
+                "DROP TRIGGER " + TABLE + "_dedup_window ON " + TABLE,
                 "DROP FUNCTION " + TABLE + "_dedup()",
-                "DROP FUNCTION " + TABLE + "_dedup_done()",
+                "DROP FUNCTION " + TABLE + "_dedup_window()",
                 "DROP TABLE " + TABLE + "_dedup",
                 "ALTER TABLE " + TABLE + " DROP COLUMN message_key, DROP COLUMN expires_at, DROP COLUMN dedup_id,"
                 + " DROP COLUMN priority",

@@ -1,5 +1,7 @@
 package dev.pgnotify.camel.queue;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 
 import dev.pgnotify.camel.PgIdentifiers;
@@ -16,13 +18,17 @@ import dev.pgnotify.camel.schema.SchemaInstaller.SchemaObject;
  * The window starts when the message's row is deleted (acknowledged, dead-lettered, expired): a trigger rewrites the
  * id's row then. It fires once per statement for every row the statement deleted, as an acknowledgement deletes a
  * claim's worth at once; with the table's pages half free, each rewrite stays on its page (a HOT update, no index
- * entry). Measured on PostgreSQL 15, 200,000 deletions in statements of 100: the trigger's work 2.2 s once per row on
- * full pages, 0.7 s once per statement on half-free pages.
+ * entry). Measured on PostgreSQL 15, 200,000 deletions in statements of 100: the trigger's work 4.1–4.6 s once per row
+ * on full pages, 0.9–1.3 s once per statement on half-free pages (docs/benchmark/deduplication.md).
+ * <p>
+ * An earlier version's trigger ({@code _dedup_done}) fired once per row. This one has a name of its own, so that
+ * either version's objects stay whole whichever version starts last: the earlier one, started again, puts its own
+ * trigger back beside this one (both start the same window), and this version replaces it again.
  */
 final class DeduplicationSchema {
 
-    /** Only the done function of this release has it: it serves a trigger fired once per statement. */
-    static final String DONE_PER_STATEMENT_MARKER = "TG_LEVEL";
+    /** The deleted rows, as the window trigger's transition table names them. */
+    private static final String DELETED = "gone";
 
     /** Where function bodies are dollar-quoted: see {@link PgIdentifiers#dollarQuoted}. */
     private static final String Q = PgIdentifiers.BODY_QUOTE;
@@ -34,8 +40,8 @@ final class DeduplicationSchema {
     static List<SchemaObject> objects(QueueTable table) {
         String t = table.sql();
         String dedup = table.deduplicationSql();
-        String doneFunction = table.deduplicationDoneFunctionSql() + "()";
-        String doneTrigger = table.deduplicationDoneTriggerName();
+        String window = table.deduplicationWindowTriggerName();
+        String windowFunction = table.deduplicationWindowFunctionSql() + "()";
         return List.of(
                 new SchemaObject("table " + table.deduplicationDisplay(),
                         connection -> SchemaInstaller.tableExists(connection, dedup),
@@ -78,57 +84,62 @@ final class DeduplicationSchema {
                         "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationTriggerName()) + " BEFORE INSERT ON "
                             + t + " FOR EACH ROW WHEN (NEW.dedup_id IS NOT NULL) EXECUTE FUNCTION "
                             + table.deduplicationFunctionSql() + "()"),
-                // an earlier version's function (row by row, with the clock) serves its own trigger as it is (the
-                // improvement below replaces both); one comparing with now(), or one left without its per-row
-                // trigger, is replaced in place
-                new SchemaObject("function " + table.schema() + "." + doneTrigger + "()",
-                        connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS, doneFunction,
-                                DONE_PER_STATEMENT_MARKER)
-                                      || SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS, doneFunction,
-                                "clock_timestamp")
-                                         && SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_PER_ROW, t,
-                                doneTrigger),
-                        doneFunction(table)),
-                new SchemaObject("trigger " + doneTrigger + " on " + table.display(),
-                        connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, doneTrigger),
-                        doneTrigger(table)),
-                // an earlier version's trigger fired once per row: the function and the trigger are replaced together
-                // (one savepoint: a role that may not leaves both as they were, which works, only slower)
-                SchemaObject.improvement("trigger " + doneTrigger + " on " + table.display() + " once per statement",
-                        connection -> !SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, doneTrigger)
-                                      || !SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_PER_ROW, t,
-                                doneTrigger)
-                                         && SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
-                                doneFunction, DONE_PER_STATEMENT_MARKER),
-                        doneFunction(table) + ";\n"
-                            + "DROP TRIGGER IF EXISTS " + PgIdentifiers.quote(doneTrigger) + " ON " + t + ";\n"
-                            + doneTrigger(table)));
+                new SchemaObject("function " + table.schema() + "." + window + "()",
+                        connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_EXISTS, windowFunction)
+                                      || earlierServes(connection, table),
+                        windowFunction(table)),
+                new SchemaObject("trigger " + window + " on " + table.display(),
+                        connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t, window)
+                                      || earlierServes(connection, table),
+                        windowTrigger(table)),
+                // the earlier version's trigger replaced, in one savepoint: a role that may not (it does not own the
+                // table or the function) leaves it as it is, which works, only slower
+                SchemaObject.improvement("trigger " + window + " on " + table.display() + " in place of "
+                                         + table.deduplicationDoneTriggerName(),
+                        connection -> !SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t,
+                                table.deduplicationDoneTriggerName()),
+                        windowFunction(table) + ";\n"
+                            + "DROP TRIGGER IF EXISTS " + PgIdentifiers.quote(window) + " ON " + t + ";\n"
+                            + windowTrigger(table) + ";\n"
+                            + "DROP TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " ON " + t
+                            + ";\n"
+                            + "DROP FUNCTION IF EXISTS " + table.deduplicationDoneFunctionSql() + "()"));
     }
 
     /**
-     * Starts the windows of the ids of the messages a statement deleted. It serves an earlier version's trigger (once
-     * per row) as well, so that replacing the function before its trigger changes nothing.
+     * Whether an earlier version's trigger starts the windows, row by row, with the clock's time: it serves until the
+     * improvement replaces it. (One comparing with now(), older still, does not: this version's trigger is required
+     * beside it.)
      */
-    private static String doneFunction(QueueTable table) {
-        String dedup = table.deduplicationSql();
-        return "CREATE OR REPLACE FUNCTION " + table.deduplicationDoneFunctionSql() + "() RETURNS trigger"
-               + " LANGUAGE plpgsql AS " + Q + "\n"
+    private static boolean earlierServes(Connection connection, QueueTable table) throws SQLException {
+        return SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, table.sql(),
+                table.deduplicationDoneTriggerName())
+               && SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
+                table.deduplicationDoneFunctionSql() + "()", "clock_timestamp");
+    }
+
+    /**
+     * Starts the windows of the ids of the messages a statement deleted. The join is pinned to a nested loop over the
+     * deleted rows, probing the table's key: the plan PL/pgSQL keeps for the session was made for the first
+     * statement's count of rows, and a hash join made for many would read the whole table for every later claim (and
+     * lock the ids' rows in the table's order instead of the deletion's). Not JIT-compiled: a plan made for a large
+     * delete would be compiled again on every call.
+     */
+    private static String windowFunction(QueueTable table) {
+        return "CREATE OR REPLACE FUNCTION " + table.deduplicationWindowFunctionSql() + "() RETURNS trigger"
+               + " LANGUAGE plpgsql SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS " + Q + "\n"
                + "BEGIN\n"
-               + "    IF " + DONE_PER_STATEMENT_MARKER + " = 'STATEMENT' THEN\n"
-               + "        UPDATE " + dedup + " AS d SET until = clock_timestamp() + d.window_ms * interval '1 millisecond'\n"
-               + "        FROM gone AS g\n"
-               + "        WHERE g.dedup_id IS NOT NULL AND d.channel = g.channel AND d.dedup_id = g.dedup_id;\n"
-               + "    ELSE\n"
-               + "        UPDATE " + dedup + " SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
-               + "        WHERE channel = OLD.channel AND dedup_id = OLD.dedup_id;\n"
-               + "    END IF;\n"
+               + "    UPDATE " + table.deduplicationSql() + " AS d"
+               + " SET until = clock_timestamp() + d.window_ms * interval '1 millisecond'\n"
+               + "    FROM " + DELETED + " AS g\n"
+               + "    WHERE g.dedup_id IS NOT NULL AND d.channel = g.channel AND d.dedup_id = g.dedup_id;\n"
                + "    RETURN NULL;\n"
                + "END " + Q;
     }
 
-    private static String doneTrigger(QueueTable table) {
-        return "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " AFTER DELETE ON "
-               + table.sql() + " REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION "
-               + table.deduplicationDoneFunctionSql() + "()";
+    private static String windowTrigger(QueueTable table) {
+        return "CREATE TRIGGER " + PgIdentifiers.quote(table.deduplicationWindowTriggerName()) + " AFTER DELETE ON "
+               + table.sql() + " REFERENCING OLD TABLE AS " + DELETED + " FOR EACH STATEMENT EXECUTE FUNCTION "
+               + table.deduplicationWindowFunctionSql() + "()";
     }
 }

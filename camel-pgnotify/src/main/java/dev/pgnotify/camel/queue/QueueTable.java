@@ -121,7 +121,22 @@ public final class QueueTable {
         return qualified(schema, deduplicationTriggerName());
     }
 
-    /** The trigger (and its function) that starts a deduplication id's window once its message is gone. */
+    /**
+     * The trigger (and its function) that starts the deduplication windows of the messages a statement deleted, once
+     * per statement.
+     */
+    String deduplicationWindowTriggerName() {
+        return name + "_dedup_window";
+    }
+
+    String deduplicationWindowFunctionSql() {
+        return qualified(schema, deduplicationWindowTriggerName());
+    }
+
+    /**
+     * An earlier version's trigger (and function) that started one message's window, once per row: replaced by
+     * {@link #deduplicationWindowTriggerName()}.
+     */
     String deduplicationDoneTriggerName() {
         return name + "_dedup_done";
     }

@@ -48,14 +48,6 @@ public final class SchemaCatalog {
             = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal)";
 
     /**
-     * Whether a trigger exists and fires once per row (rather than once per statement). Parameters: the table, the
-     * trigger's name.
-     */
-    public static final String TRIGGER_PER_ROW
-            = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(?) AND tgname = ? AND NOT tgisinternal"
-              + " AND tgtype & 1 = 1)";
-
-    /**
      * Whether a table is missing (to be created as it should be) or has a storage parameter set, whatever its value
      * (a value its owner chose is kept). Parameters: the table, twice, and the parameter's name.
      */

@@ -23,6 +23,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class SchemaInstaller {
 
+    /**
+     * How long an improvement waits for a lock another session holds before it is left for the next start: what the
+     * queue's statements may wait behind it.
+     */
+    static final long IMPROVEMENT_LOCK_TIMEOUT_MILLIS = 200;
+
     private static final Logger LOG = LoggerFactory.getLogger(SchemaInstaller.class);
 
     /** Whether a schema object exists (in the expected shape). */
@@ -108,10 +114,7 @@ public final class SchemaInstaller {
         connection.setAutoCommit(false);
         try {
             // the bound first: it applies to the schema lock too, which another application's start may hold
-            try (PreparedStatement lockTimeout = connection.prepareStatement(SchemaCatalog.SET_LOCAL_LOCK_TIMEOUT)) {
-                lockTimeout.setString(1, Long.toString(lockTimeoutMillis));
-                lockTimeout.execute();
-            }
+            setLockTimeout(connection, lockTimeoutMillis);
             try (PreparedStatement lock = connection.prepareStatement(SchemaCatalog.LOCK_SCHEMA_CHANGES)) {
                 lock.setString(1, target.display());
                 lock.execute();
@@ -144,7 +147,7 @@ public final class SchemaInstaller {
                     if (object.required()) {
                         statement.execute(object.ddl());
                         created.add(object.description());
-                    } else if (improve(connection, statement, object, target)) {
+                    } else if (improve(connection, statement, object, target, lockTimeoutMillis)) {
                         created.add(object.description());
                     }
                 }
@@ -166,6 +169,14 @@ public final class SchemaInstaller {
         }
     }
 
+    /** How long the statements of the current transaction wait for a lock, from now on. */
+    private static void setLockTimeout(Connection connection, long millis) throws SQLException {
+        try (PreparedStatement lockTimeout = connection.prepareStatement(SchemaCatalog.SET_LOCAL_LOCK_TIMEOUT)) {
+            lockTimeout.setString(1, Long.toString(millis));
+            lockTimeout.execute();
+        }
+    }
+
     /** The objects without those that only make things faster, whose absence is logged. */
     private static List<SchemaObject> withoutImprovements(List<SchemaObject> missing, Target target) {
         List<SchemaObject> improvements = missing.stream().filter(object -> !object.required()).toList();
@@ -182,20 +193,27 @@ public final class SchemaInstaller {
     }
 
     /**
-     * Makes an improvement, or leaves things as they are when this role may not (a function another role owns): the
-     * schema works without it, so its start must not fail for it.
+     * Makes an improvement, or leaves things as they are when this role may not (a function another role owns) or a
+     * lock it needs is not free within {@link #IMPROVEMENT_LOCK_TIMEOUT_MILLIS}: the schema works without it, so its
+     * start must not fail for it. The short wait matters: a trigger replaced on the queue table waits for every
+     * transaction that uses the table, and meanwhile every statement that would use it waits behind it.
      */
-    private static boolean improve(Connection connection, Statement statement, SchemaObject object, Target target)
+    private static boolean improve(Connection connection, Statement statement, SchemaObject object, Target target,
+                                   long lockTimeoutMillis)
             throws SQLException {
         Savepoint before = connection.setSavepoint();
         try {
+            setLockTimeout(connection, Math.min(IMPROVEMENT_LOCK_TIMEOUT_MILLIS, lockTimeoutMillis));
             statement.execute(object.ddl());
+            // (a savepoint rolled back takes its setting along)
+            setLockTimeout(connection, lockTimeoutMillis);
             connection.releaseSavepoint(before);
             return true;
         } catch (SQLException e) {
             connection.rollback(before);
-            LOG.info("Could not create {} for {} {} ({}): it works as it is, only slower; the role that owns it may run"
-                     + " its SQL from the component documentation", object.description(), target.what(),
+            LOG.info("Could not create {} for {} {} ({}): it works as it is, only slower; the next start tries again,"
+                     + " and the role that owns it may run its SQL from the component documentation",
+                    object.description(), target.what(),
                     target.display(), e.getMessage());
             return false;
         }
