@@ -18,12 +18,13 @@ import dev.pgnotify.camel.schema.SchemaInstaller.SchemaObject;
  * The window starts when the message's row is deleted (acknowledged, dead-lettered, expired): a trigger rewrites the
  * id's row then. It fires once per statement for every row the statement deleted, as an acknowledgement deletes a
  * claim's worth at once; with the table's pages half free, each rewrite stays on its page (a HOT update, no index
- * entry). Measured on PostgreSQL 15, 200,000 deletions in statements of 100: the trigger's work 4.1–4.6 s once per row
- * on full pages, 0.9–1.3 s once per statement on half-free pages (docs/benchmark/deduplication.md).
+ * entry). Measured on PostgreSQL 15 (docs/benchmark/deduplication.md): 200,000 deletions in statements of 100 took
+ * 4.4–5.0 s with the trigger once per row on full pages, 1.2–1.6 s once per statement on half-free pages, 0.3 s with
+ * none.
  * <p>
  * An earlier version's trigger ({@code _dedup_done}) fired once per row. This one has a name of its own, so that
- * either version's objects stay whole whichever version starts last: the earlier one, started again, puts its own
- * trigger back beside this one (both start the same window), and this version replaces it again.
+ * neither version's objects are changed under the other: the earlier version, started again with createSchema=true,
+ * puts its own trigger back beside this one (both start the same window), and this version replaces it again.
  */
 final class DeduplicationSchema {
 
@@ -54,7 +55,7 @@ final class DeduplicationSchema {
                             // half of each page stays free for the rewrite that starts an id's window (see above)
                             + ") WITH (fillfactor = 50)"),
                 // a table of an earlier version: new pages are filled to half from now on, nothing is rewritten
-                SchemaObject.improvement("fillfactor of table " + table.deduplicationDisplay(),
+                SchemaObject.improvement("half-free pages (fillfactor 50) for table " + table.deduplicationDisplay(),
                         connection -> SchemaInstaller.exists(connection, SchemaCatalog.TABLE_MISSING_OR_HAS_PARAMETER,
                                 dedup, dedup, "fillfactor"),
                         "ALTER TABLE " + dedup + " SET (fillfactor = 50)"),
@@ -119,20 +120,27 @@ final class DeduplicationSchema {
     }
 
     /**
-     * Starts the windows of the ids of the messages a statement deleted. The join is pinned to a nested loop over the
-     * deleted rows, probing the table's key: the plan PL/pgSQL keeps for the session was made for the first
-     * statement's count of rows, and a hash join made for many would read the whole table for every later claim (and
-     * lock the ids' rows in the table's order instead of the deletion's). Not JIT-compiled: a plan made for a large
-     * delete would be compiled again on every call.
+     * Starts the windows of the ids of the messages a statement deleted: for each channel among them, one UPDATE of
+     * its ids by the table's key. The plan PL/pgSQL keeps for a session is made once, for the table as it was then;
+     * only an index scan of the key costs what the ids cost whatever the table became since (a join planned for a
+     * small table scanned all of it for every id once it had grown; one planned for a large delete hashed all of it for
+     * every claim). The index scan takes the ids' rows in key order, whatever the order of the table's pages. A
+     * statement that deleted no message with an id updates nothing, and needs no right on the table. Not JIT-compiled:
+     * a plan made for a large delete would be compiled again on every call.
      */
     private static String windowFunction(QueueTable table) {
         return "CREATE OR REPLACE FUNCTION " + table.deduplicationWindowFunctionSql() + "() RETURNS trigger"
-               + " LANGUAGE plpgsql SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off AS " + Q + "\n"
+               + " LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off AS " + Q + "\n"
+               + "DECLARE\n"
+               + "    deleted_from text;\n"
+               + "    deleted_ids text[];\n"
                + "BEGIN\n"
-               + "    UPDATE " + table.deduplicationSql() + " AS d"
-               + " SET until = clock_timestamp() + d.window_ms * interval '1 millisecond'\n"
-               + "    FROM " + DELETED + " AS g\n"
-               + "    WHERE g.dedup_id IS NOT NULL AND d.channel = g.channel AND d.dedup_id = g.dedup_id;\n"
+               + "    FOR deleted_from, deleted_ids IN SELECT g.channel, array_agg(g.dedup_id) FROM " + DELETED + " AS g\n"
+               + "            WHERE g.dedup_id IS NOT NULL GROUP BY g.channel ORDER BY g.channel LOOP\n"
+               + "        UPDATE " + table.deduplicationSql()
+               + " SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
+               + "        WHERE channel = deleted_from AND dedup_id = ANY (deleted_ids);\n"
+               + "    END LOOP;\n"
                + "    RETURN NULL;\n"
                + "END " + Q;
     }

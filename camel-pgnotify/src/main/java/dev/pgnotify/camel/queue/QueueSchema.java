@@ -64,6 +64,9 @@ public final class QueueSchema {
      * rewrites nothing, so queued messages stay and consumers of the earlier version keep working. One exception: the
      * dead-letter table's key (id, created_at) is one that earlier consumers cannot dead-letter into (docs/schema.md,
      * "Upgrading"): until they are upgraded, what they would dead-letter waits for its lease and goes to an upgraded one.
+     * Replacing an earlier version's trigger (see {@link DeduplicationSchema}) takes the table's strongest lock, which
+     * waits for every transaction using the table while every statement on it waits behind: it is an improvement, and
+     * waits for the lock a moment only (see {@link SchemaInstaller}).
      *
      * @param lockTimeoutMillis how long to wait for a lock another session holds on the tables
      */

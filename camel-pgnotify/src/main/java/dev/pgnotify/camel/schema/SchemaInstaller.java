@@ -27,7 +27,10 @@ public final class SchemaInstaller {
      * How long an improvement waits for a lock another session holds before it is left for the next start: what the
      * queue's statements may wait behind it.
      */
-    static final long IMPROVEMENT_LOCK_TIMEOUT_MILLIS = 200;
+    private static final long IMPROVEMENT_LOCK_TIMEOUT_MILLIS = 200;
+
+    /** PostgreSQL's SQLSTATE for a lock not obtained within lock_timeout. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
 
     private static final Logger LOG = LoggerFactory.getLogger(SchemaInstaller.class);
 
@@ -211,10 +214,16 @@ public final class SchemaInstaller {
             return true;
         } catch (SQLException e) {
             connection.rollback(before);
-            LOG.info("Could not create {} for {} {} ({}): it works as it is, only slower; the next start tries again,"
-                     + " and the role that owns it may run its SQL from the component documentation",
-                    object.description(), target.what(),
-                    target.display(), e.getMessage());
+            if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+                LOG.warn("Could not create {} for {} {}: a transaction held a lock it needs for more than {} ms. It"
+                         + " works as it is, only slower; the next start tries again, or run its SQL at a quiet moment"
+                         + " (docs/schema.md, Upgrading)", object.description(), target.what(), target.display(),
+                        IMPROVEMENT_LOCK_TIMEOUT_MILLIS);
+            } else {
+                LOG.info("Could not create {} for {} {} ({}): it works as it is, only slower; the next start tries"
+                         + " again, and the role that owns it may run its SQL from the component documentation",
+                        object.description(), target.what(), target.display(), e.getMessage());
+            }
             return false;
         }
     }
