@@ -120,11 +120,19 @@ final class DeduplicationSchema {
     }
 
     /**
-     * Starts the windows of the ids of the messages a statement deleted: for each channel among them, one UPDATE of
-     * its ids by the table's key. The plan PL/pgSQL keeps for a session is made once, for the table as it was then;
-     * only an index scan of the key costs what the ids cost whatever the table became since (a join planned for a
-     * small table scanned all of it for every id once it had grown; one planned for a large delete hashed all of it for
-     * every claim). The index scan takes the ids' rows in key order, whatever the order of the table's pages. A
+     * Starts the windows of the ids of the messages a statement deleted: one UPDATE by the table's whole key for each,
+     * in the order of their messages' ids. PL/pgSQL keeps a plan for the session, made once for the table as it was
+     * then, so that plan must cost what an id costs whatever the table became since:
+     * <ul>
+     * <li>a join planned for a small table scanned all of it for every id once it had grown, and one planned for a large
+     * delete hashed all of it for every claim;</li>
+     * <li>{@code dedup_id = ANY (...)} for a channel was planned, up to PostgreSQL 16, as a scan of the channel's whole
+     * key range with the ids as a filter;</li>
+     * <li>the whole key's equality is a probe of the key's index, the only plan left with sequential and bitmap scans
+     * off.</li>
+     * </ul>
+     * The rows are locked in the order an earlier version's trigger (once per row) locked them, the order of the
+     * acknowledgement's ids, and read from the transition table a few at a time, whatever a statement deleted. A
      * statement that deleted no message with an id updates nothing, and needs no right on the table. Not JIT-compiled:
      * a plan made for a large delete would be compiled again on every call.
      */
@@ -132,14 +140,13 @@ final class DeduplicationSchema {
         return "CREATE OR REPLACE FUNCTION " + table.deduplicationWindowFunctionSql() + "() RETURNS trigger"
                + " LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off SET jit = off AS " + Q + "\n"
                + "DECLARE\n"
-               + "    deleted_from text;\n"
-               + "    deleted_ids text[];\n"
+               + "    deleted record;\n"
                + "BEGIN\n"
-               + "    FOR deleted_from, deleted_ids IN SELECT g.channel, array_agg(g.dedup_id) FROM " + DELETED + " AS g\n"
-               + "            WHERE g.dedup_id IS NOT NULL GROUP BY g.channel ORDER BY g.channel LOOP\n"
+               + "    FOR deleted IN SELECT g.channel, g.dedup_id FROM " + DELETED + " AS g WHERE g.dedup_id IS NOT NULL"
+               + " ORDER BY g.id LOOP\n"
                + "        UPDATE " + table.deduplicationSql()
                + " SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
-               + "        WHERE channel = deleted_from AND dedup_id = ANY (deleted_ids);\n"
+               + "        WHERE channel = deleted.channel AND dedup_id = deleted.dedup_id;\n"
                + "    END LOOP;\n"
                + "    RETURN NULL;\n"
                + "END " + Q;
