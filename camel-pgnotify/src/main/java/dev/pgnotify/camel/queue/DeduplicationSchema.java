@@ -19,7 +19,7 @@ import dev.pgnotify.camel.schema.SchemaInstaller.SchemaObject;
  * id's row then. It fires once per statement for every row the statement deleted, as an acknowledgement deletes a
  * claim's worth at once; with the table's pages half free, each rewrite stays on its page (a HOT update, no index
  * entry). Measured on PostgreSQL 15 (docs/benchmark/deduplication.md): 200,000 deletions in statements of 100 took
- * 4.4–5.0 s with the trigger once per row on full pages, 1.2–1.6 s once per statement on half-free pages, 0.3 s with
+ * 3.3 s with the trigger once per row on full pages, 1.5–1.6 s once per statement on half-free pages, 0.25 s with
  * none.
  * <p>
  * An earlier version's trigger ({@code _dedup_done}) fired once per row. This one has a name of its own, so that
