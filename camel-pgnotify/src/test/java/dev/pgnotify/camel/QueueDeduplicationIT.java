@@ -217,6 +217,21 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
     }
 
     @Test
+    void aWindowTooLongForTheCalendarKeepsTheIdForGoodAndItsMessageStillLeavesTheQueue() throws Exception {
+        assertFalse(send(ORDERS + "&deduplicationWindow=" + Long.MAX_VALUE, "kept for good", "order-10"));
+        MockEndpoint orders = getMockEndpoint("mock:orders");
+        orders.expectedBodiesReceived("kept for good");
+        context.getRouteController().startRoute("orders");
+        orders.setResultWaitTime(10_000);
+        orders.assertIsSatisfied();
+        // its acknowledgement went through (before, the window's end overflowed and failed every delete of it)
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        assertEquals("infinity", server().queryValue("SELECT until::text FROM " + TABLE + "_dedup"
+                                                     + " WHERE dedup_id = 'order-10'"));
+        assertTrue(send(ORDERS, "again", "order-10"));
+    }
+
+    @Test
     void aBatchCannotCarryOneDeduplicationId() {
         Exception e = assertThrows(Exception.class, () -> template.sendBodyAndHeader(ORDERS + "&batch=true",
                 List.of("a", "b"), PgNotifyConstants.DEDUPLICATION_ID, "batch-1"));

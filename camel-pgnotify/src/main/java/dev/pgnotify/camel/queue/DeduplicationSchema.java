@@ -28,6 +28,13 @@ import dev.pgnotify.camel.schema.SchemaInstaller.SchemaObject;
  */
 final class DeduplicationSchema {
 
+    /**
+     * A window this long or longer keeps its id for good: about 31,700 years, well below what a timestamp can hold
+     * (up to the year 294276). A longer one (Long.MAX_VALUE meant as forever, say) would overflow the window's end,
+     * and every statement that deletes its message would fail, so that the message could never leave the queue.
+     */
+    static final long FOREVER_MILLIS = 1_000_000_000_000_000L;
+
     /** The deleted rows, as the window trigger's transition table names them. */
     private static final String DELETED = "gone";
 
@@ -131,8 +138,9 @@ final class DeduplicationSchema {
      * <li>the whole key's equality is a probe of the key's index, the only plan left with sequential and bitmap scans
      * off.</li>
      * </ul>
-     * The rows are locked in the order an earlier version's trigger (once per row) locked them, the order of the
-     * acknowledgement's ids, and read from the transition table a few at a time, whatever a statement deleted. A
+     * The rows are locked in ascending order of their messages' ids (the earlier per-row trigger's order whenever the
+     * delete used the primary key), sorted within work_mem (a temporary file beyond it) and then fetched a few at a
+     * time, however many a statement deleted. A
      * statement that deleted no message with an id updates nothing, and needs no right on the table. Not JIT-compiled:
      * a plan made for a large delete would be compiled again on every call.
      */
@@ -144,8 +152,9 @@ final class DeduplicationSchema {
                + "BEGIN\n"
                + "    FOR deleted IN SELECT g.channel, g.dedup_id FROM " + DELETED + " AS g WHERE g.dedup_id IS NOT NULL"
                + " ORDER BY g.id LOOP\n"
-               + "        UPDATE " + table.deduplicationSql()
-               + " SET until = clock_timestamp() + window_ms * interval '1 millisecond'\n"
+               + "        UPDATE " + table.deduplicationSql() + " SET until = CASE WHEN window_ms < "
+               + FOREVER_MILLIS + "\n"
+               + "            THEN clock_timestamp() + window_ms * interval '1 millisecond' ELSE 'infinity' END\n"
                + "        WHERE channel = deleted.channel AND dedup_id = deleted.dedup_id;\n"
                + "    END LOOP;\n"
                + "    RETURN NULL;\n"

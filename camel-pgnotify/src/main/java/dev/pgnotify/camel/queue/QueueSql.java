@@ -266,8 +266,11 @@ final class QueueSql {
                              + " ORDER BY id, created_at"
                              + " RETURNING id";
         purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
+        // the window's end tested again on the row itself: a producer that took the id again meanwhile (until
+        // 'infinity') has the row locked, and once it commits, the delete sees its version, not the subquery's
         forgetDeduplications = "DELETE FROM " + table.deduplicationSql() + " WHERE (channel, dedup_id) IN (SELECT"
-                               + " channel, dedup_id FROM " + table.deduplicationSql() + " WHERE until < now() LIMIT 1000)";
+                               + " channel, dedup_id FROM " + table.deduplicationSql() + " WHERE until < now() LIMIT 1000)"
+                               + " AND until < now()";
     }
 
     /**
