@@ -86,12 +86,7 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
         assertFalse(send(ORDERS + "&deduplicationWindow=1500", "first", "order-8"), "enqueued");
         assertTrue(send(ORDERS, "again, while waiting", "order-8"), "taken while the message waits");
 
-        MockEndpoint orders = getMockEndpoint("mock:orders");
-        orders.expectedBodiesReceived("first");
-        context.getRouteController().startRoute("orders");
-        orders.setResultWaitTime(10_000);
-        orders.assertIsSatisfied();
-        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        consumeAll("first");
         // acknowledged: the id stays taken for the window
         assertTrue(send(ORDERS, "again, within the window", "order-8"));
         // and is free once it is over
@@ -107,12 +102,7 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
                 "INSERT INTO " + TABLE + " (channel, body_text, dedup_id) VALUES ('dedup-orders', 'sql 1', 'order-9')",
                 "INSERT INTO " + TABLE + " (channel, body_text, dedup_id) VALUES ('dedup-orders', 'sql 2', 'order-9')");
         assertEquals(1L, count("SELECT count(*) FROM " + TABLE + " WHERE dedup_id = 'order-9'"), "the second skipped");
-        MockEndpoint orders = getMockEndpoint("mock:orders");
-        orders.expectedBodiesReceived("sql 1");
-        context.getRouteController().startRoute("orders");
-        orders.setResultWaitTime(10_000);
-        orders.assertIsSatisfied();
-        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        consumeAll("sql 1");
         assertFalse(send(ORDERS, "sent again once done", "order-9"), "free again: no window");
     }
 
@@ -219,13 +209,8 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
     @Test
     void aWindowTooLongForTheCalendarKeepsTheIdForGoodAndItsMessageStillLeavesTheQueue() throws Exception {
         assertFalse(send(ORDERS + "&deduplicationWindow=" + Long.MAX_VALUE, "kept for good", "order-10"));
-        MockEndpoint orders = getMockEndpoint("mock:orders");
-        orders.expectedBodiesReceived("kept for good");
-        context.getRouteController().startRoute("orders");
-        orders.setResultWaitTime(10_000);
-        orders.assertIsSatisfied();
-        // its acknowledgement went through (before, the window's end overflowed and failed every delete of it)
-        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
+        // its acknowledgement goes through (before, the window's end overflowed and failed every delete of it)
+        consumeAll("kept for good");
         assertEquals("infinity", server().queryValue("SELECT until::text FROM " + TABLE + "_dedup"
                                                      + " WHERE dedup_id = 'order-10'"));
         assertTrue(send(ORDERS, "again", "order-10"));
@@ -236,6 +221,16 @@ class QueueDeduplicationIT extends PgNotifyITSupport {
         Exception e = assertThrows(Exception.class, () -> template.sendBodyAndHeader(ORDERS + "&batch=true",
                 List.of("a", "b"), PgNotifyConstants.DEDUPLICATION_ID, "batch-1"));
         assertTrue(e.getCause().getMessage().contains("send them one by one"), e.getCause().getMessage());
+    }
+
+    /** Starts the consumer and waits until it received these bodies, in order, and acknowledged them all. */
+    private void consumeAll(String... bodies) throws Exception {
+        MockEndpoint orders = getMockEndpoint("mock:orders");
+        orders.expectedBodiesReceived((Object[]) bodies);
+        context.getRouteController().startRoute("orders");
+        orders.setResultWaitTime(10_000);
+        orders.assertIsSatisfied();
+        await(Duration.ofSeconds(10)).until(() -> count("SELECT count(*) FROM " + TABLE) == 0);
     }
 
     /** Sends a message with a deduplication id; returns whether it was a duplicate. */

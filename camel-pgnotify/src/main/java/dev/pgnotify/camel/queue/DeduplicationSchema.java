@@ -33,7 +33,7 @@ final class DeduplicationSchema {
      * (up to the year 294276). A longer one (Long.MAX_VALUE meant as forever, say) would overflow the window's end,
      * and every statement that deletes its message would fail, so that the message could never leave the queue.
      */
-    static final long FOREVER_MILLIS = 1_000_000_000_000_000L;
+    private static final long FOREVER_MILLIS = 1_000_000_000_000_000L;
 
     /** The deleted rows, as the window trigger's transition table names them. */
     private static final String DELETED = "gone";
