@@ -69,9 +69,8 @@ final class QueueSql {
      * Parameters: the id below which nothing is unfinished (0: unknown), acknowledged ids (twice), their attempts,
      * acknowledged ids again, their fences, acknowledged ids again, whether to take a transaction id, due ids (twice),
      * acknowledged ids,
-     * batch size, channel, frontier, acknowledged ids, due ids, batch size, channel, acknowledged ids, batch size, byte
-     * budget, batch size, lease in milliseconds, attempts allowed (three times), the sequence. Each row says whether the fresh scan
-     * found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the rows
+     * batch size, channel, frontier, acknowledged ids, due ids, batch size, byte budget, batch size, lease in
+     * milliseconds, attempts allowed (three times), due ids, the sequence. Each row says whether the fresh scan found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the rows
      * come highest priority first, then by id; the first row also says which fresh candidate was the first left out
      * (by the batch, the byte budget or priorities), if any. Each claimed row comes with its fence (the last column).
      */
@@ -84,8 +83,10 @@ final class QueueSql {
     final String acknowledgeAndClaimKeyed;
 
     /**
-     * As {@link #acknowledgeAndClaim}, while the channel has prioritized messages: after the fresh scan's parameters,
-     * channel, acknowledged ids and batch size for the priority scan (same columns).
+     * As {@link #acknowledgeAndClaim}, while the channel has prioritized messages: before the fresh scan's parameters
+     * (channel, frontier, ...), channel, acknowledged ids and batch size for the priority scan, then the batch size
+     * again (whether the priority scan filled a batch); without the due ids before the sequence. Same columns, but the
+     * number of fresh candidates is null when the fresh scan did not run: the priority scan filled the batch.
      */
     final String acknowledgeAndClaimPrioritized;
 
@@ -282,7 +283,13 @@ final class QueueSql {
      * <p>
      * Priority: the due messages of the highest priority come first, from the priority index (only prioritized
      * messages are in it, whatever their place relative to the frontier); the claim takes candidates in order of
-     * priority, then id, up to the batch size and the byte budget, and returns them in that order.
+     * priority, then id, up to the batch size and the byte budget, and returns them in that order. When the priority
+     * scan fills a batch, the fresh scan does not run: a fresh candidate of priority 0 ranks below every one of the
+     * batch, and one of a higher priority is in the batch already or ranks below it (the priority scan took the
+     * highest unlocked due ones from the bound, and no unfinished message lies below the bound), so the claim would
+     * take none of them; it would only lock them, the same ones again claim after
+     * claim while a backlog of higher priorities drains, since the frontier cannot pass a candidate left out. The claim
+     * then reports no fresh count, and the frontier stays where it is.
      */
     private static String acknowledgeAndClaim(String t, boolean keyed, boolean prioritized) {
         String noEarlier = noEarlierOfItsKey(t, keyed);
@@ -306,11 +313,6 @@ final class QueueSql {
                + " WHERE " + ItemSql.BY_IDS + " AND q.available_at <= now()"
                + " AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-               // fresh messages: an index range scan that starts at the frontier
-               + " fresh AS (SELECT " + candidate + " FROM " + t + " q"
-               + " WHERE q.channel = ? AND q.id > ? AND q.available_at <= now()"
-               + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
-               + " AND " + noEarlier + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // prioritized messages, highest first, wherever they lie
                + (prioritized ? " prioritized AS (SELECT " + candidate + " FROM " + t + " q"
                                 // (from the bound on: the index walk then passes the entries of messages done
@@ -319,7 +321,15 @@ final class QueueSql {
                                 + " AND q.available_at <= now() AND q.id <> ALL(?)"
                                 + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                                 + " ORDER BY q.priority DESC, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                                // a full batch of them outranks whatever the fresh scan would add (see above)
+                                + " crowded AS MATERIALIZED (SELECT count(*) >= ? AS filled FROM prioritized),"
                        : "")
+               // fresh messages: an index range scan that starts at the frontier
+               + " fresh AS (SELECT " + candidate + " FROM " + t + " q"
+               + " WHERE q.channel = ? AND q.id > ? AND q.available_at <= now()"
+               + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
+               + (prioritized ? " AND NOT (SELECT filled FROM crowded)" : "")
+               + " AND " + noEarlier + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // per-key order: the next message of each key acknowledged here, wherever it lies
                // (the frontier may have passed it while it waited for its turn)
                + (keyed ? " successors AS (SELECT " + (prioritized ? "n.id, n.priority, n.size" : "n.id, n.size")
@@ -361,7 +371,9 @@ final class QueueSql {
                + " FROM ("
                + "SELECT pg_current_snapshot()::text AS snapshot,"
                + " pg_sequence_last_value(?::regclass) AS last_id,"
-               + " (SELECT count(*) FROM fresh) AS fresh,"
+               // null: the fresh scan did not run (crowded), so it examined nothing
+               + (prioritized ? " CASE WHEN (SELECT filled FROM crowded) THEN NULL ELSE (SELECT count(*) FROM fresh) END"
+                       : " (SELECT count(*) FROM fresh)") + " AS fresh,"
                + " " + OWN_XID + ","
                // in id order (no priorities), the fresh messages claimed are the first ones: none was left out
                + (prioritized ? " (SELECT min(f.id) FROM fresh f WHERE NOT EXISTS (SELECT 1 FROM within_budget w"

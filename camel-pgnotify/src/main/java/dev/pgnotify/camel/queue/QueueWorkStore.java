@@ -56,12 +56,14 @@ final class QueueWorkStore implements WorkStore {
             Parameters parameters = new Parameters(statement).add(request.unfinishedFrom())
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()),
                             WorkRows.fences(connection, request.acknowledged()))
-                    .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch())
-                    .add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
+                    .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch());
             if (withPriorities) {
-                parameters.add(channel).add(ackIds).add(request.batch());
-            } else if (keyed) {
-                // successors: how far a full fresh scan reaches
+                // the priority scan, and whether it filled a batch (then the fresh scan does not run)
+                parameters.add(channel).add(ackIds).add(request.batch()).add(request.batch());
+            }
+            parameters.add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
+            if (keyed && !withPriorities) {
+                // successors: how far a full fresh scan reaches (with priorities they are not bounded)
                 parameters.add(request.batch());
             }
             parameters.add(request.budget()).add(request.batch()).add(request.leaseMillis())
@@ -93,6 +95,11 @@ final class QueueWorkStore implements WorkStore {
                     long last = rs.getLong(10);
                     lastId = rs.wasNull() ? null : last;
                     fresh = rs.getLong(11);
+                    if (rs.wasNull()) {
+                        // the fresh scan did not run (the priority scan filled the batch): it examined nothing, and
+                        // counts as a full one, so that the frontier stays where it is
+                        fresh = request.batch();
+                    }
                     long cut = rs.getLong(16);
                     firstLeftOut = rs.wasNull() ? null : cut;
                     String own = rs.getString(17);
