@@ -33,6 +33,9 @@ class QueuePriorityIT extends PgNotifyITSupport {
             public void configure() {
                 // small claims, so that the order across many claims shows
                 from(JOBS + "&maxMessagesPerPoll=5").routeId("jobs").autoStartup(false).to("mock:jobs");
+                // a sweep a minute: what the claims pass over waits that long
+                from(JOBS + "&maxMessagesPerPoll=5&pollInterval=60000").routeId("rarelySwept").autoStartup(false)
+                        .to("mock:rarelySwept");
             }
         };
     }
@@ -90,6 +93,35 @@ class QueuePriorityIT extends PgNotifyITSupport {
         // the key's first message went in its turn (after the backlog, sent before it), its urgent second right after
         assertEquals(order.indexOf("first of order 7") + 1, order.indexOf("urgent second of order 7"),
                 order.toString());
+    }
+
+    /**
+     * While higher priorities fill every claim, the claims do not lock the waiting unprioritized messages again and
+     * again, and do not pass over them either: they are delivered as soon as the higher ones are done, not at the
+     * next sweep.
+     */
+    @Test
+    void unprioritizedMessagesFollowAFullBacklogOfHigherOnesAtOnce() throws Exception {
+        List<String> expected = new ArrayList<>();
+        List<String> later = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            template.sendBody(JOBS, "plain " + i);
+            later.add("plain " + i);
+        }
+        for (int i = 0; i < 40; i++) {
+            template.sendBodyAndHeader(JOBS, "urgent " + i, PgNotifyConstants.PRIORITY, 1);
+            expected.add("urgent " + i);
+        }
+        expected.addAll(later);
+
+        MockEndpoint jobs = getMockEndpoint("mock:rarelySwept");
+        jobs.expectedBodiesReceived(expected);
+        long started = System.nanoTime();
+        context.getRouteController().startRoute("rarelySwept");
+        jobs.setResultWaitTime(20_000);
+        jobs.assertIsSatisfied();
+        long tookMillis = (System.nanoTime() - started) / 1_000_000;
+        assertTrue(tookMillis < 15_000, "took " + tookMillis + " ms: the plain messages waited for a sweep");
     }
 
     @Test
