@@ -78,15 +78,16 @@ final class QueueSql {
 
     /**
      * As {@link #acknowledgeAndClaim}, when some acknowledged message has a key: after the fresh scan's parameters, the
-     * batch size (how far the successors reach); same columns.
+     * batch size (how far the successors reach); without the due ids before the sequence. Same columns.
      */
     final String acknowledgeAndClaimKeyed;
 
     /**
      * As {@link #acknowledgeAndClaim}, while the channel has prioritized messages: before the fresh scan's parameters
      * (channel, frontier, ...), channel, acknowledged ids and batch size for the priority scan, then the batch size
-     * again (whether the priority scan filled a batch); without the due ids before the sequence. Same columns, but the
-     * number of fresh candidates is null when the fresh scan did not run: the priority scan filled the batch.
+     * again and the frontier (whether the claim is crowded); without the due ids before the sequence. Same columns,
+     * but the number of fresh candidates is null when the fresh scan did not run: the claim was crowded (see
+     * {@link #acknowledgeAndClaim(String, boolean, boolean)}).
      */
     final String acknowledgeAndClaimPrioritized;
 
@@ -283,13 +284,19 @@ final class QueueSql {
      * <p>
      * Priority: the due messages of the highest priority come first, from the priority index (only prioritized
      * messages are in it, whatever their place relative to the frontier); the claim takes candidates in order of
-     * priority, then id, up to the batch size and the byte budget, and returns them in that order. When the priority
-     * scan fills a batch, the fresh scan does not run: a fresh candidate of priority 0 ranks below every one of the
-     * batch, and one of a higher priority is in the batch already or ranks below it (the priority scan took the
-     * highest unlocked due ones from the bound, and no unfinished message lies below the bound), so the claim would
-     * take none of them; it would only lock them, the same ones again claim after
-     * claim while a backlog of higher priorities drains, since the frontier cannot pass a candidate left out. The claim
-     * then reports no fresh count, and the frontier stays where it is.
+     * priority, then id, up to the batch size and the byte budget, and returns them in that order.
+     * <p>
+     * A crowded claim: the priority scan filled a batch, and the frontier lies at or above the bound less one, so that
+     * every id the fresh scan could reach (above the frontier) is one the priority scan reached too (from the bound
+     * on). Then the fresh scan does not run, since it could add nothing the claim would take: a fresh candidate of
+     * priority 0 ranks below every message of the batch; one of a higher priority passed the same conditions in the
+     * priority scan (due, not acknowledged here, not locked, first of its key), so it is in the batch already or
+     * ranks below all of it (the priority scan takes the highest first). Run anyway, it would only lock its
+     * candidates, the same waiting messages claim after claim while a backlog of higher priorities drains, since the
+     * frontier cannot pass a candidate left out. The claim then reports no fresh count, and the frontier stays where
+     * it is. With the frontier below the bound less one, ids between them are the fresh scan's alone (the bound is a
+     * sweep's measure, and a row may commit below it afterwards: an id drawn before its insert, a restarted
+     * sequence), so the claim is never crowded.
      */
     private static String acknowledgeAndClaim(String t, boolean keyed, boolean prioritized) {
         String noEarlier = noEarlierOfItsKey(t, keyed);
@@ -321,8 +328,10 @@ final class QueueSql {
                                 + " AND q.available_at <= now() AND q.id <> ALL(?)"
                                 + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
                                 + " ORDER BY q.priority DESC, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
-                                // a full batch of them outranks whatever the fresh scan would add (see above)
-                                + " crowded AS MATERIALIZED (SELECT count(*) >= ? AS filled FROM prioritized),"
+                                // a full batch of them outranks whatever the fresh scan would add, when the
+                                // priority scan reached all the fresh scan could (see above)
+                                + " crowded AS MATERIALIZED (SELECT count(*) >= ? AND (SELECT lo FROM bound) - 1 <= ?"
+                                + " AS filled FROM prioritized),"
                        : "")
                // fresh messages: an index range scan that starts at the frontier
                + " fresh AS (SELECT " + candidate + " FROM " + t + " q"

@@ -58,8 +58,8 @@ final class QueueWorkStore implements WorkStore {
                             WorkRows.fences(connection, request.acknowledged()))
                     .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch());
             if (withPriorities) {
-                // the priority scan, and whether it filled a batch (then the fresh scan does not run)
-                parameters.add(channel).add(ackIds).add(request.batch()).add(request.batch());
+                // the priority scan, and whether the claim is crowded (then the fresh scan does not run)
+                parameters.add(channel).add(ackIds).add(request.batch()).add(request.batch()).add(request.frontier());
             }
             parameters.add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
             if (keyed && !withPriorities) {
@@ -96,7 +96,7 @@ final class QueueWorkStore implements WorkStore {
                     lastId = rs.wasNull() ? null : last;
                     fresh = rs.getLong(11);
                     if (rs.wasNull()) {
-                        // the fresh scan did not run (the priority scan filled the batch): it examined nothing, and
+                        // the fresh scan did not run (a crowded claim, see QueueSql): it examined nothing, and
                         // counts as a full one, so that the frontier stays where it is
                         fresh = request.batch();
                     }

@@ -94,6 +94,37 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
                 "A's acknowledgements and B's all done");
     }
 
+    /**
+     * The prioritized claim, whose priority scan and, when it filled a batch, the fresh scan's gate read the
+     * acknowledgements too: the same interleaving, once with a batch the priority scan fills (the claim is crowded)
+     * and once with one it does not.
+     */
+    @Test
+    void aPrioritizedClaimWaitingForItsAcknowledgementHoldsNoLockAnotherClaimNeeds() throws Exception {
+        String uri = "pgnotify:" + CHANNEL + "?table=" + TABLE;
+        for (int batch : new int[] { 1, 100 }) {
+            server().execute("DELETE FROM " + TABLE);
+            template.sendBodyAndHeader(uri, "acknowledged by A", PgNotifyConstants.PRIORITY, 1);
+            template.sendBodyAndHeader(uri, "fresh", PgNotifyConstants.PRIORITY, 1);
+            long acknowledged = ((Number) server().queryValue("SELECT min(id) FROM " + TABLE)).longValue();
+            long fresh = ((Number) server().queryValue("SELECT max(id) FROM " + TABLE)).longValue();
+            server().execute("UPDATE " + TABLE + " SET attempts = 1, available_at = now() + interval '1 hour'"
+                             + " WHERE id = " + acknowledged);
+            QueueWorkStore store = store(uri);
+            try (Connection connection = server().connect()) {
+                store.refresh(connection);
+            }
+            WorkStore.Item item = new WorkStore.Item(acknowledged, 1, fenceOf(acknowledged),
+                    List.of(new WorkStore.StoredMessage(acknowledged, null, null, null, true)), 0);
+            WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.of(item), new Long[0], 0, batch,
+                    1 << 20, 30_000, 5, true, 0, false);
+            interleave(store, request, acknowledged, fresh,
+                    "B deletes at once, without waiting for A (batch " + batch + ")");
+            assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+                    "A's acknowledgement and B's both done (batch " + batch + ")");
+        }
+    }
+
     private QueueWorkStore store(String uri) throws Exception {
         PgNotifyEndpoint endpoint = context.getEndpoint(uri, PgNotifyEndpoint.class);
         QueueResources queue = endpoint.resources().get(QueueResources.class, () -> {

@@ -19,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * A prioritized claim whose priority scan fills the batch does not run the fresh scan (QueueSql): the fresh
  * candidates could not be taken, and locking them anyway locked the same waiting messages claim after claim while a
  * backlog of higher priorities drained. It then reports the fresh scan as not having examined everything, so that the
- * consumer's frontier stays below the messages it did not look at. A claim whose priority scan comes back short runs
- * the fresh scan as before.
+ * consumer's frontier stays below the messages it did not look at. A claim whose priority scan comes back short, or
+ * whose frontier lies below the bound the priority scan starts from, runs the fresh scan as before.
  */
 class PrioritizedClaimIT extends PgNotifyITSupport {
 
@@ -42,7 +42,9 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
         try (Connection claiming = server().connect()) {
             store.refresh(claiming);
             claiming.setAutoCommit(false);
-            WorkStore.Claim claim = store.claim(claiming, request(5));
+            // the frontier just below the bound (the first message): the priority scan reached every id the fresh
+            // scan could, the closest the two may lie for the claim to be crowded
+            WorkStore.Claim claim = store.claim(claiming, request(5, plain.get(0) - 1, plain.get(0)));
             assertEquals(urgent.subList(0, 5), ids(claim), "the five first urgent messages");
             assertEquals(5, claim.freshCandidates(), "counted as a full fresh scan: not all examined");
             assertEquals(0, claim.freshClaimed());
@@ -56,18 +58,46 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
     @Test
     void aShortPriorityScanLetsTheFreshScanFillTheBatch() throws Exception {
         List<Long> plain = send(10, 0);
-        List<Long> urgent = send(3, 1);
+        // one short of a batch
+        List<Long> urgent = send(4, 1);
         QueueWorkStore store = store();
         try (Connection claiming = server().connect()) {
             store.refresh(claiming);
             claiming.setAutoCommit(false);
-            WorkStore.Claim claim = store.claim(claiming, request(5));
+            WorkStore.Claim claim = store.claim(claiming, request(5, 0, 0));
             List<Long> expected = new ArrayList<>(urgent);
-            expected.addAll(plain.subList(0, 2));
-            assertEquals(expected, ids(claim), "the urgent messages first, then the first waiting ones");
+            expected.add(plain.get(0));
+            assertEquals(expected, ids(claim), "the urgent messages first, then the first waiting one");
             assertEquals(5, claim.freshCandidates(), "the fresh scan ran and found a batch");
-            assertEquals(2, claim.freshClaimed());
-            assertEquals(plain.get(1), claim.lastFreshClaimed(), "the frontier may pass the two it took, no more");
+            assertEquals(1, claim.freshClaimed());
+            assertEquals(plain.get(0), claim.lastFreshClaimed(), "the frontier may pass the one it took, no more");
+            claiming.rollback();
+        }
+    }
+
+    /**
+     * Between the frontier and the bound (below which the sweep found nothing unfinished) may lie a row the priority
+     * scan does not see: here one whose id was drawn before the messages above the bound, inserted after them. While
+     * the frontier lies below the bound the claim is not crowded: the fresh scan finds that row.
+     */
+    @Test
+    void aRowBelowTheBoundIsFoundByTheFreshScanEvenBehindAFullBatch() throws Exception {
+        send(1, 0);
+        server().execute("DELETE FROM " + TABLE);
+        long drawnEarly = ((Number) server().queryValue(
+                "SELECT nextval(pg_get_serial_sequence('" + TABLE + "', 'id'))")).longValue();
+        List<Long> urgent = send(10, 1);
+        server().execute("INSERT INTO " + TABLE + " (id, channel, body_text, priority) VALUES (" + drawnEarly + ", '"
+                         + CHANNEL + "', 'drawn early', 9)");
+        QueueWorkStore store = store();
+        try (Connection claiming = server().connect()) {
+            store.refresh(claiming);
+            claiming.setAutoCommit(false);
+            // the sweep measured the bound before the early row committed: just above it; the frontier just below
+            // it, the farthest the two may lie apart for the claim to be crowded, plus one
+            WorkStore.Claim claim = store.claim(claiming, request(5, drawnEarly - 1, drawnEarly + 1));
+            assertEquals(List.of(drawnEarly, urgent.get(0), urgent.get(1), urgent.get(2), urgent.get(3)), ids(claim),
+                    "the early row, of the highest priority, first");
             claiming.rollback();
         }
     }
@@ -85,9 +115,10 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
         return ids;
     }
 
-    private static WorkStore.ClaimRequest request(int batch) {
-        // nothing acknowledged, nothing named; frontier and bound 0: every message lies above both
-        return new WorkStore.ClaimRequest(List.of(), new Long[0], 0, batch, 1 << 20, 30_000, 5, true, 0, false);
+    /** Nothing acknowledged, nothing named. */
+    private static WorkStore.ClaimRequest request(int batch, long frontier, long unfinishedFrom) {
+        return new WorkStore.ClaimRequest(List.of(), new Long[0], frontier, batch, 1 << 20, 30_000, 5, true,
+                unfinishedFrom, false);
     }
 
     private QueueWorkStore store() throws Exception {
