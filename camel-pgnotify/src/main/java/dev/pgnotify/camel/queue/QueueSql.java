@@ -68,11 +68,12 @@ final class QueueSql {
      * <p>
      * Parameters: the id below which nothing is unfinished (0: unknown), acknowledged ids (twice), their attempts,
      * acknowledged ids again, their fences, acknowledged ids again, whether to take a transaction id, due ids (twice),
-     * acknowledged ids,
-     * batch size, channel, frontier, acknowledged ids, due ids, batch size, byte budget, batch size, lease in
-     * milliseconds, attempts allowed (three times), due ids, the sequence. Each row says whether the fresh scan found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the rows
-     * come highest priority first, then by id; the first row also says which fresh candidate was the first left out
-     * (by the batch, the byte budget or priorities), if any. Each claimed row comes with its fence (the last column).
+     * acknowledged ids, batch size, channel, frontier, acknowledged ids, due ids, batch size, byte budget, batch size,
+     * lease in milliseconds, attempts allowed (three times), due ids, the sequence. Each row says whether the fresh
+     * scan found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the
+     * rows come highest priority first, then by id; the first row also says which fresh candidate was the first left
+     * out (by the batch, the byte budget or priorities), if any. Each claimed row comes with its fence (the last
+     * column).
      */
     final String acknowledgeAndClaim;
 
