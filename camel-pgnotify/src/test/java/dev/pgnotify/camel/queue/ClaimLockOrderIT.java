@@ -52,7 +52,8 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
 
         // B's claim scan locked the row A acknowledges; B's own acknowledgement is the fresh message, which A's claim
         // must not have locked while it waits
-        interleave(store, request, acknowledged, fresh, "B deletes at once, without waiting for A");
+        assertEquals(List.of(), interleave(store, request, acknowledged, fresh, "B deletes at once, without waiting for A")
+                .items(), "nothing left for A to claim");
         assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
                 "A's acknowledgement and B's both done");
     }
@@ -89,25 +90,26 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(acknowledged, new Long[0], ids.get(2), 100,
                 1 << 20, 30_000, 5, true, 0, false);
 
-        interleave(store, request, ids.get(1), ids.get(2), "B deletes the next of k1 at once, without waiting for A");
+        assertEquals(List.of(), interleave(store, request, ids.get(1), ids.get(2),
+                "B deletes the next of k1 at once, without waiting for A").items(), "nothing left for A to claim");
         assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
                 "A's acknowledgements and B's all done");
     }
 
     /**
      * The prioritized claim, whose priority scan and, when it filled a batch, the fresh scan's gate read the
-     * acknowledgements too: the same interleaving, once with a batch the priority scan fills (the claim is crowded)
-     * and once with one it does not.
+     * acknowledgements too: the same interleaving, with a third message B leaves alone, which A then claims. With a
+     * batch of one the priority scan fills it and the claim is crowded (its fresh scan does not run); with a batch of
+     * a hundred it is not (the fresh scan finds that message too).
      */
     @Test
     void aPrioritizedClaimWaitingForItsAcknowledgementHoldsNoLockAnotherClaimNeeds() throws Exception {
         String uri = "pgnotify:" + CHANNEL + "?table=" + TABLE;
         for (int batch : new int[] { 1, 100 }) {
             server().execute("DELETE FROM " + TABLE);
-            template.sendBodyAndHeader(uri, "acknowledged by A", PgNotifyConstants.PRIORITY, 1);
-            template.sendBodyAndHeader(uri, "fresh", PgNotifyConstants.PRIORITY, 1);
-            long acknowledged = ((Number) server().queryValue("SELECT min(id) FROM " + TABLE)).longValue();
-            long fresh = ((Number) server().queryValue("SELECT max(id) FROM " + TABLE)).longValue();
+            long acknowledged = sendPrioritized(uri, "acknowledged by A");
+            long fresh = sendPrioritized(uri, "fresh");
+            long kept = sendPrioritized(uri, "left for A");
             server().execute("UPDATE " + TABLE + " SET attempts = 1, available_at = now() + interval '1 hour'"
                              + " WHERE id = " + acknowledged);
             QueueWorkStore store = store(uri);
@@ -118,11 +120,22 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
                     List.of(new WorkStore.StoredMessage(acknowledged, null, null, null, true)), 0);
             WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(List.of(item), new Long[0], 0, batch,
                     1 << 20, 30_000, 5, true, 0, false);
-            interleave(store, request, acknowledged, fresh,
+            WorkStore.Claim claim = interleave(store, request, acknowledged, fresh,
                     "B deletes at once, without waiting for A (batch " + batch + ")");
-            assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+            assertEquals(List.of(kept), claim.items().stream().map(WorkStore.Item::id).toList(),
+                    "A claims the message B left (batch " + batch + ")");
+            assertEquals(batch == 1 ? 0 : 1, claim.freshClaimed(), batch == 1
+                    ? "crowded: the fresh scan did not run" : "not crowded: the fresh scan found it too");
+            assertEquals(1L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
                     "A's acknowledgement and B's both done (batch " + batch + ")");
         }
+    }
+
+    private long sendPrioritized(String uri, String body) {
+        return template.send(uri, exchange -> {
+            exchange.getMessage().setBody(body);
+            exchange.getMessage().setHeader(PgNotifyConstants.PRIORITY, 1);
+        }).getMessage().getHeader(PgNotifyConstants.MESSAGE_ID, Long.class);
     }
 
     private QueueWorkStore store(String uri) throws Exception {
@@ -136,9 +149,9 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
     /**
      * Session B holds a lock on {@code lockedByB} (as a claim's scan that re-checked a row does until its statement
      * ends); A's claim runs and waits for it; B then deletes {@code deletedByB}, which must not wait for A; once B
-     * commits, A's claim ends with nothing left to claim.
+     * commits, A's claim ends: its claim is returned.
      */
-    private void interleave(QueueWorkStore store, WorkStore.ClaimRequest request, long lockedByB, long deletedByB,
+    private WorkStore.Claim interleave(QueueWorkStore store, WorkStore.ClaimRequest request, long lockedByB, long deletedByB,
                             String deletesAtOnce) throws Exception {
         try (Connection b = server().connect(); Connection a = server().connect()) {
             b.setAutoCommit(false);
@@ -161,8 +174,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
                 assertEquals(1, delete.executeUpdate(), deletesAtOnce);
             }
             b.commit();
-            WorkStore.Claim claim = claimOfA.get(10, TimeUnit.SECONDS);
-            assertEquals(List.of(), claim.items(), "nothing left for A to claim");
+            return claimOfA.get(10, TimeUnit.SECONDS);
         }
     }
 

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * candidates could not be taken, and locking them anyway locked the same waiting messages claim after claim while a
  * backlog of higher priorities drained. It then reports the fresh scan as not having examined everything, so that the
  * consumer's frontier stays below the messages it did not look at. A claim whose priority scan comes back short, or
- * whose frontier lies below the bound the priority scan starts from, runs the fresh scan as before.
+ * whose frontier lies below the bound the priority scan starts from less one (ids the priority scan does not reach),
+ * runs the fresh scan as before. Messages named by id and the acknowledgements are looked at whatever the case.
  */
 class PrioritizedClaimIT extends PgNotifyITSupport {
 
@@ -48,7 +49,7 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
             assertEquals(urgent.subList(0, 5), ids(claim), "the five first urgent messages");
             assertEquals(5, claim.freshCandidates(), "counted as a full fresh scan: not all examined");
             assertEquals(0, claim.freshClaimed());
-            assertEquals(0, claim.lastFreshClaimed(), "the frontier may not move");
+            assertEquals(plain.get(0) - 1, claim.lastFreshClaimed(), "the frontier may not move");
             // while the claim's transaction is open, another session can lock every waiting message: none is locked
             assertEquals(plain, lockable(0), "no unprioritized message locked by the claim");
             claiming.rollback();
@@ -57,18 +58,20 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
 
     @Test
     void aShortPriorityScanLetsTheFreshScanFillTheBatch() throws Exception {
-        List<Long> plain = send(10, 0);
         // one short of a batch
         List<Long> urgent = send(4, 1);
+        List<Long> plain = send(2, 0);
         QueueWorkStore store = store();
         try (Connection claiming = server().connect()) {
             store.refresh(claiming);
             claiming.setAutoCommit(false);
-            WorkStore.Claim claim = store.claim(claiming, request(5, 0, 0));
+            // the frontier past the urgent messages (the priority scan finds them from the bound): the fresh scan
+            // finds the two waiting ones only
+            WorkStore.Claim claim = store.claim(claiming, request(5, urgent.get(3), 0));
             List<Long> expected = new ArrayList<>(urgent);
             expected.add(plain.get(0));
             assertEquals(expected, ids(claim), "the urgent messages first, then the first waiting one");
-            assertEquals(5, claim.freshCandidates(), "the fresh scan ran and found a batch");
+            assertEquals(2, claim.freshCandidates(), "the fresh scan ran, and came back short");
             assertEquals(1, claim.freshClaimed());
             assertEquals(plain.get(0), claim.lastFreshClaimed(), "the frontier may pass the one it took, no more");
             claiming.rollback();
@@ -102,6 +105,57 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
         }
     }
 
+    /** The keyed claim (it acknowledges a keyed message) behind a full batch locks no waiting message either. */
+    @Test
+    void aKeyedClaimBehindAFullBatchLocksNoWaitingMessage() throws Exception {
+        template.send(URI, exchange -> {
+            exchange.getMessage().setBody("keyed");
+            exchange.getMessage().setHeader(PgNotifyConstants.KEY, "k");
+            exchange.getMessage().setHeader(PgNotifyConstants.PRIORITY, 9);
+        });
+        QueueWorkStore store = store();
+        WorkStore.Item keyed;
+        try (Connection first = server().connect()) {
+            store.refresh(first);
+            first.setAutoCommit(false);
+            keyed = store.claim(first, request(1, 0, 0)).items().get(0);
+            first.commit();
+        }
+        assertEquals("k", keyed.messages().get(0).key());
+        List<Long> plain = send(10, 0);
+        List<Long> urgent = send(10, 1);
+        try (Connection claiming = server().connect()) {
+            claiming.setAutoCommit(false);
+            WorkStore.Claim claim = store.claim(claiming, new WorkStore.ClaimRequest(List.of(keyed), new Long[0], 0,
+                    5, 1 << 20, 30_000, 5, true, 0, false));
+            assertEquals(urgent.subList(0, 5), ids(claim), "the five first urgent messages");
+            assertEquals(0, claim.freshClaimed());
+            assertEquals(plain, lockable(0), "no unprioritized message locked by the claim");
+            claiming.rollback();
+        }
+    }
+
+    /**
+     * A due message named by id (a retry that fell due, one the sweep found) is looked up whatever the case, even below
+     * the bound: here a prioritized one, first by its priority, in a crowded claim.
+     */
+    @Test
+    void aDueMessageNamedByIdIsClaimedBehindAFullBatch() throws Exception {
+        long named = send(1, 2).get(0);
+        List<Long> urgent = send(10, 1);
+        QueueWorkStore store = store();
+        try (Connection claiming = server().connect()) {
+            store.refresh(claiming);
+            claiming.setAutoCommit(false);
+            // the bound above the named message, the frontier at it: crowded
+            WorkStore.Claim claim = store.claim(claiming, request(5, named, named + 1, named));
+            assertEquals(List.of(named, urgent.get(0), urgent.get(1), urgent.get(2), urgent.get(3)), ids(claim),
+                    "the named message, of the highest priority, first");
+            assertEquals(0, claim.freshClaimed());
+            claiming.rollback();
+        }
+    }
+
     private List<Long> send(int count, int priority) {
         List<Long> ids = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -115,10 +169,10 @@ class PrioritizedClaimIT extends PgNotifyITSupport {
         return ids;
     }
 
-    /** Nothing acknowledged, nothing named. */
-    private static WorkStore.ClaimRequest request(int batch, long frontier, long unfinishedFrom) {
-        return new WorkStore.ClaimRequest(List.of(), new Long[0], frontier, batch, 1 << 20, 30_000, 5, true,
-                unfinishedFrom, false);
+    /** Nothing acknowledged; the due messages named by id, if any. */
+    private static WorkStore.ClaimRequest request(int batch, long frontier, long unfinishedFrom, Long... due) {
+        return new WorkStore.ClaimRequest(List.of(), due, frontier, batch, 1 << 20, 30_000, 5, true, unfinishedFrom,
+                false);
     }
 
     private QueueWorkStore store() throws Exception {
