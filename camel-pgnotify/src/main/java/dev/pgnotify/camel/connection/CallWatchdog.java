@@ -77,6 +77,24 @@ public final class CallWatchdog {
         return call;
     }
 
+    /**
+     * Registers a call of the current thread on a connection it holds already: {@code timeoutMillis} for its
+     * statements, from now. The call is attached before the watchdog can see it. (Registered first and attached after,
+     * with no time allowed to wait for a connection, a call was overdue the moment the watchdog looked: a look in
+     * between ended it, interrupting its thread, and the attach then aborted the connection. Seen as a LISTEN
+     * connection lost under load, "This connection has been closed.", and in mode=notify the messages sent while it
+     * reconnected.)
+     *
+     * @param onExpired called (on the watchdog's thread) with the connection when the call expired, or null
+     */
+    public BoundedCall begin(
+            Object owner, String what, Connection connection, long timeoutMillis, Consumer<Connection> onExpired) {
+        BoundedCall call = new BoundedCall(this, owner, what, 0, timeoutMillis, onExpired);
+        call.attach(connection);
+        calls.add(call);
+        return call;
+    }
+
     void ended(BoundedCall call) {
         calls.remove(call);
     }
@@ -101,7 +119,8 @@ public final class CallWatchdog {
         return count;
     }
 
-    private void check() {
+    /** One look at the calls in progress, as the watchdog's thread takes every {@value #CHECK_PERIOD_MILLIS} ms. */
+    void check() {
         long now = System.nanoTime();
         for (BoundedCall call : calls) {
             try {

@@ -171,9 +171,8 @@ public final class Database {
      * closed otherwise.
      */
     public <T> T callOn(Connection connection, Object owner, String what, Work<T> work) throws SQLException {
-        BoundedCall call = watchdog.begin(owner, what, connectTimeoutMillis, statementTimeoutMillis, onExpired);
+        BoundedCall call = watchdog.begin(owner, what, connection, statementTimeoutMillis, onExpired);
         try {
-            call.attach(connection);
             return work.run(connection);
         } catch (SQLException | RuntimeException e) {
             if (call.isExpired() || isReadTimeout(e)) {

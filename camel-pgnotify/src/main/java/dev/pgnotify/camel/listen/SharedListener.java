@@ -339,9 +339,8 @@ public final class SharedListener implements Runnable {
         while (running) {
             long wait = Math.min(COMMAND_LATENCY_MILLIS, checkInterval);
             PGNotification[] notifications;
-            try (BoundedCall call = watchdog.begin(this, "waiting for notifications", 0,
+            try (BoundedCall call = watchdog.begin(this, "waiting for notifications", current,
                     wait + key.statementTimeoutMillis(), null)) {
-                call.attach(current);
                 notifications = pg.getNotifications((int) wait);
             }
             if (notifications != null && notifications.length > 0) {
@@ -369,9 +368,8 @@ public final class SharedListener implements Runnable {
             return;
         }
         boolean valid;
-        try (BoundedCall call = watchdog.begin(this, "checking the LISTEN connection", 0,
+        try (BoundedCall call = watchdog.begin(this, "checking the LISTEN connection", current,
                 checkSeconds() * 1000L + key.statementTimeoutMillis(), null)) {
-            call.attach(current);
             valid = current.isValid(checkSeconds());
             if (valid) {
                 // a server that answers but became a standby or read-only (the old primary after a failover) sends
@@ -438,9 +436,8 @@ public final class SharedListener implements Runnable {
     }
 
     private void execute(Connection current, String what, String sql) throws SQLException {
-        try (BoundedCall call = watchdog.begin(this, what, 0, key.statementTimeoutMillis(), null);
+        try (BoundedCall call = watchdog.begin(this, what, current, key.statementTimeoutMillis(), null);
              Statement statement = current.createStatement()) {
-            call.attach(current);
             statement.execute(sql);
         }
     }
