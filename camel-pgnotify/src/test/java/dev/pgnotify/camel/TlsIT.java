@@ -118,18 +118,25 @@ class TlsIT {
 
     @Test
     void notifyLatencyOverTlsIsWithinTwiceThePlainOnesPlusAMillisecond() throws Exception {
-        // the same stream, plain then TLS, then both again (the machine drifts): p99 of each, the best round of each
-        // compared; three rounds, as two left a quiet CI run 0.1 ms over the bound once (TLS 2.08 against 1.99 ms)
+        // the same stream, plain then TLS, three rounds (the machine drifts): the median round's p99 of each
+        // compared, as the benchmark's target does. (The best round of each, compared before, failed a CI run whose
+        // plain rounds gave 3.16, 0.76 and 1.62 ms: one lucky plain round against TLS's 3.06, 2.52 and 3.33.)
         List<Double> plain = new ArrayList<>();
         List<Double> tls = new ArrayList<>();
         for (int round = 0; round < 3; round++) {
             plain.add(notifyP99(both.plainJdbcUrl(), "latency_plain_" + round));
             tls.add(notifyP99(both.jdbcUrl(), "latency_tls_" + round));
         }
-        double plainP99 = Collections.min(plain);
-        double tlsP99 = Collections.min(tls);
+        double plainP99 = median(plain);
+        double tlsP99 = median(tls);
         LOG.info("mode=notify at 1,000 msg/s, p99 per round: plain {} ms, TLS {} ms", plain, tls);
         assertTrue(tlsP99 <= 2 * plainP99 + 1, "TLS p99 " + tlsP99 + " ms against plain " + plainP99 + " ms");
+    }
+
+    private static double median(List<Double> rounds) {
+        List<Double> sorted = new ArrayList<>(rounds);
+        Collections.sort(sorted);
+        return sorted.get(sorted.size() / 2);
     }
 
     @Test
