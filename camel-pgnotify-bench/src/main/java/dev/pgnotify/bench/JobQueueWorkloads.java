@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * and pgnotify's queue.
  * <p>
  * Options (system properties): bench.jobWorkers (the concurrencies, "1,4,16,64"), bench.jobStepSeconds (10),
- * bench.jobLastRate (the highest rate offered, 32,000), bench.jobProducers (producer threads, 2). A smoke run offers
+ * bench.jobLastRate (the highest rate offered, 32,000), bench.jobProducers (producer threads, 2), bench.jobSystems
+ * (only the systems whose name contains it). A smoke run offers
  * 1,000 jobs/s to 4 workers for a second.
  */
 final class JobQueueWorkloads {
@@ -85,12 +86,18 @@ final class JobQueueWorkloads {
         if (!bench.options.selects(NAME)) {
             return;
         }
+        // bench.jobSystems (say "pgnotify") runs only the systems whose name contains it, for a diagnostic
+        String systems = System.getProperty("bench.jobSystems", "");
         for (int workers : concurrencies()) {
-            try (JobSystem plain = new PlainJobTable(bench, workers)) {
-                steps(plain, workers);
+            if (PlainJobTable.NAME.contains(systems)) {
+                try (JobSystem plain = new PlainJobTable(bench, workers)) {
+                    steps(plain, workers);
+                }
             }
-            try (JobSystem pgnotify = new PgNotifyJobQueue(bench, workers)) {
-                steps(pgnotify, workers);
+            if (PgNotifyJobQueue.NAME.contains(systems)) {
+                try (JobSystem pgnotify = new PgNotifyJobQueue(bench, workers)) {
+                    steps(pgnotify, workers);
+                }
             }
         }
     }
