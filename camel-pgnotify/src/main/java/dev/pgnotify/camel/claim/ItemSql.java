@@ -18,24 +18,59 @@ public final class ItemSql {
 
     /**
      * A statement sent in the same round trip and transaction before a claim ({@link WorkRows#withSettings}): the claim
-     * then gets a generic plan, made once per connection once pgjdbc prepares it on the server, never with sequential
-     * scans. Left to itself PostgreSQL planned the claim on most executions (its generic plan looks dearer than the
+     * then gets a generic plan, made once per connection once pgjdbc prepares it on the server, reading in index order
+     * only. Left to itself PostgreSQL planned the claim on most executions (its generic plan looks dearer than the
      * custom ones, as the sizes of the array parameters are unknown): 1.8 ms of planning for a claim that then ran in
-     * 1.7, half of a consumer's server time (docs/benchmark/report.md). Without sequential scans, a generic plan made
-     * while the table was small (a new queue) can never scan it whole later, whatever it then holds. Never JIT-compiled:
-     * a generic plan's estimate grows with the table (its limits are parameters), so on a server with JIT a keyed
-     * claim of a 200,000 backlog was compiled on every call, 4.2 ms of its 6.0 (PostgreSQL 15, docs/production.md);
-     * pgnotify's own pools have JIT off for their sessions, an application's DataSource and a pooler's connections
-     * need not. Transaction-local: nothing stays on a connection that an application's pool lends to others.
+     * 1.7, half of a consumer's server time (docs/benchmark/report.md). A generic plan is made while the table holds
+     * whatever it holds then (a new queue, or one just drained and analyzed: nearly empty) and kept until the table's
+     * statistics or size in pg_class change (ANALYZE, VACUUM), so the two scans that read a whole table or backlog
+     * whatever the parameters are ruled out:
+     * <ul>
+     *   <li>no sequential scan: it would read the whole table, dead rows included, on every claim;</li>
+     *   <li>no bitmap scan: it returns the rows past the frontier in no order, so the claim reads and sorts all of them
+     *       before its limit. Chosen for an empty table, it read and sorted the whole backlog on every claim once
+     *       one had built up: 0.3-0.6 s a claim in the benchmark's job-queue shape (16 workers offered 16,000 jobs/s),
+     *       consumers down to a fifth of their rate for about 40 s, until autovacuum's analyze had the plan made again
+     *       (docs/benchmark/job-queue.md). An index scan returns them in id order and stops at the limit.</li>
+     * </ul>
+     * This does not pin each scan to its index: planned on statistics of an empty or drained queue, a scan may still go
+     * through the primary key with its channel or key as a filter, and its cost then grows with the backlog (open:
+     * docs/claim-engine.md, rule "Plans").
+     * Never JIT-compiled: a generic plan's estimate grows with the table (its limits are parameters), so on a server
+     * with JIT a keyed claim of a 200,000 backlog was compiled on every call, 4.2 ms of its 6.0 (PostgreSQL 15,
+     * docs/production.md); pgnotify's own pools have JIT off for their sessions, an application's DataSource and a
+     * pooler's connections need not. Transaction-local: nothing stays on a connection that an application's pool lends
+     * to others.
      */
     public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-                                              + " set_config('enable_seqscan', 'off', true), " + ReadTransaction.JIT_OFF;
+                                              + " set_config('enable_seqscan', 'off', true),"
+                                              + " set_config('enable_bitmapscan', 'off', true), "
+                                              + ReadTransaction.JIT_OFF;
 
     /**
      * What a claim is preceded by where the connection prepares nothing on the server (behind a pooler in transaction
-     * mode), in the same round trip and transaction: JIT off, as in {@link #PLANNED_ONCE}, and the plan left custom.
+     * mode), in the same round trip and transaction: JIT, sequential and bitmap scans off, as in {@link #PLANNED_ONCE},
+     * and the plan left custom. A custom plan is made with the frontier's value and the table's current size, so it
+     * rarely misjudges the rows past the frontier; but it may still find a scan in page order cheapest (a small table,
+     * statistics from a drained queue), and the claim's acknowledgements must be deleted in id order whatever the plan
+     * (see {@link #IN_ID_ORDER}).
      */
-    public static final String PLANNED_EACH_TIME = "SELECT " + ReadTransaction.JIT_OFF;
+    public static final String PLANNED_EACH_TIME = "SELECT set_config('enable_seqscan', 'off', true),"
+                                                   + " set_config('enable_bitmapscan', 'off', true), "
+                                                   + ReadTransaction.JIT_OFF;
+
+    /**
+     * A statement sent in the same round trip and transaction before one that writes several items by id outside a
+     * claim (acknowledgements sent alone, lease renewals, releases; {@link WorkRows#inIdOrder}): its only way to the
+     * rows is then the primary key, which yields them in ascending id order, as the settings of a claim
+     * ({@link #PLANNED_ONCE}, {@link #PLANNED_EACH_TIME}) make its acknowledgements' delete do. Such writes wait for
+     * rows another holds (a claim deleting an acknowledged item while a lease renewal of the same consumer renews it,
+     * say), and two statements that lock overlapping rows in one order cannot deadlock. Left to the planner, a renewal
+     * of many items read them through a bitmap scan, in the order of the table's pages: against a claim deleting the
+     * same items in id order, "deadlock detected" (the benchmark's job-queue shape, 16 workers).
+     */
+    public static final String IN_ID_ORDER = "SELECT set_config('enable_bitmapscan', 'off', true),"
+                                             + " set_config('enable_seqscan', 'off', true)";
 
     /**
      * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time

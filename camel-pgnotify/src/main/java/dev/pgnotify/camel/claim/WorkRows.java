@@ -41,6 +41,21 @@ public final class WorkRows {
     }
 
     /**
+     * A statement that writes several items by id outside a claim, after {@link ItemSql#IN_ID_ORDER}, in the same round
+     * trip and transaction: it locks them in ascending id order. Execute it with {@link #executeWrite}.
+     */
+    public static String inIdOrder(String write) {
+        return ItemSql.IN_ID_ORDER + "; " + write;
+    }
+
+    /** Executes a statement made by {@link #inIdOrder}: the settings' result skipped; returns the rows written. */
+    public static int executeWrite(PreparedStatement statement) throws SQLException {
+        statement.execute();
+        statement.getMoreResults();
+        return statement.getUpdateCount();
+    }
+
+    /**
      * Executes a claim made by {@link #withSettings}: prepared on the server from its first execution, so that results
      * are binary from the second (a bytea body arrives as hex text, twice its size, in the first: forcing binary results
      * from the first would fail, as the settings' statement shares the round trip); the settings' result skipped.

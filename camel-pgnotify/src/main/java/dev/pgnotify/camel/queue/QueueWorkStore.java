@@ -152,9 +152,9 @@ final class QueueWorkStore implements WorkStore {
 
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
-        try (PreparedStatement acknowledge = connection.prepareStatement(queue.sql().acknowledge)) {
+        try (PreparedStatement acknowledge = connection.prepareStatement(WorkRows.inIdOrder(queue.sql().acknowledge))) {
             new Parameters(acknowledge).byIdsAndAttempts(connection, items);
-            acknowledge.executeUpdate();
+            WorkRows.executeWrite(acknowledge);
         }
     }
 
@@ -197,17 +197,17 @@ final class QueueWorkStore implements WorkStore {
 
     @Override
     public void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException {
-        try (PreparedStatement renew = connection.prepareStatement(queue.sql().renewLeases)) {
+        try (PreparedStatement renew = connection.prepareStatement(WorkRows.inIdOrder(queue.sql().renewLeases))) {
             new Parameters(renew).add(leaseMillis).byLeases(connection, leases);
-            renew.executeUpdate();
+            WorkRows.executeWrite(renew);
         }
     }
 
     @Override
     public void release(Connection connection, List<Item> items) throws SQLException {
-        try (PreparedStatement release = connection.prepareStatement(queue.sql().releaseClaims)) {
+        try (PreparedStatement release = connection.prepareStatement(WorkRows.inIdOrder(queue.sql().releaseClaims))) {
             new Parameters(release).byIdsAndAttempts(connection, items);
-            release.executeUpdate();
+            WorkRows.executeWrite(release);
         }
     }
 

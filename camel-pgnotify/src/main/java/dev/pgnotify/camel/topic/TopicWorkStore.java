@@ -334,9 +334,9 @@ final class TopicWorkStore implements WorkStore {
 
     @Override
     public void acknowledge(Connection connection, List<Item> items) throws SQLException {
-        try (PreparedStatement acknowledge = connection.prepareStatement(topic.sql().acknowledge)) {
+        try (PreparedStatement acknowledge = connection.prepareStatement(WorkRows.inIdOrder(topic.sql().acknowledge))) {
             new Parameters(acknowledge).byIdsAndAttempts(connection, items);
-            acknowledge.executeUpdate();
+            WorkRows.executeWrite(acknowledge);
         }
     }
 
@@ -380,23 +380,23 @@ final class TopicWorkStore implements WorkStore {
 
     @Override
     public void renew(Connection connection, List<Lease> leases, long leaseMillis) throws SQLException {
-        try (PreparedStatement renew = connection.prepareStatement(topic.sql().renewLeases)) {
+        try (PreparedStatement renew = connection.prepareStatement(WorkRows.inIdOrder(topic.sql().renewLeases))) {
             Array ids = connection.createArrayOf("bigint", leases.stream().map(Lease::id).toArray(Long[]::new));
             new Parameters(renew).add(leaseMillis)
                     .add(connection.createArrayOf("integer", leases.stream().map(Lease::progress).toArray(Integer[]::new)))
                     .add(ids).byLeases(connection, leases);
-            renew.executeUpdate();
+            WorkRows.executeWrite(renew);
         }
     }
 
     @Override
     public void release(Connection connection, List<Item> items) throws SQLException {
-        try (PreparedStatement release = connection.prepareStatement(topic.sql().releaseClaims)) {
+        try (PreparedStatement release = connection.prepareStatement(WorkRows.inIdOrder(topic.sql().releaseClaims))) {
             Array ids = WorkRows.ids(connection, items);
             new Parameters(release)
                     .add(connection.createArrayOf("integer", items.stream().map(Item::progress).toArray(Integer[]::new)))
                     .add(ids).byIdsAndAttempts(connection, items);
-            release.executeUpdate();
+            WorkRows.executeWrite(release);
         }
     }
 

@@ -21,15 +21,40 @@ public final class ClaimPlans {
     private ClaimPlans() {
     }
 
-    /** Asserts that a claim's generic plan reads through indexes only, never a whole table. */
+    /**
+     * Asserts that a claim's generic plan reads through indexes only, in index order: never a whole table (a sequential
+     * scan), and never every row past the frontier (a bitmap scan, which returns rows in no order, sorted before the
+     * claim's limit: a plan made while the table was small, then run against a backlog, read and sorted the whole
+     * backlog on every claim).
+     */
     public static void assertIndexesOnly(Connection connection, String claim, String variant) throws SQLException {
         String plan = genericPlan(connection, claim);
         assertTrue(plan.contains("Index"), variant + ":\n" + plan);
         assertFalse(plan.contains("Seq Scan"), variant + ":\n" + plan);
+        assertFalse(plan.contains("Bitmap"), variant + ":\n" + plan);
+    }
+
+    /**
+     * Asserts that a statement writing several items by id outside a claim (acknowledgements, renewals, releases),
+     * under its settings ({@link ItemSql#IN_ID_ORDER}), reaches them through the primary key only: in ascending id
+     * order, the order of a claim's acknowledgements, so that two such statements waiting for each other's rows cannot
+     * deadlock. Its generic plan, the one PostgreSQL may settle on after five executions, made on the table as it is.
+     */
+    public static void assertIdOrder(Connection connection, String write, String primaryKey, String variant)
+            throws SQLException {
+        String plan = plan(connection, write,
+                ItemSql.IN_ID_ORDER + ", set_config('plan_cache_mode', 'force_generic_plan', true)");
+        assertTrue(plan.contains("Index Scan using " + primaryKey), variant + ":\n" + plan);
+        assertFalse(plan.contains("Seq Scan"), variant + ":\n" + plan);
+        assertFalse(plan.contains("Bitmap"), variant + ":\n" + plan);
     }
 
     /** The generic plan of a JDBC statement (? parameters), with the parameter types the server infers. */
     public static String genericPlan(Connection connection, String sql) throws SQLException {
+        return plan(connection, sql, ItemSql.PLANNED_ONCE);
+    }
+
+    private static String plan(Connection connection, String sql, String settings) throws SQLException {
         List<String> types = new ArrayList<>();
         try (PreparedStatement described = connection.prepareStatement(sql)) {
             ParameterMetaData parameters = described.getParameterMetaData();
@@ -49,7 +74,7 @@ public final class ClaimPlans {
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try (Statement statement = connection.createStatement()) {
-            statement.execute(ItemSql.PLANNED_ONCE);
+            statement.execute(settings);
             statement.execute("PREPARE claim_plan(" + String.join(", ", types) + ") AS " + numbered);
             StringBuilder plan = new StringBuilder();
             try (ResultSet rs = statement.executeQuery("EXPLAIN EXECUTE claim_plan("

@@ -131,6 +131,79 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         }
     }
 
+    /**
+     * A lease renewal and a claim acknowledging the same items cannot deadlock (rule "Lock order"): both lock them in
+     * ascending id order, whatever order the table's pages hold them in. Forced: the items lie in the table in
+     * descending id order, where a renewal through a sequential or bitmap scan locks them from the highest id down; a
+     * third session holds the middle one; the renewal starts and waits for it, then the claim starts and waits too.
+     * Once the middle one is let go, both must end. A renewal locking in page order held the upper half and waited for
+     * the middle one while the claim's delete took the lower half and waited for it too; the renewal, first in line,
+     * then waited for the lower half: "deadlock detected" (seen in the benchmark's job-queue shape once claims deleted
+     * their acknowledgements in id order).
+     */
+    @Test
+    void aLeaseRenewalAndAClaimAcknowledgingTheSameItemsCannotDeadlock() throws Exception {
+        String uri = "pgnotify:" + CHANNEL + "?table=" + TABLE;
+        template.sendBody(uri, "resolves the queue");
+        server().execute("DELETE FROM " + TABLE);
+        int count = 2_000;
+        long first = 1_000_001;
+        long last = first + count - 1;
+        long middle = first + count / 2;
+        server().execute("INSERT INTO " + TABLE + " (id, channel, body_text, attempts, available_at)"
+                         + " SELECT g, '" + CHANNEL + "', 'item ' || g, 1, now() + interval '1 hour'"
+                         + " FROM generate_series(" + last + ", " + first + ", -1) g");
+        server().execute("ANALYZE " + TABLE);
+        List<WorkStore.Item> items = new java.util.ArrayList<>();
+        List<WorkStore.Lease> leases = new java.util.ArrayList<>();
+        try (Connection setup = server().connect(); Statement statement = setup.createStatement();
+             var rs = statement.executeQuery("SELECT q.id, (extract(epoch FROM q.created_at) * 1000000)::bigint FROM "
+                                             + TABLE + " q ORDER BY q.id")) {
+            while (rs.next()) {
+                long id = rs.getLong(1);
+                items.add(new WorkStore.Item(id, 1, rs.getLong(2),
+                        List.of(new WorkStore.StoredMessage(id, null, null, null, true)), 0));
+                leases.add(new WorkStore.Lease(id, 1, rs.getLong(2), 0));
+            }
+        }
+        assertEquals(count, items.size());
+        QueueWorkStore store = store(uri);
+        WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(items, new Long[0], last, 100, 1 << 20, 30_000, 5,
+                true, 0, false);
+        try (Connection holder = server().connect(); Connection renewer = server().connect();
+             Connection claimer = server().connect()) {
+            holder.setAutoCommit(false);
+            try (Statement statement = holder.createStatement()) {
+                statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + middle + " FOR UPDATE");
+            }
+            int renewerPid = pid(renewer);
+            int claimerPid = pid(claimer);
+            CompletableFuture<Void> renewal = CompletableFuture.runAsync(() -> {
+                try {
+                    store.renew(renewer, leases, 30_000);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
+                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + renewerPid)));
+            CompletableFuture<WorkStore.Claim> claim = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return store.claim(claimer, request);
+                } catch (SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
+                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + claimerPid)));
+            holder.commit();
+            renewal.get(20, TimeUnit.SECONDS);
+            assertEquals(List.of(), claim.get(20, TimeUnit.SECONDS).items(), "nothing fresh to claim");
+        }
+        assertEquals(0L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+                "every acknowledgement done, after the renewal");
+    }
+
     private long sendPrioritized(String uri, String body) {
         return template.send(uri, exchange -> {
             exchange.getMessage().setBody(body);

@@ -10,8 +10,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Rule "Plans" (docs/claim-engine.md): a claim is planned once per connection and its plan never scans a table whole,
  * whatever the table held when the plan was made. Every variant of the queue's claim, planned on an empty table as the
- * consumer's settings make it, reads through indexes only; a sequential scan in such a plan would read the whole
- * table, dead rows included, on every claim once a backlog or an old snapshot has filled it.
+ * consumer's settings make it (truncated, analyzed empty, and drained), reads through indexes only, in index order; a
+ * sequential scan in such a plan would read the whole table, dead rows included, on every claim once a backlog or an
+ * old snapshot has filled it, and a bitmap scan every row past the frontier, sorted before the claim's limit (the
+ * benchmark's job-queue shape: 16 workers, 16,000 jobs/s offered, claims of 0.3-0.6 s, about 40 s of stall until
+ * autovacuum's analyze had the plan made again). Which index each scan uses is not checked here: that is open (the
+ * rule's note).
  */
 class ClaimPlanIT extends PgNotifyITSupport {
 
@@ -27,11 +31,55 @@ class ClaimPlanIT extends PgNotifyITSupport {
                     throw new IllegalStateException("the producer resolved the queue already");
                 });
         try (Connection connection = server().connect()) {
-            for (boolean keyed : new boolean[] { false, true }) {
-                for (boolean prioritized : new boolean[] { false, true }) {
-                    ClaimPlans.assertIndexesOnly(connection, queue.sql().acknowledgeAndClaim(keyed, prioritized),
-                            "keyed=" + keyed + ", prioritized=" + prioritized);
+            assertEveryVariantIndexesOnly(connection, queue, "truncated");
+            // a queue drained to nothing, then analyzed (autovacuum does it between bursts): the statistics say empty
+            server().execute("ANALYZE " + TABLE);
+            assertEveryVariantIndexesOnly(connection, queue, "analyzed empty");
+            // drained: filled and analyzed, emptied, vacuumed and analyzed (its old column statistics kept, no rows)
+            server().execute("INSERT INTO " + TABLE + " (channel, body_text, message_key, priority)"
+                             + " SELECT 'plans', 'm' || g, 'k' || (g % 100), g % 3 FROM generate_series(1, 20000) g");
+            server().execute("ANALYZE " + TABLE);
+            server().execute("DELETE FROM " + TABLE);
+            server().execute("VACUUM ANALYZE " + TABLE);
+            assertEveryVariantIndexesOnly(connection, queue, "drained");
+        }
+    }
+
+    /**
+     * Rule "Lock order": acknowledgements sent alone, lease renewals and releases lock the items in id order, as a
+     * claim's acknowledgements do, on an empty table and on one with a backlog alike (planned freely, a renewal of many
+     * items read them through a bitmap scan, in page order; against a claim: "deadlock detected").
+     */
+    @Test
+    void writesOfSeveralItemsReachThemThroughThePrimaryKeyOnly() throws Exception {
+        String uri = "pgnotify:plans?table=" + TABLE;
+        template.sendBody(uri, "setup");
+        QueueResources queue = context.getEndpoint(uri, PgNotifyEndpoint.class).resources().get(QueueResources.class,
+                () -> {
+                    throw new IllegalStateException("the producer resolved the queue already");
+                });
+        try (Connection connection = server().connect()) {
+            for (String state : new String[] { "empty", "backlog" }) {
+                server().execute("TRUNCATE " + TABLE);
+                if (state.equals("backlog")) {
+                    server().execute("INSERT INTO " + TABLE + " (channel, body_text)"
+                                     + " SELECT 'plans', 'm' || g FROM generate_series(1, 20000) g");
                 }
+                server().execute("ANALYZE " + TABLE);
+                String primaryKey = TABLE + "_pkey";
+                ClaimPlans.assertIdOrder(connection, queue.sql().acknowledge, primaryKey, state + ", acknowledge");
+                ClaimPlans.assertIdOrder(connection, queue.sql().renewLeases, primaryKey, state + ", renew");
+                ClaimPlans.assertIdOrder(connection, queue.sql().releaseClaims, primaryKey, state + ", release");
+            }
+        }
+    }
+
+    private static void assertEveryVariantIndexesOnly(Connection connection, QueueResources queue, String state)
+            throws Exception {
+        for (boolean keyed : new boolean[] { false, true }) {
+            for (boolean prioritized : new boolean[] { false, true }) {
+                ClaimPlans.assertIndexesOnly(connection, queue.sql().acknowledgeAndClaim(keyed, prioritized),
+                        state + ", keyed=" + keyed + ", prioritized=" + prioritized);
             }
         }
     }

@@ -28,6 +28,11 @@ class ClaimPlanIT extends PgNotifyITSupport {
         try (Connection connection = server().connect()) {
             ClaimPlans.assertIndexesOnly(connection, topic.sql().acknowledgeAndClaim, "without keys");
             ClaimPlans.assertIndexesOnly(connection, topic.sql().acknowledgeAndClaimKeyed, "with keys");
+            // rule "Lock order": writes of several items lock them in id order, as the claim's acknowledgements do
+            String primaryKey = TABLE + "_items_pkey";
+            ClaimPlans.assertIdOrder(connection, topic.sql().acknowledge, primaryKey, "acknowledge");
+            ClaimPlans.assertIdOrder(connection, topic.sql().renewLeases, primaryKey, "renew");
+            ClaimPlans.assertIdOrder(connection, topic.sql().releaseClaims, primaryKey, "release");
         }
     }
 }
