@@ -143,6 +143,26 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
      */
     @Test
     void aLeaseRenewalAndAClaimAcknowledgingTheSameItemsCannotDeadlock() throws Exception {
+        renewalAndClaimOverTheSameItems(() -> server().connect());
+    }
+
+    /**
+     * As above, on connections that prepare nothing on the server (behind PgBouncer in transaction mode,
+     * prepareThreshold=0): the claim is planned on each execution ({@code ItemSql.PLANNED_EACH_TIME}), its deletes in id
+     * order all the same.
+     */
+    @Test
+    void aLeaseRenewalAndAClaimAcknowledgingTheSameItemsCannotDeadlockWhenNothingIsPrepared() throws Exception {
+        String url = server().jdbcUrl() + (server().jdbcUrl().contains("?") ? "&" : "?") + "prepareThreshold=0";
+        renewalAndClaimOverTheSameItems(
+                () -> java.sql.DriverManager.getConnection(url, server().username(), server().password()));
+    }
+
+    private interface Connections {
+        Connection open() throws SQLException;
+    }
+
+    private void renewalAndClaimOverTheSameItems(Connections connections) throws Exception {
         String uri = "pgnotify:" + CHANNEL + "?table=" + TABLE;
         template.sendBody(uri, "resolves the queue");
         server().execute("DELETE FROM " + TABLE);
@@ -170,8 +190,8 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
         QueueWorkStore store = store(uri);
         WorkStore.ClaimRequest request = new WorkStore.ClaimRequest(items, new Long[0], last, 100, 1 << 20, 30_000, 5,
                 true, 0, false);
-        try (Connection holder = server().connect(); Connection renewer = server().connect();
-             Connection claimer = server().connect()) {
+        try (Connection holder = server().connect(); Connection renewer = connections.open();
+             Connection claimer = connections.open()) {
             holder.setAutoCommit(false);
             try (Statement statement = holder.createStatement()) {
                 statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + middle + " FOR UPDATE");
