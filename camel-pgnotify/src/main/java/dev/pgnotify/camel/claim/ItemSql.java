@@ -17,6 +17,13 @@ public final class ItemSql {
     public static final String ASYNCHRONOUS_COMMIT = "set_config('synchronous_commit', 'off', true)";
 
     /**
+     * Transaction-local: no sequential and no bitmap scans, so that the statement reads through indexes in index order
+     * (rules "Plans" and "Lock order", docs/claim-engine.md). Shared by the settings below.
+     */
+    private static final String INDEX_ORDER_ONLY = "set_config('enable_seqscan', 'off', true),"
+                                                   + " set_config('enable_bitmapscan', 'off', true)";
+
+    /**
      * A statement sent in the same round trip and transaction before a claim ({@link WorkRows#withSettings}): the claim
      * then gets a generic plan, made once per connection once pgjdbc prepares it on the server, reading in index order
      * only. Left to itself PostgreSQL planned the claim on most executions (its generic plan looks dearer than the
@@ -42,10 +49,8 @@ public final class ItemSql {
      * pooler's connections need not. Transaction-local: nothing stays on a connection that an application's pool lends
      * to others.
      */
-    public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-                                              + " set_config('enable_seqscan', 'off', true),"
-                                              + " set_config('enable_bitmapscan', 'off', true), "
-                                              + ReadTransaction.JIT_OFF;
+    public static final String PLANNED_ONCE = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), "
+                                              + INDEX_ORDER_ONLY + ", " + ReadTransaction.JIT_OFF;
 
     /**
      * What a claim is preceded by where the connection prepares nothing on the server (behind a pooler in transaction
@@ -55,9 +60,7 @@ public final class ItemSql {
      * statistics from a drained queue), and the claim's acknowledgements must be deleted in id order whatever the plan
      * (see {@link #IN_ID_ORDER}).
      */
-    public static final String PLANNED_EACH_TIME = "SELECT set_config('enable_seqscan', 'off', true),"
-                                                   + " set_config('enable_bitmapscan', 'off', true), "
-                                                   + ReadTransaction.JIT_OFF;
+    public static final String PLANNED_EACH_TIME = "SELECT " + INDEX_ORDER_ONLY + ", " + ReadTransaction.JIT_OFF;
 
     /**
      * A statement sent in the same round trip and transaction before one that writes several items by id outside a
@@ -69,8 +72,7 @@ public final class ItemSql {
      * of many items read them through a bitmap scan, in the order of the table's pages: against a claim deleting the
      * same items in id order, "deadlock detected" (the benchmark's job-queue shape, 16 workers).
      */
-    public static final String IN_ID_ORDER = "SELECT set_config('enable_bitmapscan', 'off', true),"
-                                             + " set_config('enable_seqscan', 'off', true)";
+    public static final String IN_ID_ORDER = "SELECT " + INDEX_ORDER_ONLY;
 
     /**
      * Rows given by id, through the primary key. Parameters: the ids, twice. An empty list skips the scan (a one-time

@@ -295,10 +295,10 @@ final class QueueSql {
      * ranks below all of it (the priority scan takes the highest first; but for a message another claim held during
      * the priority scan and let go just after, which waits for the next claim, as one skipped while locked does).
      * Run anyway, it would only lock its candidates, the same waiting messages claim after claim while a backlog of
-     * higher priorities drains, since the frontier cannot pass a candidate left out. The claim then reports no fresh count, and the frontier stays where
-     * it is. With the frontier below the bound less one, ids between them are the fresh scan's alone (the bound is a
-     * sweep's measure, and a row may commit below it afterwards: an id drawn before its insert, a restarted
-     * sequence), so the claim is never crowded.
+     * higher priorities drains, since the frontier cannot pass a candidate left out. The claim then reports no fresh
+     * count, and the frontier stays where it is. With the frontier below the bound less one, ids between them are the
+     * fresh scan's alone (the bound is a sweep's measure, and a row may commit below it afterwards: an id drawn before
+     * its insert, a restarted sequence), so the claim is never crowded.
      */
     private static String acknowledgeAndClaim(String t, boolean keyed, boolean prioritized) {
         String noEarlier = noEarlierOfItsKey(t, keyed);

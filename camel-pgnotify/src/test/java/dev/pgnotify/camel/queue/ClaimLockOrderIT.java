@@ -196,26 +196,11 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
             try (Statement statement = holder.createStatement()) {
                 statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + middle + " FOR UPDATE");
             }
-            int renewerPid = pid(renewer);
-            int claimerPid = pid(claimer);
-            CompletableFuture<Void> renewal = CompletableFuture.runAsync(() -> {
-                try {
-                    store.renew(renewer, leases, 30_000);
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
+            CompletableFuture<Void> renewal = startWaitingForALock(renewer, () -> {
+                store.renew(renewer, leases, 30_000);
+                return null;
             });
-            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
-                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + renewerPid)));
-            CompletableFuture<WorkStore.Claim> claim = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return store.claim(claimer, request);
-                } catch (SQLException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
-                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + claimerPid)));
+            CompletableFuture<WorkStore.Claim> claim = startWaitingForALock(claimer, () -> store.claim(claimer, request));
             holder.commit();
             renewal.get(20, TimeUnit.SECONDS);
             assertEquals(List.of(), claim.get(20, TimeUnit.SECONDS).items(), "nothing fresh to claim");
@@ -252,16 +237,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
                 statement.execute("SET LOCAL lock_timeout = '5s'");
                 statement.execute("SELECT id FROM " + TABLE + " WHERE id = " + lockedByB + " FOR UPDATE");
             }
-            int aPid = pid(a);
-            CompletableFuture<WorkStore.Claim> claimOfA = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return store.claim(a, request);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
-                    server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + aPid)));
+            CompletableFuture<WorkStore.Claim> claimOfA = startWaitingForALock(a, () -> store.claim(a, request));
             try (PreparedStatement delete = b.prepareStatement("DELETE FROM " + TABLE + " WHERE id = ?")) {
                 delete.setLong(1, deletedByB);
                 assertEquals(1, delete.executeUpdate(), deletesAtOnce);
@@ -280,6 +256,27 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
     private static long fenceOf(long id) throws SQLException {
         return ((Number) server().queryValue("SELECT (extract(epoch FROM q.created_at) * 1000000)::bigint FROM " + TABLE
                                              + " q WHERE q.id = " + id)).longValue();
+    }
+
+    /** A statement of a session, run on another thread. */
+    private interface SessionCall<T> {
+        T run() throws SQLException;
+    }
+
+    /** Runs the call on another thread, and returns once its session waits for a lock. */
+    private static <T> CompletableFuture<T> startWaitingForALock(Connection session, SessionCall<T> call)
+            throws Exception {
+        int pid = pid(session);
+        CompletableFuture<T> result = CompletableFuture.supplyAsync(() -> {
+            try {
+                return call.run();
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
+                server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + pid)));
+        return result;
     }
 
     private static int pid(Connection connection) throws Exception {
