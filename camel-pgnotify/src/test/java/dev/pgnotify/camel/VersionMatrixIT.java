@@ -16,6 +16,8 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import dev.pgnotify.camel.listen.ListenerConnections;
+import dev.pgnotify.camel.queue.ClaimIndexes;
+import dev.pgnotify.camel.queue.QueueResources;
 import dev.pgnotify.camel.test.PgBinaries;
 import dev.pgnotify.camel.test.PgTestServer;
 import org.apache.camel.CamelContext;
@@ -39,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The core of pgnotify on every supported PostgreSQL major (13 to 18; the pom copies one patch release of each): per
  * version one embedded server, with TLS on, and one application connected with {@code sslmode=verify-full}, which runs
  * small versions of the core scenarios: keyed queue delivery in per-key order, notify delivery, a topic with two groups
- * each receiving every message, queue delivery while another session holds a REPEATABLE READ snapshot, every pgnotify
+ * each receiving every message, queue delivery while another session holds a REPEATABLE READ snapshot, a claim
+ * planned on a drained queue reading each of its scans through its own index, every pgnotify
  * connection encrypted, and a fast restart after which the queue and the LISTEN connection deliver again. The full
  * suite runs on the default version (18); this matrix catches what a version changes (functions, catalog views,
  * privileges) in seconds a version.
@@ -96,6 +99,7 @@ class VersionMatrixIT {
             tests.add(test("notify delivers every notification", this::notifyMode));
             tests.add(test("a topic's two groups each receive every message", this::topicWithTwoGroups));
             tests.add(test("a held REPEATABLE READ snapshot does not stop the queue", this::heldSnapshot));
+            tests.add(test("each scan of a claim planned on a drained queue reads its own index", this::claimIndexes));
             tests.add(test("every pgnotify connection is encrypted", this::encrypted));
             tests.add(test("after a fast restart the queue and notify deliver again", this::restart));
             tests.add(test("stops", this::stop));
@@ -180,6 +184,22 @@ class VersionMatrixIT {
                                 && byGroup.getOrDefault("audit", Set.of()).size() >= MESSAGES);
             assertEquals(Set.copyOf(bodies("t")), byGroup.get("billing"), name + ": billing received every message");
             assertEquals(Set.copyOf(bodies("t")), byGroup.get("audit"), name + ": audit received every message");
+        }
+
+        /**
+         * Rule "Plans": which index can serve a scan is the planner's own logic (predicate proofs, row comparisons,
+         * what an order can come from), which a major may change; a claim planned on a drained queue's statistics
+         * reads each index it is meant to, and only that one.
+         */
+        private void claimIndexes() throws Exception {
+            template.sendBody("pgnotify:vm_plans?table=vm_plans", "setup");
+            QueueResources queue = ClaimIndexes.resources(camel.getEndpoint("pgnotify:vm_plans?table=vm_plans",
+                    PgNotifyEndpoint.class));
+            try (Connection connection = server.connect()) {
+                ClaimIndexes.prepare(server, queue, ClaimIndexes.State.DRAINED);
+                ClaimIndexes.assertEveryScanReadsItsOwnIndex(connection, queue, name + ", drained");
+                ClaimIndexes.assertNoOtherIndexCanServe(connection, queue);
+            }
         }
 
         private void heldSnapshot() throws Exception {

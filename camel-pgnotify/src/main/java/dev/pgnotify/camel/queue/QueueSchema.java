@@ -121,7 +121,7 @@ public final class QueueSchema {
                 "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS message_key text,"
                     + " ADD COLUMN IF NOT EXISTS expires_at timestamptz, ADD COLUMN IF NOT EXISTS dedup_id text,"
                     + " ADD COLUMN IF NOT EXISTS priority integer NOT NULL DEFAULT 0 CHECK (priority >= 0)", true));
-        // per-key order: a keyed message waits while an earlier one of its key exists (see QueueSql); only keyed
+        // per-key order: a keyed message waits while an earlier one of its key exists (see KeyOrderSql); only keyed
         // messages are in it, so an unkeyed stream pays nothing for it
         objects.add(new SchemaInstaller.SchemaObject("index " + table.schema() + "." + table.keyIndexName(),
                 connection -> SchemaInstaller.exists(connection, SchemaCatalog.TABLE_EXISTS,

@@ -68,12 +68,12 @@ final class QueueSql {
      * <p>
      * Parameters: the id below which nothing is unfinished (0: unknown), acknowledged ids (twice), their attempts,
      * acknowledged ids again, their fences, acknowledged ids again, whether to take a transaction id, due ids (twice),
-     * acknowledged ids, batch size, channel, frontier, acknowledged ids, due ids, batch size, byte budget, batch size,
-     * lease in milliseconds, attempts allowed (three times), due ids, the sequence. Each row says whether the fresh
-     * scan found it (rather than a look-up by id, a key's succession or the priority index), and its priority; the
-     * rows come highest priority first, then by id; the first row also says which fresh candidate was the first left
-     * out (by the batch, the byte budget or priorities), if any. Each claimed row comes with its fence (the last
-     * column).
+     * acknowledged ids, batch size, channel, frontier, channel, acknowledged ids, due ids, batch size, byte budget,
+     * batch size, lease in milliseconds, attempts allowed (three times), due ids, the sequence. Each row says whether
+     * the fresh scan found it (rather than a look-up by id, a key's succession or the priority index), and its
+     * priority; the rows come highest priority first, then by id; the first row also says which fresh candidate was the
+     * first left out (by the batch, the byte budget or priorities), if any. Each claimed row comes with its fence (the
+     * last column).
      */
     final String acknowledgeAndClaim;
 
@@ -85,9 +85,9 @@ final class QueueSql {
 
     /**
      * As {@link #acknowledgeAndClaim}, while the channel has prioritized messages: before the fresh scan's parameters
-     * (channel, frontier, ...), channel, acknowledged ids and batch size for the priority scan, then the batch size
-     * again and the frontier (whether the claim is crowded); without the due ids before the sequence. Same columns,
-     * but the number of fresh candidates is null when the fresh scan did not run: the claim was crowded (see
+     * (channel, frontier, ...), channel (twice), acknowledged ids and batch size for the priority scan, then the batch
+     * size again and the frontier (whether the claim is crowded); without the due ids before the sequence. Same
+     * columns, but the number of fresh candidates is null when the fresh scan did not run: the claim was crowded (see
      * {@link #acknowledgeAndClaim(String, boolean, boolean)}).
      */
     final String acknowledgeAndClaimPrioritized;
@@ -157,20 +157,6 @@ final class QueueSql {
 
     /** Forgets deduplication ids whose window is over, a bounded number at a time. */
     final String forgetDeduplications;
-
-    /**
-     * Per-key order: a keyed message is claimable only while no earlier message of its key exists (waiting, in flight
-     * or retrying), apart from those this very statement acknowledges ({@code acknowledging}: the statement has an
-     * {@code acknowledged} CTE with keyed rows). One probe of the key index, from the statement's {@code bound} on (an
-     * id below which nothing is unfinished): under an old snapshot elsewhere, the key's done messages stay in the index
-     * as dead entries, and a probe from the key's start would walk them all, a little more on every claim. A message
-     * without a key is not looked at.
-     */
-    private static String noEarlierOfItsKey(String table, boolean acknowledging) {
-        return "(q.message_key IS NULL OR NOT EXISTS (SELECT 1 FROM " + table + " e WHERE e.channel = q.channel"
-               + " AND e.message_key = q.message_key AND e.id < q.id AND e.id >= (SELECT lo FROM bound)"
-               + (acknowledging ? " AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)" : "") + "))";
-    }
 
     /**
      * In id order, how far a claim's candidates can reach: when the fresh scan filled a batch, the batch is the
@@ -299,9 +285,24 @@ final class QueueSql {
      * count, and the frontier stays where it is. With the frontier below the bound less one, ids between them are the
      * fresh scan's alone (the bound is a sweep's measure, and a row may commit below it afterwards: an id drawn before
      * its insert, a restarted sequence), so the claim is never crowded.
+     * <p>
+     * Indexes: each scan that names the channel is written so that only its own index can serve it, whatever the
+     * statistics a plan is made on (rule "Plans", docs/claim-engine.md). A generic plan made while the table looked
+     * empty (new, or drained and analyzed: a row count of 0 scales to 0 however large the table grows until the next
+     * ANALYZE or VACUUM) costs every index the same, and with {@code q.channel = ? AND q.id > ?} it read the fresh
+     * messages through the primary key with the channel as a filter: an idle channel's claim read another channel's
+     * backlog of 200,000 (84 ms a claim), a prioritized claim the whole backlog, sorted (about 100 ms). So the channel
+     * and the id appear only in row comparisons led by the channel, which the primary key cannot use, and in the
+     * order: the fresh scan as {@code (channel, id) > (c, frontier) AND channel <= c ORDER BY channel, id}, which the
+     * key and priority indexes cannot serve (their predicates do not follow from it); the priority scan as
+     * {@code (channel, id) >= (c, bound) AND (channel, priority) <= (c, max) AND priority > 0 ORDER BY channel,
+     * priority DESC, id}, whose conditions on the channel are all row comparisons, from which the claim index's
+     * predicate does not follow. Each scan still ends at the channel's last entry: a row comparison ends an index scan
+     * where its first column decides, as {@code channel <= c} does. {@code ClaimPlanIT} checks every scan's index in
+     * every table state.
      */
     private static String acknowledgeAndClaim(String t, boolean keyed, boolean prioritized) {
-        String noEarlier = noEarlierOfItsKey(t, keyed);
+        String noEarlier = KeyOrderSql.noEarlierOfItsKey(t, keyed);
         String candidate = "q.id" + (prioritized ? ", q.priority" : "") + ", " + BODY_SIZE + " AS size";
         String columns = prioritized ? "id, priority, size" : "id, size";
         String order = prioritized ? "priority DESC, id" : "id";
@@ -326,10 +327,12 @@ final class QueueSql {
                + (prioritized ? " prioritized AS (SELECT " + candidate + " FROM " + t + " q"
                                 // (from the bound on: the index walk then passes the entries of messages done
                                 // without reading them, the dead ones an old snapshot elsewhere keeps included)
-                                + " WHERE q.channel = ? AND q.priority > 0 AND q.id >= (SELECT lo FROM bound)"
+                                // (only the priority index can serve it: see "Indexes" above)
+                                + " WHERE (q.channel, q.id) >= (?::text, (SELECT lo FROM bound))"
+                                + " AND (q.channel, q.priority) <= (?::text, 2147483647) AND q.priority > 0"
                                 + " AND q.available_at <= now() AND q.id <> ALL(?)"
                                 + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlier
-                                + " ORDER BY q.priority DESC, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                                + " ORDER BY q.channel, q.priority DESC, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                                 // a full batch of them outranks whatever the fresh scan would add, when the
                                 // priority scan reached all the fresh scan could (see above)
                                 + " crowded AS MATERIALIZED (SELECT count(*) >= ? AND (SELECT lo FROM bound) - 1 <= ?"
@@ -337,19 +340,20 @@ final class QueueSql {
                        : "")
                // fresh messages: an index range scan that starts at the frontier
                + " fresh AS (SELECT " + candidate + " FROM " + t + " q"
-               + " WHERE q.channel = ? AND q.id > ? AND q.available_at <= now()"
+               // (only the claim index can serve it: see "Indexes" above)
+               + " WHERE (q.channel, q.id) > (?::text, ?::bigint) AND q.channel <= ?::text AND q.available_at <= now()"
                + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
                + (prioritized ? " AND NOT (SELECT filled FROM crowded)" : "")
-               + " AND " + noEarlier + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+               + " AND " + noEarlier + " ORDER BY q.channel, q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                // per-key order: the next message of each key acknowledged here, wherever it lies
                // (the frontier may have passed it while it waited for its turn)
                + (keyed ? " successors AS (SELECT " + (prioritized ? "n.id, n.priority, n.size" : "n.id, n.size")
                           + " FROM acknowledged a CROSS JOIN LATERAL ("
                           + "SELECT " + candidate + " FROM " + t + " q"
-                          + " WHERE q.channel = a.channel AND q.message_key = a.message_key"
-                          + " AND q.id > a.id" + (prioritized ? "" : " AND q.id <= " + REACH_OF_FULL_FRESH)
+                          + " WHERE q.id = "
+                          + KeyOrderSql.nextOfKey(t, prioritized ? "9223372036854775807" : REACH_OF_FULL_FRESH)
                           + " AND q.available_at <= now() AND " + noEarlier
-                          + " ORDER BY q.id LIMIT 1 FOR UPDATE SKIP LOCKED) n"
+                          + " FOR UPDATE SKIP LOCKED) n"
                           // gated as the other locking scans (lock order, above), not only by running after them
                           + " WHERE a.message_key IS NOT NULL AND EXISTS (SELECT 1 FROM settings)),"
                         : "")

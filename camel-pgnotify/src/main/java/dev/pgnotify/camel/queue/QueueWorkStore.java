@@ -59,9 +59,11 @@ final class QueueWorkStore implements WorkStore {
                     .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch());
             if (withPriorities) {
                 // the priority scan, and whether the claim is crowded (then the fresh scan does not run)
-                parameters.add(channel).add(ackIds).add(request.batch()).add(request.batch()).add(request.frontier());
+                parameters.add(channel).add(channel).add(ackIds).add(request.batch()).add(request.batch())
+                        .add(request.frontier());
             }
-            parameters.add(channel).add(request.frontier()).add(ackIds).add(named).add(request.batch());
+            // the channel twice: in a row comparison with the frontier and as the scan's end (see QueueSql)
+            parameters.add(channel).add(request.frontier()).add(channel).add(ackIds).add(named).add(request.batch());
             if (keyed && !withPriorities) {
                 // successors: how far a full fresh scan reaches (with priorities they are not bounded)
                 parameters.add(request.batch());

@@ -79,8 +79,8 @@ final class TopicSql {
      * <p>
      * Parameters: acknowledged ids (twice), their attempts, acknowledged ids, their fences, acknowledged ids, whether
      * to take a transaction id, due ids (twice), acknowledged ids, batch
-     * size (items), channel, group, frontier, acknowledged ids, due ids, batch size (items), channel, group,
-     * acknowledged ids, batch size (items), batch size (messages), lease in milliseconds, the items' sequence,
+     * size (items), channel, group, channel, group, frontier, acknowledged ids, due ids, batch size (items), batch
+     * size (messages), lease in milliseconds, the items' sequence,
      * byte budget, maxAttempts. Each item's rows say whether the fresh scan found it, and its fence (the last column).
      */
     final String acknowledgeAndClaim;
@@ -272,7 +272,9 @@ final class TopicSql {
         String noEarlierOfItsKeys = "(q.keys IS NULL OR NOT EXISTS (SELECT 1 FROM " + items + " e"
                                     + " WHERE e.channel = q.channel AND e.group_name = q.group_name AND e.keys IS NOT NULL"
                                     + " AND (coalesce(e.position, e.id), e.id) < (coalesce(q.position, q.id), q.id)"
-                                    + " AND e.keys && q.keys AND NOT EXISTS (SELECT 1 FROM acknowledged a WHERE a.id = e.id)))";
+                                    // (not a join on the id: an order by id, useful to a merge join, would give
+                                    // the primary key a path to the check, reading every group's items)
+                                    + " AND e.keys && q.keys AND e.id <> ALL(ARRAY(SELECT a.id FROM acknowledged a))))";
         String candidate = "q.id, cardinality(q.ids) - q.progress AS size";
         // lock order, as in mode=queue (QueueSql): the acknowledgements are deleted before any row is locked (settings
         // reads them to their end, and gates every locking scan), so two claims cannot deadlock
@@ -285,9 +287,20 @@ final class TopicSql {
                               + " AND EXISTS (SELECT 1 FROM settings) AND " + noEarlierOfItsKeys
                               + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
                               + " fresh AS (SELECT " + candidate + " FROM " + items + " q"
-                              + " WHERE q.channel = ? AND q.group_name = ? AND q.id > ? AND q.available_at <= now()"
+                              // only the claim index can serve it, whatever the statistics it is planned on (rule
+                              // "Plans", docs/claim-engine.md): the channel as "= ANY", not an equality the planner
+                              // takes as a constant, so that the order asked for is (channel, id), which the primary
+                              // key cannot give, and the frontier in a row comparison led by the channel, which the
+                              // primary key cannot use. Written as "channel = ? AND group_name = ? AND id > ?", a
+                              // plan made on drained items (PostgreSQL 14 to 18) read them through the primary key,
+                              // the channel and group as filters: every group's items past the frontier, whatever
+                              // their channel. The equalities on channel and group end the scan at the group's end
+                              + " WHERE q.channel = ANY(ARRAY[?::text]) AND q.group_name = ?"
+                              + " AND (q.channel, q.group_name, q.id) > (?::text, ?::text, ?::bigint)"
+                              + " AND q.available_at <= now()"
                               + " AND q.id <> ALL(?) AND q.id <> ALL(?) AND EXISTS (SELECT 1 FROM settings)"
-                              + " AND " + noEarlierOfItsKeys + " ORDER BY q.id LIMIT ? FOR UPDATE SKIP LOCKED),"
+                              + " AND " + noEarlierOfItsKeys + " ORDER BY q.channel, q.group_name, q.id LIMIT ?"
+                              + " FOR UPDATE SKIP LOCKED),"
                               // per-key order: the items that were waiting for the keys acknowledged here, wherever
                               // they lie (the frontier may have passed them)
                               + (keyed ? " released AS MATERIALIZED (SELECT array_agg(DISTINCT k) AS keys"

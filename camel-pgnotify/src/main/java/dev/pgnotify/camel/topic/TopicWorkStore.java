@@ -181,7 +181,9 @@ final class TopicWorkStore implements WorkStore {
                     .byIdsAndAttempts(ackIds, WorkRows.attempts(connection, request.acknowledged()),
                             WorkRows.fences(connection, request.acknowledged()))
                     .add(request.needsXid()).byIds(named).add(ackIds).add(request.batch())
-                    .add(channel).add(group).add(request.frontier()).add(ackIds).add(named).add(request.batch());
+                    // the fresh scan: channel and group twice (see TopicSql)
+                    .add(channel).add(group).add(channel).add(group).add(request.frontier()).add(ackIds).add(named)
+                    .add(request.batch());
             if (withKeys) {
                 parameters.add(channel).add(group).add(ackIds).add(request.batch());
             }

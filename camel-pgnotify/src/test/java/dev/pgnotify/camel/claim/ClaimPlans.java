@@ -9,6 +9,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,7 +57,53 @@ public final class ClaimPlans {
         return plan(connection, sql, ItemSql.PLANNED_ONCE);
     }
 
+    /**
+     * One scan of a table in a plan: the CTE it runs in (null: the main query), the alias it reads the table under
+     * ({@code q}, {@code q_1}, ... for the statement's own scans, {@code e}, {@code e_1}, ... for per-key probes), its
+     * node type and the index it reads, if any.
+     */
+    public record Scan(String cte, String alias, String nodeType, String index) {
+
+        /** The alias as written in the SQL: PostgreSQL numbers repeated ones ({@code q_2}). */
+        public String writtenAlias() {
+            return alias.replaceAll("_\\d+$", "");
+        }
+    }
+
+    /**
+     * The scans of a statement's generic plan under the consumer's settings ({@link ItemSql#PLANNED_ONCE}), after
+     * {@code before} ran in the same transaction (rolled back): {@code DROP INDEX}, say, to see what else could serve a
+     * scan.
+     */
+    public static List<Scan> genericScans(Connection connection, String sql, String before) throws SQLException {
+        String settings = before == null ? ItemSql.PLANNED_ONCE : before + "; " + ItemSql.PLANNED_ONCE;
+        String json = plan(connection, sql, settings, "FORMAT JSON");
+        List<Scan> scans = new ArrayList<>();
+        try {
+            collect(new ObjectMapper().readTree(json).get(0).get("Plan"), null, scans);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(json, e);
+        }
+        return scans;
+    }
+
+    private static void collect(JsonNode node, String cte, List<Scan> scans) {
+        String subplan = node.path("Subplan Name").asText("");
+        String within = subplan.startsWith("CTE ") ? subplan.substring(4) : cte;
+        if (node.has("Relation Name") && node.path("Node Type").asText().contains("Scan")) {
+            scans.add(new Scan(within, node.path("Alias").asText(), node.path("Node Type").asText(),
+                    node.has("Index Name") ? node.get("Index Name").asText() : null));
+        }
+        for (JsonNode child : node.path("Plans")) {
+            collect(child, within, scans);
+        }
+    }
+
     private static String plan(Connection connection, String sql, String settings) throws SQLException {
+        return plan(connection, sql, settings, null);
+    }
+
+    private static String plan(Connection connection, String sql, String settings, String format) throws SQLException {
         List<String> types = new ArrayList<>();
         try (PreparedStatement described = connection.prepareStatement(sql)) {
             ParameterMetaData parameters = described.getParameterMetaData();
@@ -74,10 +123,13 @@ public final class ClaimPlans {
         boolean autoCommit = connection.getAutoCommit();
         connection.setAutoCommit(false);
         try (Statement statement = connection.createStatement()) {
-            statement.execute(settings);
+            for (String setting : settings.split("; ")) {
+                statement.execute(setting);
+            }
             statement.execute("PREPARE claim_plan(" + String.join(", ", types) + ") AS " + numbered);
             StringBuilder plan = new StringBuilder();
-            try (ResultSet rs = statement.executeQuery("EXPLAIN EXECUTE claim_plan("
+            try (ResultSet rs = statement.executeQuery("EXPLAIN " + (format == null ? "" : "(" + format + ") ")
+                                                       + "EXECUTE claim_plan("
                                                        + String.join(", ", types.stream().map(t -> "NULL").toList())
                                                        + ")")) {
                 while (rs.next()) {
