@@ -55,16 +55,16 @@ final class KeyOrderSql {
      * look-up written as plain conditions read the channel's messages through the claim index from the acknowledged
      * one to the end (200,050 rows, 7.2-7.5 s a claim, against 5.4 ms planned on the populated table).
      * <p>
-     * Two probes, each ending within the key. The first reads the key's entries backwards from {@code reach} (an id
-     * the next message must not pass, an expression; the largest bigint for none), to the last one the statement sees
-     * up to there: a later message of the key, or the acknowledged one itself (deleted by this statement, still
-     * visible to it). Only when that is a later message does the second read forwards from the acknowledged one to the
-     * next, which then lies within the key and the reach; a next message beyond the reach costs one probe. A forward probe alone ran on past the key's end whenever the
-     * acknowledged message was its key's last, over every entry it could not see up to the first it could, each a
-     * heap fetch: an independent review measured 50,265 pages for one claim while another session inserted 50,000
-     * rows of another channel (the look-up with plain conditions: 2), the same under a held snapshot with the
-     * following keys done. A row comparison bounding it above would not end it (PostgreSQL 13 to 17 end a scan on a
-     * row comparison only where its first column decides).
+     * Two probes, each ending within the key. The first reads the key's entries backwards from {@code reach} (an id the
+     * next message must not pass, an expression; the largest bigint for none), to the last one the statement sees up to
+     * there: a later message of the key, or the acknowledged one itself (deleted by this statement, still visible to
+     * it). Only when that is a later message does the second read forwards from the acknowledged one to the next, which
+     * then lies within the key and the reach; a next message beyond the reach costs one probe. A forward probe alone
+     * ran on past the key's end whenever the acknowledged message was its key's last, over every entry it could not see
+     * up to the first it could, each a heap fetch: an independent review measured 50,265 pages for one claim while
+     * another session inserted 50,000 rows of another channel (the look-up with plain conditions: 2), the same under a
+     * held snapshot with the following keys done. A row comparison bounding it above would not end it (PostgreSQL 13 to
+     * 17 end a scan on a row comparison only where its first column decides).
      */
     static String nextOfKey(String table, String reach) {
         String lastSeen = "(SELECT l.id > a.id AND l.channel = a.channel AND l.message_key = a.message_key FROM ("

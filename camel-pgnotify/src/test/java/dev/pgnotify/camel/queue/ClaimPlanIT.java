@@ -26,13 +26,8 @@ class ClaimPlanIT extends PgNotifyITSupport {
 
     @Test
     void everyClaimVariantIsPlannedWithoutASequentialScan() throws Exception {
-        String uri = "pgnotify:plans?table=" + TABLE;
-        template.sendBody(uri, "setup");
+        QueueResources queue = resources();
         server().execute("TRUNCATE " + TABLE);
-        QueueResources queue = context.getEndpoint(uri, PgNotifyEndpoint.class).resources().get(QueueResources.class,
-                () -> {
-                    throw new IllegalStateException("the producer resolved the queue already");
-                });
         try (Connection connection = server().connect()) {
             assertEveryVariantIndexesOnly(connection, queue, "truncated");
             // a queue drained to nothing, then analyzed (autovacuum does it between bursts): the statistics say empty
@@ -87,12 +82,7 @@ class ClaimPlanIT extends PgNotifyITSupport {
      */
     @Test
     void writesOfSeveralItemsReachThemThroughThePrimaryKeyOnly() throws Exception {
-        String uri = "pgnotify:plans?table=" + TABLE;
-        template.sendBody(uri, "setup");
-        QueueResources queue = context.getEndpoint(uri, PgNotifyEndpoint.class).resources().get(QueueResources.class,
-                () -> {
-                    throw new IllegalStateException("the producer resolved the queue already");
-                });
+        QueueResources queue = resources();
         try (Connection connection = server().connect()) {
             for (String state : new String[] { "empty", "backlog" }) {
                 server().execute("TRUNCATE " + TABLE);

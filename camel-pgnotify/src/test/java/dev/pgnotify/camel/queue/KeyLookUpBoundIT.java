@@ -79,7 +79,8 @@ class KeyLookUpBoundIT extends PgNotifyITSupport {
     }
 
     private static Object run(Connection connection, String sql, Object... parameters) throws Exception {
-        try (PreparedStatement statement = prepare(connection, sql, parameters); ResultSet rs = statement.executeQuery()) {
+        try (PreparedStatement statement = prepare(connection, sql, parameters);
+             ResultSet rs = statement.executeQuery()) {
             assertTrue(rs.next());
             return rs.getObject(1);
         }
