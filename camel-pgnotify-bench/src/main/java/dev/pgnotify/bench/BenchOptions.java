@@ -27,7 +27,7 @@ record BenchOptions(boolean smoke, int runs, Path out, boolean memory, String on
         // for profiling some workloads: bench.only=<part of a name>|<part of another>
         String only = System.getProperty("bench.only");
         // the free and held-snapshot streams, each this long
-        int mvccSeconds = Integer.getInteger("bench.mvccSeconds", smoke ? 3 : 300);
+        int mvccSeconds = Integer.getInteger("bench.mvccSeconds", smoke ? 2 : 300);
         // the soak (not in the default run): -Dbench.soakMinutes=30
         int soakMinutes = Integer.getInteger("bench.soakMinutes", 0);
         int soakRate = Integer.getInteger("bench.soakRate", 500);

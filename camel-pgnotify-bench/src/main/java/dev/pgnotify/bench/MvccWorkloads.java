@@ -249,7 +249,8 @@ final class MvccWorkloads {
             camel.start();
             ProducerTemplate template = camel.createProducerTemplate();
             Endpoint endpoint = camel.getEndpoint(target.producerUri());
-            Bench.sendAtRate(rate, (int) Math.min(rate, 1000), seq -> template.sendBody(endpoint, Receiver.warmUpBody(100)));
+            Bench.sendAtRate(rate, (int) Math.min(rate, bench.options.count(1000)),
+                    seq -> template.sendBody(endpoint, Receiver.warmUpBody(100)));
             start[0] = System.nanoTime();
             sampler.scheduleAtFixedRate(() -> figures.add(tableFigures(target)), windowSeconds, windowSeconds,
                     TimeUnit.SECONDS);

@@ -79,8 +79,9 @@ final class TlsCpu {
     }
 
     private void run(int rounds, TestCertificates certificates) throws Exception {
-        // a round not counted: what the first runs of a JVM spend on compiling falls on no arrangement
-        for (String arrangement : ARRANGEMENTS) {
+        // a round not counted: what the first runs of a JVM spend on compiling falls on no arrangement (a smoke run
+        // measures nothing, and skips it)
+        for (String arrangement : bench.options.smoke() ? List.<String>of() : ARRANGEMENTS) {
             LOG.info("Warming up, not counted: {}", format(stream(arrangement)));
         }
         for (int round = 0; round < rounds; round++) {
@@ -243,7 +244,7 @@ final class TlsCpu {
                 }
             });
             camel.start();
-            Bench.pause(1000);
+            Bench.pause(bench.options.millis(1000));
             long before = Bench.preciseProcessCpuNanos();
             Bench.pause(idleMillis);
             return (Bench.preciseProcessCpuNanos() - before) / 1e6 / (idleMillis / 1000.0);
