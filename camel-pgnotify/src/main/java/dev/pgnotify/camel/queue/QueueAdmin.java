@@ -14,18 +14,18 @@ import dev.pgnotify.camel.admin.ChannelAdmin;
 /** mode=queue: a channel's figures and its dead letters. */
 final class QueueAdmin implements ChannelAdmin {
 
-    private final QueueResources queue;
+    private final QueueAdminSql sql;
     private final String channel;
 
     QueueAdmin(QueueResources queue, String channel) {
-        this.queue = queue;
+        this.sql = new QueueAdminSql(queue.table());
         this.channel = channel;
     }
 
     @Override
     public List<PgNotifyStatistics> statistics(Connection connection) throws SQLException {
         long cap = PgNotifyStatistics.COUNT_CAP;
-        try (PreparedStatement statistics = connection.prepareStatement(queue.sql().statistics)) {
+        try (PreparedStatement statistics = connection.prepareStatement(sql.statistics)) {
             int i = 1;
             for (int count = 0; count < 3; count++) {
                 statistics.setString(i++, channel);
@@ -48,7 +48,7 @@ final class QueueAdmin implements ChannelAdmin {
 
     @Override
     public int requeueDeadLetters(Connection connection, String group, Long[] ids) throws SQLException {
-        try (PreparedStatement requeue = connection.prepareStatement(queue.sql().requeueDeadLetters)) {
+        try (PreparedStatement requeue = connection.prepareStatement(sql.requeueDeadLetters)) {
             bindChannelAndIds(connection, requeue, ids);
             int requeued = 0;
             try (ResultSet rs = requeue.executeQuery()) {
@@ -62,7 +62,7 @@ final class QueueAdmin implements ChannelAdmin {
 
     @Override
     public int purgeDeadLetters(Connection connection, String group, Long[] ids) throws SQLException {
-        try (PreparedStatement purge = connection.prepareStatement(queue.sql().purgeDeadLetters)) {
+        try (PreparedStatement purge = connection.prepareStatement(sql.purgeDeadLetters)) {
             bindChannelAndIds(connection, purge, ids);
             return purge.executeUpdate();
         }

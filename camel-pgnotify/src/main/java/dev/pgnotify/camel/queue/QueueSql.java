@@ -140,22 +140,9 @@ final class QueueSql {
     final String liveAmong;
 
     /**
-     * A channel's figures, each count stopping at a cap: waiting (due), in flight (claimed: a future available_at
-     * without an error), retrying (with one), the oldest message's age in milliseconds (not counting delayed ones), dead letters, delayed (never
-     * claimed, due later). Parameters: channel and cap three times, channel, channel and cap, channel and cap.
+     * Forgets deduplication ids whose window is over, a bounded number at a time, without waiting for any row: one a
+     * producer holds is left to a later sweep.
      */
-    final String statistics;
-
-    /**
-     * Moves dead letters of a channel back into the queue as new messages, in their order (the table's trigger wakes
-     * the consumers). Parameters: channel, ids or null for all (twice). Returns the new ids.
-     */
-    final String requeueDeadLetters;
-
-    /** Parameters: channel, ids or null for all (twice). */
-    final String purgeDeadLetters;
-
-    /** Forgets deduplication ids whose window is over, a bounded number at a time. */
     final String forgetDeduplications;
 
     /**
@@ -167,12 +154,6 @@ final class QueueSql {
      */
     private static final String REACH_OF_FULL_FRESH = "coalesce((SELECT CASE WHEN count(*) >= ? THEN max(r.id) END"
                                                       + " FROM fresh r), 9223372036854775807)";
-
-    /** A count of the channel's messages meeting a condition, stopping at a cap. Parameters: channel, cap. */
-    private static String capped(String table, String condition) {
-        return "(SELECT count(*) FROM (SELECT 1 FROM " + table + " q WHERE q.channel = ? AND " + condition
-               + " LIMIT ?) c)";
-    }
 
     QueueSql(QueueTable table) {
         String t = table.sql();
@@ -233,33 +214,16 @@ final class QueueSql {
                     + " q WHERE q.channel = ? AND q.id > ? AND q.id <= ? ORDER BY q.id LIMIT ?";
         firstLive = "SELECT q.id FROM " + t + " q WHERE q.channel = ? AND q.id >= ? AND q.id <= ? ORDER BY q.id LIMIT 1";
         liveAmong = "SELECT q.id, " + ItemSql.DUE_IN + " FROM " + t + " q WHERE " + ItemSql.BY_IDS;
-        statistics = "SELECT " + capped(t, "q.available_at <= now()") + ", "
-                     + capped(t, "q.available_at > now() AND q.last_error IS NULL AND q.attempts > 0") + ", "
-                     + capped(t, "q.available_at > now() AND q.last_error IS NOT NULL") + ","
-                     // a delayed message counts from when it fell due, and not before
-                     + " (SELECT (extract(epoch FROM now() - CASE WHEN q.attempts = 0"
-                     + " THEN greatest(q.created_at, q.available_at) ELSE q.created_at END) * 1000)::bigint"
-                     + " FROM " + t + " q WHERE q.channel = ? AND NOT (q.attempts = 0 AND q.available_at > now())"
-                     + " ORDER BY q.id LIMIT 1),"
-                     + " (SELECT count(*) FROM (SELECT 1 FROM " + table.deadLetterSql() + " q WHERE q.channel = ?"
-                     + " LIMIT ?) c), "
-                     + capped(t, "q.available_at > now() AND q.attempts = 0");
-        String deadOfChannel = " WHERE channel = ? AND (?::bigint[] IS NULL OR id = ANY(?))";
-        requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfChannel
-                             + " RETURNING id, created_at, channel, body_json, body_text, body_bytes, headers,"
-                             + " message_key, priority)"
-                             + " INSERT INTO " + t + " (channel, body_json, body_text, body_bytes, headers, message_key,"
-                             + " priority)"
-                             + " SELECT channel, body_json, body_text, body_bytes, headers, message_key, priority"
-                             + " FROM dead"
-                             + " ORDER BY id, created_at"
-                             + " RETURNING id";
-        purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfChannel;
-        // the window's end tested again on the row itself: a producer that took the id again meanwhile (until
-        // 'infinity') has the row locked, and once it commits, the delete sees its version, not the subquery's
-        forgetDeduplications = "DELETE FROM " + table.deduplicationSql() + " WHERE (channel, dedup_id) IN (SELECT"
-                               + " channel, dedup_id FROM " + table.deduplicationSql() + " WHERE until < now() LIMIT 1000)"
-                               + " AND until < now()";
+        // never waits (SKIP LOCKED): an id a producer holds is one it is taking again, and is left to a later sweep.
+        // Waiting for it, the delete held the other ids it had locked meanwhile: a producer's transaction taking one of
+        // those next (several sends with deduplication ids in one transaction) waited for the sweep while the sweep
+        // waited for it, "deadlock detected". The rows are locked before the delete and tested again on the version
+        // locked (a producer that took one again after this statement's snapshot and committed has set it to
+        // 'infinity')
+        forgetDeduplications = "WITH expired AS MATERIALIZED (SELECT channel, dedup_id FROM " + table.deduplicationSql()
+                               + " WHERE until < now() LIMIT 1000 FOR UPDATE SKIP LOCKED)"
+                               + " DELETE FROM " + table.deduplicationSql() + " d USING expired e"
+                               + " WHERE d.channel = e.channel AND d.dedup_id = e.dedup_id AND d.until < now()";
     }
 
     /**

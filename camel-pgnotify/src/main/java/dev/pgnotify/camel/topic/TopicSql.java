@@ -240,22 +240,30 @@ final class TopicSql {
                      + " (SELECT count(*) FROM (SELECT 1 FROM " + table.deadLetterSql() + " d WHERE d.channel = ?"
                      + " AND d.group_name = ? LIMIT ?) c)"
                      + " FROM " + items + " t WHERE t.channel = ? AND t.group_name = ?";
-        String deadOfGroup = " d WHERE d.channel = ? AND d.group_name = ? AND (?::bigint[] IS NULL OR d.id = ANY(?))";
+        String deadOfGroup = " WHERE d.channel = ? AND d.group_name = ? AND (?::bigint[] IS NULL OR d.id = ANY(?))";
+        // the dead letters chosen, locked in the order of their key before any is deleted: two requeues or purges
+        // locking them in different orders (one of all in the table's page order, one by ids through the key) wait
+        // for each other, "deadlock detected"
+        String lockInOrder = " ORDER BY d.id, d.created_at FOR UPDATE OF d)";
+        String deleteChosen = "DELETE FROM " + table.deadLetterSql() + " d USING chosen c WHERE d.channel = c.channel"
+                              + " AND d.group_name = c.group_name AND d.id = c.id AND d.created_at = c.created_at";
         // an item names its messages by id, so the log must hold the dead letter's own message under that id and no
         // other: after the log's sequence was moved back by hand, the id may name a later message, which must not be
         // delivered in its place (the dead letter stays). A keyed message keeps its key, so that it waits for the
         // earlier items of its key as any item does
-        requeueDeadLetters = "WITH dead AS (DELETE FROM " + table.deadLetterSql() + deadOfGroup
+        requeueDeadLetters = "WITH chosen AS (SELECT d.channel, d.group_name, d.id, d.created_at FROM "
+                             + table.deadLetterSql() + " d" + deadOfGroup
                              + " AND EXISTS (SELECT 1 FROM " + log + " m WHERE m.id = d.id"
                              + " AND m.created_at = d.created_at)"
                              + " AND NOT EXISTS (SELECT 1 FROM " + log + " o WHERE o.id = d.id"
-                             + " AND o.created_at IS DISTINCT FROM d.created_at)"
-                             + " RETURNING d.channel, d.group_name, d.id, d.created_at)"
+                             + " AND o.created_at IS DISTINCT FROM d.created_at)" + lockInOrder + ","
+                             + " dead AS (" + deleteChosen + " RETURNING d.channel, d.group_name, d.id, d.created_at)"
                              + " INSERT INTO " + items + " (channel, group_name, ids, keys)"
                              + " SELECT d.channel, d.group_name, ARRAY[d.id],"
                              + " (SELECT CASE WHEN m.message_key IS NULL THEN NULL ELSE ARRAY[m.message_key] END"
                              + " FROM " + log + " m WHERE m.id = d.id LIMIT 1) FROM dead d ORDER BY d.id, d.created_at";
-        purgeDeadLetters = "DELETE FROM " + table.deadLetterSql() + deadOfGroup;
+        purgeDeadLetters = "WITH chosen AS (SELECT d.channel, d.group_name, d.id, d.created_at FROM "
+                           + table.deadLetterSql() + " d" + deadOfGroup + lockInOrder + " " + deleteChosen;
         maintain = "SELECT * FROM " + table.maintainFunctionSql() + "(? * interval '1 millisecond',"
                    + " ? * interval '1 millisecond', ? * interval '1 millisecond')";
     }

@@ -5,10 +5,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyITSupport;
@@ -19,10 +19,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The consumers' sweep forgets deduplication ids whose window is over. It must not forget one that a producer takes
- * again at that moment: the producer's insert sets the id's row to 'infinity' and holds it locked until it commits,
- * the sweep's delete waits for it and then sees the producer's version. Were the window not tested again on that
- * version, the live message's id would be forgotten, and a duplicate of it could be enqueued.
+ * The consumers' sweep forgets deduplication ids whose window is over, and never waits for a row to do it. An id a
+ * producer holds is one it is taking again (its insert sets the row to 'infinity' and holds it locked until it
+ * commits): the sweep leaves it, so that the live message's id is not forgotten and no duplicate of it can be
+ * enqueued. And it does not wait for it: waiting, the sweep held the other expired ids it had locked, and a producer's
+ * transaction that took one of those next (several sends with deduplication ids in one transaction) waited for the
+ * sweep while the sweep waited for it, "deadlock detected", the producer's transaction rolled back.
  */
 class ForgetDeduplicationsIT extends PgNotifyITSupport {
 
@@ -30,19 +32,18 @@ class ForgetDeduplicationsIT extends PgNotifyITSupport {
     private static final String URI = "pgnotify:forget?table=" + TABLE;
 
     @Test
-    void anIdTakenAgainWhileTheSweepWaitsForItIsNotForgotten() throws Exception {
+    void theSweepLeavesAnIdAProducerHoldsWithoutWaitingAndForgetsTheOthers() throws Exception {
         dropQueue(TABLE);
         template.sendBody(URI, "setup");
         server().execute("DELETE FROM " + TABLE,
                 "INSERT INTO " + TABLE + "_dedup (channel, dedup_id, until, window_ms)"
-                + " VALUES ('forget', 'order-1', now() - interval '1 minute', 0)");
+                + " VALUES ('forget', 'order-1', now() - interval '1 minute', 0),"
+                + " ('forget', 'order-2', now() - interval '1 minute', 0)");
         QueueSql sql = new QueueSql(QueueTable.of(TABLE, null).inSchema("public"));
         try (Connection producer = server().connect(); Connection sweeper = server().connect()) {
+            // one transaction sending twice, each with an id whose window is over: the first is taken
             producer.setAutoCommit(false);
-            try (Statement statement = producer.createStatement()) {
-                statement.execute("INSERT INTO " + TABLE + " (channel, body_text, dedup_id)"
-                                  + " VALUES ('forget', 'taken again', 'order-1')");
-            }
+            insert(producer, "order-1");
             long sweeperPid = backendPid(sweeper);
             CompletableFuture<Integer> forgotten = CompletableFuture.supplyAsync(() -> {
                 try (PreparedStatement forget = sweeper.prepareStatement(sql.forgetDeduplications)) {
@@ -51,19 +52,37 @@ class ForgetDeduplicationsIT extends PgNotifyITSupport {
                     throw new CompletionException(e);
                 }
             });
-            await(Duration.ofSeconds(10)).until(() -> "Lock".equals(server().queryValue(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + sweeperPid)));
+            // while the producer still holds the first: the sweep waited for it before
+            try {
+                assertEquals(1, forgotten.get(10, TimeUnit.SECONDS), "the sweep forgot the free id, not the one taken");
+            } catch (TimeoutException e) {
+                Object waiting = server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = "
+                                                     + sweeperPid);
+                producer.rollback();
+                throw new AssertionError("the sweep waited for the producer (" + waiting + ")", e);
+            }
+            // the second, freed meanwhile: taken as a new id, at once
+            insert(producer, "order-2");
             producer.commit();
-            assertEquals(0, forgotten.get(10, TimeUnit.SECONDS), "the sweep forgot the id taken again");
         }
-        assertEquals(1L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE + "_dedup"
-                                                       + " WHERE dedup_id = 'order-1' AND until = 'infinity'"))
-                .longValue());
+        assertEquals(2L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE + "_dedup"
+                                                       + " WHERE until = 'infinity'")).longValue(), "both ids taken");
+        assertEquals(2L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE)).longValue(),
+                "both messages enqueued");
         Exchange again = template.request(URI, exchange -> {
             exchange.getMessage().setBody("a duplicate");
             exchange.getMessage().setHeader(PgNotifyConstants.DEDUPLICATION_ID, "order-1");
         });
         assertTrue(again.getMessage().getHeader(PgNotifyConstants.DUPLICATE, Boolean.class), "still taken");
+    }
+
+    private static void insert(Connection producer, String dedupId) throws SQLException {
+        String sql = "INSERT INTO " + TABLE + " (channel, body_text, dedup_id) VALUES ('forget', ?, ?)";
+        try (PreparedStatement insert = producer.prepareStatement(sql)) {
+            insert.setString(1, "taken again: " + dedupId);
+            insert.setString(2, dedupId);
+            assertEquals(1, insert.executeUpdate(), dedupId + " enqueued");
+        }
     }
 
     private static long backendPid(Connection connection) throws SQLException {
