@@ -38,6 +38,9 @@ final class DeduplicationSchema {
     /** The deleted rows, as the window trigger's transition table names them. */
     private static final String DELETED = "gone";
 
+    /** What only this version's function that takes an id says (see {@link #takeFunction}). */
+    private static final String REFUSED_UNLOCKED = "refused without locking its row";
+
     /** Where function bodies are dollar-quoted: see {@link PgIdentifiers#dollarQuoted}. */
     private static final String Q = PgIdentifiers.BODY_QUOTE;
 
@@ -72,20 +75,15 @@ final class DeduplicationSchema {
                 new SchemaObject("function " + table.schema() + "." + table.deduplicationTriggerName() + "()",
                         connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
                                 table.deduplicationFunctionSql() + "()", "clock_timestamp"),
-                        "CREATE OR REPLACE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger"
-                            + " LANGUAGE plpgsql AS " + Q + "\n"
-                            + "BEGIN\n"
-                            + "    INSERT INTO " + dedup + " AS d (channel, dedup_id, until, window_ms)\n"
-                            + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', coalesce(nullif(current_setting('"
-                            + ProducerSettings.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
-                            + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity',"
-                            + " window_ms = excluded.window_ms\n"
-                            + "    WHERE d.until < clock_timestamp();\n"
-                            + "    IF NOT FOUND THEN\n"
-                            + "        RETURN NULL;\n"
-                            + "    END IF;\n"
-                            + "    RETURN NEW;\n"
-                            + "END " + Q),
+                        takeFunction(table)),
+                // a function of the previous version locked a taken id's row to refuse it (see takeFunction): replaced
+                // in one savepoint; a role that may not (it does not own the function) leaves it as it is, which
+                // works, and may deadlock with acknowledgements as before
+                SchemaObject.improvement("function " + table.schema() + "." + table.deduplicationTriggerName()
+                                         + "() refusing a taken id without locking it",
+                        connection -> SchemaInstaller.exists(connection, SchemaCatalog.FUNCTION_CONTAINS,
+                                table.deduplicationFunctionSql() + "()", REFUSED_UNLOCKED),
+                        takeFunction(table)),
                 new SchemaObject("trigger " + table.deduplicationTriggerName() + " on " + table.display(),
                         connection -> SchemaInstaller.exists(connection, SchemaCatalog.TRIGGER_EXISTS, t,
                                 table.deduplicationTriggerName()),
@@ -112,6 +110,42 @@ final class DeduplicationSchema {
                             + "DROP TRIGGER " + PgIdentifiers.quote(table.deduplicationDoneTriggerName()) + " ON " + t
                             + ";\n"
                             + "DROP FUNCTION IF EXISTS " + table.deduplicationDoneFunctionSql() + "()"));
+    }
+
+    /**
+     * Takes a message's id, or refuses the message: its row in the deduplication table. An id free is inserted; one
+     * whose window is over is updated to 'infinity' (concurrent producers meet on the row, and exactly one wins: the
+     * others wait for it and find the id taken); an id taken (its message exists, or its window runs) is refused
+     * without locking its row, since neither statement locks a row it does not insert or update. The earlier version
+     * refused it with {@code ON CONFLICT DO UPDATE ... WHERE}, which locks the row it conflicts with even when it does
+     * not update it, until the producer's transaction ends: an acknowledgement starting the windows of several ids, in
+     * its messages' id order, waited for such a producer while the producer, sending another of those ids in the same
+     * transaction, waited for it, "deadlock detected" (found by an independent review under load;
+     * {@code DeduplicationLockIT}). A producer now locks only the rows of ids it takes, whose messages are its own and
+     * uncommitted, which no acknowledgement can touch.
+     */
+    private static String takeFunction(QueueTable table) {
+        String dedup = table.deduplicationSql();
+        String window = "coalesce(nullif(current_setting('" + ProducerSettings.DEDUPLICATION_WINDOW_SETTING
+                        + "', true), '')::bigint, 0)";
+        return "CREATE OR REPLACE FUNCTION " + table.deduplicationFunctionSql() + "() RETURNS trigger"
+               + " LANGUAGE plpgsql AS " + Q + "\n"
+               + "BEGIN\n"
+               + "    -- an id free is taken, one whose window is over taken again; an id taken is " + REFUSED_UNLOCKED
+               + "\n"
+               + "    INSERT INTO " + dedup + " (channel, dedup_id, until, window_ms)\n"
+               + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', " + window + ")\n"
+               + "    ON CONFLICT (channel, dedup_id) DO NOTHING;\n"
+               + "    IF FOUND THEN\n"
+               + "        RETURN NEW;\n"
+               + "    END IF;\n"
+               + "    UPDATE " + dedup + " SET until = 'infinity', window_ms = " + window + "\n"
+               + "    WHERE channel = NEW.channel AND dedup_id = NEW.dedup_id AND until < clock_timestamp();\n"
+               + "    IF FOUND THEN\n"
+               + "        RETURN NEW;\n"
+               + "    END IF;\n"
+               + "    RETURN NULL;\n"
+               + "END " + Q;
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.channel.ChannelEndpoint;
 import dev.pgnotify.camel.claim.ClaimingConsumer;
+import dev.pgnotify.camel.claim.WorkRows;
 import dev.pgnotify.camel.claim.WorkStore;
 import dev.pgnotify.camel.connection.Database;
 import org.apache.camel.Exchange;
@@ -60,7 +61,7 @@ public class QueueConsumer extends ClaimingConsumer {
         try {
             current.call(this, "forgetting expired deduplication ids", connection -> {
                 try (PreparedStatement forget = connection.prepareStatement(queue.sql().forgetDeduplications)) {
-                    return forget.executeUpdate();
+                    return WorkRows.executeWrite(forget);
                 }
             });
         } catch (Exception e) {

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeoutException;
 
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.PgNotifyITSupport;
+import dev.pgnotify.camel.claim.WorkRows;
 import org.apache.camel.Exchange;
 import org.junit.jupiter.api.Test;
 
@@ -47,7 +48,7 @@ class ForgetDeduplicationsIT extends PgNotifyITSupport {
             long sweeperPid = backendPid(sweeper);
             CompletableFuture<Integer> forgotten = CompletableFuture.supplyAsync(() -> {
                 try (PreparedStatement forget = sweeper.prepareStatement(sql.forgetDeduplications)) {
-                    return forget.executeUpdate();
+                    return WorkRows.executeWrite(forget);
                 } catch (SQLException e) {
                     throw new CompletionException(e);
                 }
