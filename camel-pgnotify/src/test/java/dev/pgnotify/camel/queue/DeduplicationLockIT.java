@@ -80,7 +80,7 @@ class DeduplicationLockIT extends PgNotifyITSupport {
         }
         String body = (String) server().queryValue("SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('"
                                                    + table.deduplicationFunctionSql() + "()')");
-        assertTrue(body.contains("DO NOTHING"), body);
+        assertTrue(body.contains("PERFORM 1 FROM"), body);
     }
 
     /** Sends a message with this deduplication id in the producer's transaction: whether it was enqueued. */
