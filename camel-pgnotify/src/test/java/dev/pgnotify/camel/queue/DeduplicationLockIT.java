@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -81,6 +82,34 @@ class DeduplicationLockIT extends PgNotifyITSupport {
         String body = (String) server().queryValue("SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure('"
                                                    + table.deduplicationFunctionSql() + "()')");
         assertTrue(body.contains("PERFORM 1 FROM"), body);
+    }
+
+    /**
+     * A producer in a REPEATABLE READ transaction whose snapshot predates the end of an id's window: the id is free,
+     * and the send must not be refused silently as a duplicate (the read that refuses a taken id reads as committed
+     * now only in READ COMMITTED); it fails with a serialization error, which the caller can retry.
+     */
+    @Test
+    void aProducerUnderAnOlderSnapshotIsNotRefusedAnIdFreedSince() throws Exception {
+        dropQueue(TABLE);
+        String noWindow = "pgnotify:" + CHANNEL + "?table=" + TABLE + "&deduplicationWindow=0";
+        template.sendBodyAndHeader(noWindow, "first X", PgNotifyConstants.DEDUPLICATION_ID, "X");
+        try (Connection producer = server().connect()) {
+            producer.setAutoCommit(false);
+            producer.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement statement = producer.createStatement()) {
+                statement.executeQuery("SELECT count(*) FROM " + TABLE + "_dedup").close();
+            }
+            // acknowledged meanwhile, with no window: the id is free
+            server().execute("DELETE FROM " + TABLE + " WHERE channel = '" + CHANNEL + "'");
+            SQLException failed = assertThrows(SQLException.class, () -> send(producer, "X"),
+                    "refused silently as a duplicate");
+            assertEquals("40001", failed.getSQLState(), failed.getMessage());
+            producer.rollback();
+            producer.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            assertTrue(send(producer, "X"), "sent again, the id is taken");
+            producer.commit();
+        }
     }
 
     /** Sends a message with this deduplication id in the producer's transaction: whether it was enqueued. */
