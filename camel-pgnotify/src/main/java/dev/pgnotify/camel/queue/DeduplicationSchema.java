@@ -123,14 +123,14 @@ final class DeduplicationSchema {
      * not update it, until the producer's transaction ends; refusing every taken id through it, a producer sending a
      * duplicate held the row, and an acknowledgement starting the windows of several ids, in its messages' id order,
      * waited for it while the producer, sending another of those ids in the same transaction, waited for the
-     * acknowledgement: "deadlock detected" (found by an independent review under load; {@code DeduplicationLockIT}).
-     * A producer still holds a row it was refused when it lost a race for that id to another producer (both read it
+     * acknowledgement: "deadlock detected" (found by an independent review under load; {@code DeduplicationLockIT}). A
+     * producer still holds a row it was refused when it lost a race for that id to another producer (both read it
      * free): the rarer case, reduced, not closed (an independent review's load test: 25 deadlocks of acknowledgements
      * and producers in 60 s against 2,029, 2.6 against 744 per 10,000 producer transactions). The read is made only in
      * READ COMMITTED: under a REPEATABLE READ or SERIALIZABLE snapshot it would refuse an id freed since the snapshot
-     * (found by that review), where the insert fails with a serialization error the caller can retry. Tried and not kept (an independent review found it refusing free
-     * ids): an insert that does nothing on conflict and an update of an id whose window is over, where a sweep deleting
-     * the row between the two left the message refused, its id free.
+     * (found by that review), where the insert fails with a serialization error the caller can retry. Tried and not
+     * kept (an independent review found it refusing free ids): an insert that does nothing on conflict and an update of
+     * an id whose window is over, where a sweep deleting the row between the two left the message refused, its id free.
      */
     private static String takeFunction(QueueTable table) {
         String dedup = table.deduplicationSql();
@@ -149,7 +149,8 @@ final class DeduplicationSchema {
                + "    INSERT INTO " + dedup + " AS d (channel, dedup_id, until, window_ms)\n"
                + "    VALUES (NEW.channel, NEW.dedup_id, 'infinity', coalesce(nullif(current_setting('"
                + ProducerSettings.DEDUPLICATION_WINDOW_SETTING + "', true), '')::bigint, 0))\n"
-               + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity', window_ms = excluded.window_ms\n"
+               + "    ON CONFLICT (channel, dedup_id) DO UPDATE SET until = 'infinity',"
+               + " window_ms = excluded.window_ms\n"
                + "    WHERE d.until < clock_timestamp();\n"
                + "    IF NOT FOUND THEN\n"
                + "        RETURN NULL;\n"

@@ -73,7 +73,7 @@ class DeadLetterLockOrderIT extends PgNotifyITSupport {
                 "other channels' dead letters untouched");
     }
 
-    /** The operation's statement (channel, ids or null for all), as QueueAdmin runs it: the rows returned or deleted. */
+    /** The operation's statement (channel, ids or null for all), as QueueAdmin runs it: rows returned or deleted. */
     private static int run(Connection connection, String statementSql, Long[] ids) {
         try (PreparedStatement statement = connection.prepareStatement(statementSql)) {
             Array array = ids == null ? null : connection.createArrayOf("bigint", ids);

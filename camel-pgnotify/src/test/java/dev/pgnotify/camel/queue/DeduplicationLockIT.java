@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * producer, sending another of its ids in the same transaction, waited for it deadlocked ("deadlock detected", found
  * by an independent review under load: 13 in 120 s of producers sending two ids a transaction). Forced here: the
  * producer is refused the later message's id first, the acknowledgement deletes both messages, the producer then sends
- * the earlier one's id. And a function of the previous version, which locked the row to refuse it, is replaced in place.
+ * the earlier one's id. And a function of the previous version, which locked the row to refuse it, is replaced in
+ * place.
  */
 class DeduplicationLockIT extends PgNotifyITSupport {
 
