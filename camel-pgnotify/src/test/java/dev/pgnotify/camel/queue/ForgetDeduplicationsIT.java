@@ -20,12 +20,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The consumers' sweep forgets deduplication ids whose window is over, and never waits for a row to do it. An id a
+ * The consumers' sweep forgets deduplication ids whose window is over, and waits for no producer to do it. An id a
  * producer holds is one it is taking again (its insert sets the row to 'infinity' and holds it locked until it
  * commits): the sweep leaves it, so that the live message's id is not forgotten and no duplicate of it can be
  * enqueued. And it does not wait for it: waiting, the sweep held the other expired ids it had locked, and a producer's
  * transaction that took one of those next (several sends with deduplication ids in one transaction) waited for the
- * sweep while the sweep waited for it, "deadlock detected", the producer's transaction rolled back.
+ * sweep while the sweep waited for it, "deadlock detected", the producer's transaction rolled back. (Where PostgreSQL
+ * waits despite SKIP LOCKED, a row's newer version locked, the sweep gives up after its lock_timeout: an independent
+ * review's debugger reproduction, not this test.)
  */
 class ForgetDeduplicationsIT extends PgNotifyITSupport {
 
