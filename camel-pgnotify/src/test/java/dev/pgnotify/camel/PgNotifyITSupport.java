@@ -1,6 +1,9 @@
 package dev.pgnotify.camel;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 
 import dev.pgnotify.camel.listen.ListenerConnections;
@@ -91,6 +94,21 @@ public abstract class PgNotifyITSupport extends CamelTestSupport {
     /** A bounded wait for a condition. */
     protected static ConditionFactory await(Duration atMost) {
         return Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(20));
+    }
+
+    /** The server process of a session (pg_backend_pid()). */
+    protected static int backendPid(Connection session) throws SQLException {
+        try (Statement statement = session.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Returns once the session of that server process waits for a lock; fails after 10 s. */
+    protected static void awaitLockWait(long pid) {
+        await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
+                server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + pid)));
     }
 
     /** Connections that pgnotify opened (pooled and LISTEN), as PostgreSQL sees them. */

@@ -17,8 +17,8 @@ final class QueueAdmin implements ChannelAdmin {
     private final QueueAdminSql sql;
     private final String channel;
 
-    QueueAdmin(QueueResources queue, String channel) {
-        this.sql = new QueueAdminSql(queue.table());
+    QueueAdmin(QueueAdminSql sql, String channel) {
+        this.sql = sql;
         this.channel = channel;
     }
 

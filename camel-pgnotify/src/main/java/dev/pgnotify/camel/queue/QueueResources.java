@@ -32,6 +32,7 @@ public final class QueueResources {
 
     private final QueueTable table;
     private final QueueSql sql;
+    private final QueueAdminSql adminSql;
     private final MessageCodec codec;
     private final String sequence;
 
@@ -41,6 +42,7 @@ public final class QueueResources {
     private QueueResources(QueueTable table, QueueSql sql, MessageCodec codec, String sequence) {
         this.table = table;
         this.sql = sql;
+        this.adminSql = new QueueAdminSql(table);
         this.codec = codec;
         this.sequence = sequence;
     }
@@ -155,7 +157,7 @@ public final class QueueResources {
 
     /** What operators do with a channel: its figures, its dead letters. */
     public ChannelAdmin admin(String channel) {
-        return new QueueAdmin(this, channel);
+        return new QueueAdmin(adminSql, channel);
     }
 
     /** What Camel's browsing tools show of a channel: its waiting messages, its dead letters. */

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -266,7 +265,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
     /** Runs the call on another thread, and returns once its session waits for a lock. */
     private static <T> CompletableFuture<T> startWaitingForALock(Connection session, SessionCall<T> call)
             throws Exception {
-        int pid = pid(session);
+        int pid = backendPid(session);
         CompletableFuture<T> result = CompletableFuture.supplyAsync(() -> {
             try {
                 return call.run();
@@ -274,16 +273,7 @@ class ClaimLockOrderIT extends PgNotifyITSupport {
                 throw new IllegalStateException(e);
             }
         });
-        await(Duration.ofSeconds(10)).until(() -> "Lock".equals(
-                server().queryValue("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + pid)));
+        awaitLockWait(pid);
         return result;
-    }
-
-    private static int pid(Connection connection) throws Exception {
-        try (Statement statement = connection.createStatement();
-             var rs = statement.executeQuery("SELECT pg_backend_pid()")) {
-            rs.next();
-            return rs.getInt(1);
-        }
     }
 }

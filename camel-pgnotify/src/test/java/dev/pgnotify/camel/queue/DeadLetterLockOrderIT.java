@@ -6,7 +6,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -93,18 +92,5 @@ class DeadLetterLockOrderIT extends PgNotifyITSupport {
         } catch (SQLException e) {
             throw new CompletionException(e);
         }
-    }
-
-    private static long backendPid(Connection connection) throws SQLException {
-        try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
-
-    private static void awaitLockWait(long pid) {
-        await(Duration.ofSeconds(10)).until(() -> "Lock".equals(server().queryValue(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + pid)));
     }
 }

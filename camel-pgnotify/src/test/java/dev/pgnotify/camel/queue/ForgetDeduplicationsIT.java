@@ -2,7 +2,6 @@ package dev.pgnotify.camel.queue;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.CompletableFuture;
@@ -85,14 +84,6 @@ class ForgetDeduplicationsIT extends PgNotifyITSupport {
             insert.setString(1, "taken again: " + dedupId);
             insert.setString(2, dedupId);
             assertEquals(1, insert.executeUpdate(), dedupId + " enqueued");
-        }
-    }
-
-    private static long backendPid(Connection connection) throws SQLException {
-        try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT pg_backend_pid()")) {
-            rs.next();
-            return rs.getLong(1);
         }
     }
 }
