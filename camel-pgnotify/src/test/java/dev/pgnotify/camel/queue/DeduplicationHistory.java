@@ -1,0 +1,435 @@
+package dev.pgnotify.camel.queue;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.pgnotify.camel.PgNotifyConstants;
+import dev.pgnotify.camel.claim.WorkRows;
+import dev.pgnotify.camel.produce.ProducerSettings;
+import dev.pgnotify.camel.test.PgTestServer;
+import net.jqwik.api.statistics.Statistics;
+import org.apache.camel.Exchange;
+import org.apache.camel.ProducerTemplate;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * A history of {@link DeduplicationLifecycleIT}, replayed on the server and on a model of the deduplication ids at
+ * once: each step is applied to both, and {@link #check()} compares what the tables hold with what the model says.
+ * The clock is moved by moving every window's end back; a window of a minute still runs after one move (40 s) and is
+ * over after two (80 s), whatever the test's own pace, so long as a history takes less than 20 s.
+ */
+final class DeduplicationHistory implements AutoCloseable {
+
+    static final String TABLE = "dedup_lifecycle_queue";
+    static final String CHANNEL = "dedup_lifecycle";
+    static final String[] IDS = { "a", "b", "c" };
+    /** A window that the clock moved on once leaves running and moved on twice ends (40 and 80 s). */
+    private static final long MINUTE = 60_000;
+    private static final int SHIFT_SECONDS = 40;
+    /** Windows of 0, a minute and forever (beyond the longest a timestamp holds: kept for good). */
+    static final long[] WINDOWS = { 0, MINUTE, Long.MAX_VALUE };
+    static final int MAX_ATTEMPTS = 3;
+    private static final Duration BOUND = Duration.ofSeconds(10);
+
+    enum Kind {
+        /** The endpoint sends the id with the step's window. */
+        SEND,
+        /** The open SQL transaction (begun with the step's window if none is open) sends the id. */
+        TX_SEND,
+        TX_COMMIT,
+        TX_ROLLBACK,
+        /** The id's message, once delivered, succeeds. */
+        ACK,
+        /** The id's message, once delivered, fails: retried, or dead-lettered if that was its last attempt. */
+        FAIL,
+        /** The id's message fails its every delivery from now on: dead-lettered. */
+        DEAD,
+        /** The clock moves on 40 s. */
+        TIME,
+        /** The consumers' sweep forgets expired ids. */
+        SWEEP
+    }
+
+    record Step(Kind kind, int id, int window) {
+        @Override
+        public String toString() {
+            return kind + "(" + IDS[id] + (kind == Kind.SEND || kind == Kind.TX_SEND ? ", " + WINDOWS[window] : "")
+                   + ")";
+        }
+    }
+
+    private static final AtomicLong TOKENS = new AtomicLong();
+
+    /** A message as the model knows it. */
+    private static final class Message {
+        final String token = "m" + TOKENS.incrementAndGet();
+        final long window;
+        Long id;
+        /** The delivery the history decides next. */
+        int delivery = 1;
+
+        Message(long window) {
+            this.window = window;
+        }
+    }
+
+    /** What the model knows of an id. */
+    private static final class IdState {
+        /** The message holding the id (committed), or null. */
+        Message live;
+        /** The last message that held it and completed, and when (in moves of the clock). */
+        Message last;
+        int completedAt;
+        /** Whether the deduplication table has a row for it (committed). */
+        boolean row;
+    }
+
+    /** A send by the endpoint that waits for the open transaction. */
+    private record Waiting(int id, Message message, CompletableFuture<Exchange> sent) {
+    }
+
+    private final ProducerTemplate template;
+    private final DeliveryGates gates;
+    private final QueueSql sql;
+    private final ExecutorService waitingSends;
+    private final IdState[] ids = new IdState[IDS.length];
+    private final List<Step> done = new ArrayList<>();
+    private final Connection check;
+    private int shifts;
+    private Connection transaction;
+    private long transactionWindow;
+    private final Map<Integer, Message> taking = new HashMap<>();
+    /** Whether the open transaction was refused an id. */
+    private boolean refused;
+    private Waiting waiting;
+
+    DeduplicationHistory(ProducerTemplate template, DeliveryGates gates, QueueSql sql,
+                         ExecutorService waitingSends) throws SQLException {
+        this.template = template;
+        this.gates = gates;
+        this.sql = sql;
+        this.waitingSends = waitingSends;
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = new IdState();
+        }
+        check = PgTestServer.get().connect();
+    }
+
+    private boolean ended(IdState state) {
+        Message last = state.last;
+        return last == null || last.window == 0 || last.window == MINUTE && shifts - state.completedAt >= 2;
+    }
+
+    private boolean free(int id) {
+        return ids[id].live == null && (!ids[id].row || ended(ids[id]));
+    }
+
+    private String where() {
+        return " (after " + done + ")";
+    }
+
+    void apply(Step step) throws Exception {
+        done.add(step);
+        switch (step.kind()) {
+            case SEND -> send(step.id(), WINDOWS[step.window()]);
+            case TX_SEND -> transactionSend(step.id(), WINDOWS[step.window()]);
+            case TX_COMMIT -> endTransaction(true);
+            case TX_ROLLBACK -> endTransaction(false);
+            case ACK -> complete(step.id(), true, false);
+            case FAIL -> complete(step.id(), false, false);
+            case DEAD -> complete(step.id(), false, true);
+            case TIME -> moveClock();
+            case SWEEP -> sweep();
+            default -> throw new IllegalStateException(step.toString());
+        }
+    }
+
+    private void send(int id, long window) throws Exception {
+        Message message = new Message(window);
+        if (taking.containsKey(id)) {
+            if (waiting != null) {
+                return;
+            }
+            CompletableFuture<Exchange> sent = CompletableFuture.supplyAsync(() -> endpointSend(id, message),
+                    waitingSends);
+            Awaitility.await().atMost(BOUND).pollInterval(Duration.ofMillis(5))
+                    .until(() -> sent.isDone() || waitsForALock());
+            assertFalse(sent.isDone(), "D4: a send of an id a transaction is taking did not wait for it" + where());
+            waiting = new Waiting(id, message, sent);
+            Statistics.label("paths").collect("a send waited for a transaction");
+            return;
+        }
+        boolean free = free(id);
+        Statistics.label("paths").collect(free ? (ids[id].row ? "a send took an id whose window was over"
+                : "a send took a new id") : ids[id].live != null ? "a send refused: in flight"
+                : "a send refused: in its window");
+        accepted(id, message, endpointSend(id, message), free);
+    }
+
+    /** Checks the endpoint's answer against the model's, and takes the id in the model if it was enqueued. */
+    private void accepted(int id, Message message, Exchange sent, boolean expected) {
+        if (sent.getException() != null) {
+            // a timeout: it waited for a transaction that was refused the id (D6)
+            throw new AssertionError("D6: the send failed" + where(), sent.getException());
+        }
+        Boolean duplicate = sent.getMessage().getHeader(PgNotifyConstants.DUPLICATE, Boolean.class);
+        Long messageId = sent.getMessage().getHeader(PgNotifyConstants.MESSAGE_ID, Long.class);
+        assertEquals(!expected, duplicate, (expected ? "D3: a free id refused: " : "D1/D2: a taken id enqueued: ")
+                                           + IDS[id] + where());
+        if (expected) {
+            assertNotNull(messageId, "D3: an enqueued message without its id" + where());
+            message.id = messageId;
+            ids[id].live = message;
+            ids[id].row = true;
+        } else {
+            assertNull(messageId, "D3: a refused send returned a message id" + where());
+        }
+    }
+
+    private void transactionSend(int id, long window) throws SQLException {
+        if (transaction == null) {
+            transaction = PgTestServer.get().connect();
+            transaction.setAutoCommit(false);
+            transactionWindow = window;
+            try (PreparedStatement set = transaction.prepareStatement("SELECT set_config(?, ?, true)")) {
+                set.setString(1, ProducerSettings.DEDUPLICATION_WINDOW_SETTING);
+                set.setString(2, Long.toString(window));
+                set.executeQuery().close();
+            }
+        }
+        boolean expected = !taking.containsKey(id) && free(id);
+        if (!expected) {
+            Statistics.label("paths").collect("a transaction refused an id");
+            refused = true;
+        }
+        Message message = new Message(transactionWindow);
+        try (PreparedStatement insert = transaction.prepareStatement("INSERT INTO " + TABLE
+                + " (channel, body_text, dedup_id) VALUES (?, ?, ?) RETURNING id")) {
+            insert.setString(1, CHANNEL);
+            insert.setString(2, message.token);
+            insert.setString(3, IDS[id]);
+            try (ResultSet rs = insert.executeQuery()) {
+                boolean enqueued = rs.next();
+                assertEquals(expected, enqueued, (expected ? "D3: a free id refused in a transaction: "
+                        : "D1/D2: a taken id enqueued in a transaction: ") + IDS[id] + where());
+                if (enqueued) {
+                    message.id = rs.getLong(1);
+                    taking.put(id, message);
+                }
+            }
+        }
+    }
+
+    private void endTransaction(boolean commit) throws Exception {
+        if (transaction == null) {
+            return;
+        }
+        if (commit) {
+            transaction.commit();
+            taking.forEach((id, message) -> {
+                ids[id].live = message;
+                ids[id].row = true;
+            });
+        } else {
+            transaction.rollback();
+        }
+        transaction.close();
+        transaction = null;
+        taking.clear();
+        refused = false;
+        if (waiting != null) {
+            Exchange sent;
+            try {
+                sent = waiting.sent().get(BOUND.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("D4: a send waited on after the transaction ended" + where(), e);
+            }
+            // committed: the transaction's message holds the id; rolled back: the id is as it was, free
+            accepted(waiting.id(), waiting.message(), sent, !commit);
+            waiting = null;
+        }
+    }
+
+    /** Decides the current delivery of the id's message, once it has arrived in the route. */
+    private void complete(int id, boolean succeed, boolean forGood) throws Exception {
+        Message message = ids[id].live;
+        if (message == null) {
+            return;
+        }
+        try {
+            gates.arrival(message.token, message.delivery).get(BOUND.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("delivery " + message.delivery + " of " + IDS[id] + "'s message "
+                                     + message.id + " never came" + where(), e);
+        }
+        boolean last = forGood || message.delivery == MAX_ATTEMPTS;
+        if (succeed) {
+            gates.succeed(message.token, message.delivery);
+        } else if (!last) {
+            gates.fail(message.token, message.delivery);
+            message.delivery++;
+            return;
+        } else {
+            gates.failFrom(message.token, message.delivery);
+        }
+        // D6: completed while a producer refused this id (or any other) may hold its transaction open
+        if (refused) {
+            Statistics.label("paths").collect("completed while a transaction refused an id was open");
+        }
+        String gone = "SELECT count(*) FROM " + TABLE + " WHERE id = " + message.id;
+        try {
+            Awaitility.await().atMost(BOUND).pollInterval(Duration.ofMillis(5))
+                    .until(() -> count(gone) == 0);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("D6: " + IDS[id] + "'s message " + message.id + " did not complete"
+                                     + where(), e);
+        }
+        if (!succeed) {
+            assertEquals(1, count("SELECT count(*) FROM " + TABLE + "_dead WHERE id = " + message.id),
+                    "dead-lettered" + where());
+        }
+        ids[id].live = null;
+        ids[id].last = message;
+        ids[id].completedAt = shifts;
+    }
+
+    private void moveClock() throws SQLException {
+        if (transaction != null) {
+            // the move would wait for a row the transaction took again
+            return;
+        }
+        try (PreparedStatement move = check.prepareStatement("UPDATE " + TABLE + "_dedup SET until = until"
+                + " - interval '" + SHIFT_SECONDS + " seconds' WHERE channel = ?")) {
+            move.setString(1, CHANNEL);
+            move.executeUpdate();
+        }
+        shifts++;
+    }
+
+    private void sweep() throws SQLException {
+        List<Integer> forgettable = new ArrayList<>();
+        for (int id = 0; id < ids.length; id++) {
+            // an id the transaction takes again is locked: left for a later sweep
+            if (ids[id].row && ids[id].live == null && ended(ids[id]) && !taking.containsKey(id)) {
+                forgettable.add(id);
+            }
+        }
+        int forgotten;
+        try (Connection sweeper = PgTestServer.get().connect();
+             PreparedStatement forget = sweeper.prepareStatement(sql.forgetDeduplications)) {
+            forgotten = WorkRows.executeWrite(forget);
+        }
+        assertEquals(forgettable.size(), forgotten, "D5: ids forgotten, of " + forgettable + where());
+        if (forgotten > 0) {
+            Statistics.label("paths").collect("the sweep forgot an id");
+        }
+        if (forgettable.size() < Arrays.stream(ids).filter(s -> s.row && s.live == null && ended(s)).count()) {
+            Statistics.label("paths").collect("the sweep left an id a transaction took again");
+        }
+        forgettable.forEach(id -> ids[id].row = false);
+    }
+
+    /** D1, D2, D5 as the table shows them (what is committed). */
+    void check() throws SQLException {
+        Map<String, Long> messages = new HashMap<>();
+        try (PreparedStatement query = check.prepareStatement("SELECT dedup_id, count(*) FROM " + TABLE
+                + " WHERE channel = ? GROUP BY dedup_id")) {
+            query.setString(1, CHANNEL);
+            try (ResultSet rs = query.executeQuery()) {
+                while (rs.next()) {
+                    messages.put(rs.getString(1), rs.getLong(2));
+                }
+            }
+        }
+        Map<String, String> rows = new HashMap<>();
+        try (PreparedStatement query = check.prepareStatement("SELECT dedup_id, CASE WHEN until = 'infinity'"
+                + " THEN 'taken' WHEN until >= clock_timestamp() THEN 'window' ELSE 'over' END FROM " + TABLE
+                + "_dedup WHERE channel = ?")) {
+            query.setString(1, CHANNEL);
+            try (ResultSet rs = query.executeQuery()) {
+                while (rs.next()) {
+                    rows.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        }
+        Map<String, Long> expectedMessages = new HashMap<>();
+        Map<String, String> expectedRows = new HashMap<>();
+        for (int id = 0; id < ids.length; id++) {
+            IdState state = ids[id];
+            if (state.live != null) {
+                expectedMessages.put(IDS[id], 1L);
+            }
+            if (state.row) {
+                expectedRows.put(IDS[id], state.live != null || state.last.window == Long.MAX_VALUE ? "taken"
+                        : ended(state) ? "over" : "window");
+            }
+        }
+        assertEquals(expectedMessages, messages, "D1: the queue's messages by id" + where());
+        assertEquals(expectedRows, rows, "D1/D2/D5: the deduplication table" + where());
+    }
+
+    private boolean waitsForALock() throws SQLException {
+        return count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                     + " AND datname = current_database()") > 0;
+    }
+
+    private long count(String query) throws SQLException {
+        try (PreparedStatement statement = check.prepareStatement(query); ResultSet rs = statement.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** Rolls back what is open, lets every message succeed, and empties the channel for the next history. */
+    @Override
+    public void close() throws Exception {
+        try {
+            if (transaction != null) {
+                endTransaction(false);
+            }
+        } finally {
+            gates.release();
+            try {
+                Awaitility.await().atMost(BOUND).pollInterval(Duration.ofMillis(10))
+                        .until(() -> count("SELECT count(*) FROM " + TABLE + " WHERE channel = '" + CHANNEL
+                                           + "'") == 0);
+                try (PreparedStatement clear = check.prepareStatement("DELETE FROM " + TABLE + "_dedup;"
+                        + " DELETE FROM " + TABLE + "_dead")) {
+                    clear.execute();
+                }
+            } finally {
+                gates.reset();
+                check.close();
+            }
+        }
+    }
+
+    private Exchange endpointSend(int id, Message message) {
+        String window = message.window == 0 ? "" : "&deduplicationWindow=" + message.window;
+        // bounded well below the waits of the history, so that a send that waits fails soon
+        return template.send("pgnotify:" + CHANNEL + "?table=" + TABLE + "&statementTimeout=5000" + window,
+                exchange -> {
+                    exchange.getMessage().setBody(message.token);
+                    exchange.getMessage().setHeader(PgNotifyConstants.DEDUPLICATION_ID, IDS[id]);
+                });
+    }
+}
