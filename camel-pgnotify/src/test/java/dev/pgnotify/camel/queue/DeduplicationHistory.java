@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.claim.WorkRows;
-import dev.pgnotify.camel.produce.ProducerSettings;
 import dev.pgnotify.camel.test.PgTestServer;
 import net.jqwik.api.statistics.Statistics;
 import org.apache.camel.Exchange;
@@ -53,7 +52,7 @@ final class DeduplicationHistory implements AutoCloseable {
     enum Kind {
         /** The endpoint sends the id with the step's window. */
         SEND,
-        /** The open SQL transaction (begun with the step's window if none is open) sends the id. */
+        /** One of two SQL transactions (begun with the step's window if not open) sends the id. */
         TX_SEND,
         TX_COMMIT,
         TX_ROLLBACK,
@@ -69,18 +68,19 @@ final class DeduplicationHistory implements AutoCloseable {
         SWEEP
     }
 
-    record Step(Kind kind, int id, int window) {
+    record Step(Kind kind, int id, int window, int transaction) {
         @Override
         public String toString() {
-            return kind + "(" + IDS[id] + (kind == Kind.SEND || kind == Kind.TX_SEND ? ", " + WINDOWS[window] : "")
-                   + ")";
+            String on = kind.name().startsWith("TX_") ? "#" + transaction : "";
+            return kind + on + "(" + (kind == Kind.TX_COMMIT || kind == Kind.TX_ROLLBACK ? ""
+                    : IDS[id] + (kind == Kind.SEND || kind == Kind.TX_SEND ? ", " + WINDOWS[window] : "")) + ")";
         }
     }
 
     private static final AtomicLong TOKENS = new AtomicLong();
 
     /** A message as the model knows it. */
-    private static final class Message {
+    static final class Message {
         final String token = "m" + TOKENS.incrementAndGet();
         final long window;
         Long id;
@@ -115,11 +115,9 @@ final class DeduplicationHistory implements AutoCloseable {
     private final List<Step> done = new ArrayList<>();
     private final Connection check;
     private int shifts;
-    private Connection transaction;
-    private long transactionWindow;
-    private final Map<Integer, Message> taking = new HashMap<>();
-    /** Whether the open transaction was refused an id. */
-    private boolean refused;
+    private final TransactionalSender[] transactions = { new TransactionalSender("#0"),
+            new TransactionalSender("#1") };
+    /** A send by the endpoint that waits for a transaction. */
     private Waiting waiting;
 
     DeduplicationHistory(ProducerTemplate template, DeliveryGates gates, QueueSql sql,
@@ -151,9 +149,9 @@ final class DeduplicationHistory implements AutoCloseable {
         done.add(step);
         switch (step.kind()) {
             case SEND -> send(step.id(), WINDOWS[step.window()]);
-            case TX_SEND -> transactionSend(step.id(), WINDOWS[step.window()]);
-            case TX_COMMIT -> endTransaction(true);
-            case TX_ROLLBACK -> endTransaction(false);
+            case TX_SEND -> transactionSend(transactions[step.transaction()], step.id(), WINDOWS[step.window()]);
+            case TX_COMMIT -> endTransaction(transactions[step.transaction()], true);
+            case TX_ROLLBACK -> endTransaction(transactions[step.transaction()], false);
             case ACK -> complete(step.id(), true, false);
             case FAIL -> complete(step.id(), false, false);
             case DEAD -> complete(step.id(), false, true);
@@ -165,15 +163,13 @@ final class DeduplicationHistory implements AutoCloseable {
 
     private void send(int id, long window) throws Exception {
         Message message = new Message(window);
-        if (taking.containsKey(id)) {
-            if (waiting != null) {
+        if (takenByATransaction(id) != null) {
+            if (waiting != null || waitedFor(id)) {
                 return;
             }
             CompletableFuture<Exchange> sent = CompletableFuture.supplyAsync(() -> endpointSend(id, message),
                     waitingSends);
-            Awaitility.await().atMost(BOUND).pollInterval(Duration.ofMillis(5))
-                    .until(() -> sent.isDone() || waitsForALock());
-            assertFalse(sent.isDone(), "D4: a send of an id a transaction is taking did not wait for it" + where());
+            awaitWaiting(sent);
             waiting = new Waiting(id, message, sent);
             Statistics.label("paths").collect("a send waited for a transaction");
             return;
@@ -205,68 +201,119 @@ final class DeduplicationHistory implements AutoCloseable {
         }
     }
 
-    private void transactionSend(int id, long window) throws SQLException {
-        if (transaction == null) {
-            transaction = PgTestServer.get().connect();
-            transaction.setAutoCommit(false);
-            transactionWindow = window;
-            try (PreparedStatement set = transaction.prepareStatement("SELECT set_config(?, ?, true)")) {
-                set.setString(1, ProducerSettings.DEDUPLICATION_WINDOW_SETTING);
-                set.setString(2, Long.toString(window));
-                set.executeQuery().close();
-            }
+    private void transactionSend(TransactionalSender sender, int id, long window) throws Exception {
+        if (sender.waiting != null) {
+            // its connection waits for the other transaction
+            return;
         }
-        boolean expected = !taking.containsKey(id) && free(id);
+        if (!sender.open()) {
+            sender.begin(window);
+        }
+        Message message = new Message(sender.window());
+        TransactionalSender taker = takenByATransaction(id);
+        if (taker != null && taker != sender) {
+            // it waits for the other, unless someone waits for that id already or the other waits for it (a deadlock)
+            if (waiting != null && waiting.id() == id || waitedFor(id)
+                || taker.waiting != null && taker.waiting.blockedBy() == sender) {
+                return;
+            }
+            CompletableFuture<Long> sent = sender.sendLater(message.token, IDS[id], waitingSends);
+            awaitWaiting(sent);
+            sender.waiting = new TransactionalSender.Waiting(id, message, sent, taker);
+            Statistics.label("paths").collect("a transaction waited for another");
+            return;
+        }
+        boolean expected = taker == null && free(id);
         if (!expected) {
             Statistics.label("paths").collect("a transaction refused an id");
-            refused = true;
+            sender.refused = true;
         }
-        Message message = new Message(transactionWindow);
-        try (PreparedStatement insert = transaction.prepareStatement("INSERT INTO " + TABLE
-                + " (channel, body_text, dedup_id) VALUES (?, ?, ?) RETURNING id")) {
-            insert.setString(1, CHANNEL);
-            insert.setString(2, message.token);
-            insert.setString(3, IDS[id]);
-            try (ResultSet rs = insert.executeQuery()) {
-                boolean enqueued = rs.next();
-                assertEquals(expected, enqueued, (expected ? "D3: a free id refused in a transaction: "
-                        : "D1/D2: a taken id enqueued in a transaction: ") + IDS[id] + where());
-                if (enqueued) {
-                    message.id = rs.getLong(1);
-                    taking.put(id, message);
-                }
-            }
+        Long enqueued = sender.send(message.token, IDS[id]);
+        assertEquals(expected, enqueued != null, (expected ? "D3: a free id refused in transaction "
+                : "D1/D2: a taken id enqueued in transaction ") + sender.name + ": " + IDS[id] + where());
+        if (enqueued != null) {
+            message.id = enqueued;
+            sender.taking.put(id, message);
         }
     }
 
-    private void endTransaction(boolean commit) throws Exception {
-        if (transaction == null) {
+    private void endTransaction(TransactionalSender chosen, boolean commit) throws Exception {
+        // one that waits cannot end: the one it waits for does (so that races are decided often)
+        TransactionalSender sender = chosen.waiting != null ? chosen.waiting.blockedBy() : chosen;
+        if (!sender.open() || sender.waiting != null) {
             return;
         }
+        Map<Integer, Message> took = new HashMap<>(sender.taking);
+        sender.end(commit);
         if (commit) {
-            transaction.commit();
-            taking.forEach((id, message) -> {
+            took.forEach((id, message) -> {
                 ids[id].live = message;
                 ids[id].row = true;
             });
-        } else {
-            transaction.rollback();
         }
-        transaction.close();
-        transaction = null;
-        taking.clear();
-        refused = false;
-        if (waiting != null) {
+        // who waited for it: refused once it committed what they sent, enqueued once it rolled back (the id is free)
+        if (waiting != null && took.containsKey(waiting.id())) {
             Exchange sent;
             try {
                 sent = waiting.sent().get(BOUND.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
                 throw new AssertionError("D4: a send waited on after the transaction ended" + where(), e);
             }
-            // committed: the transaction's message holds the id; rolled back: the id is as it was, free
             accepted(waiting.id(), waiting.message(), sent, !commit);
             waiting = null;
         }
+        for (TransactionalSender other : transactions) {
+            TransactionalSender.Waiting waited = other.waiting;
+            if (waited == null || waited.blockedBy() != sender) {
+                continue;
+            }
+            Long enqueued;
+            try {
+                enqueued = waited.sent().get(BOUND.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("D4: transaction " + other.name + " waited on after " + sender.name
+                                         + " ended" + where(), e);
+            }
+            other.waiting = null;
+            assertEquals(!commit, enqueued != null, (commit ? "D1: both transactions took " : "D3: refused ")
+                                                    + IDS[waited.id()] + " in " + other.name + where());
+            if (enqueued != null) {
+                waited.message().id = enqueued;
+                other.taking.put(waited.id(), waited.message());
+            } else {
+                // it lost the race, and stays open: it must hold nothing (D6)
+                other.refused = true;
+                other.lostARace = true;
+                Statistics.label("paths").collect("a transaction lost a race and stayed open");
+            }
+        }
+    }
+
+    /** The transaction taking that id (its message not committed yet), or null. */
+    private TransactionalSender takenByATransaction(int id) {
+        for (TransactionalSender sender : transactions) {
+            if (sender.taking.containsKey(id)) {
+                return sender;
+            }
+        }
+        return null;
+    }
+
+    /** Whether a transaction's send of that id waits for another. */
+    private boolean waitedFor(int id) {
+        for (TransactionalSender sender : transactions) {
+            if (sender.waiting != null && sender.waiting.id() == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Returns once the send waits for a lock; fails if it ended first (it did not wait for the id's taker). */
+    private void awaitWaiting(CompletableFuture<?> sent) {
+        Awaitility.await().atMost(BOUND).pollInterval(Duration.ofMillis(5))
+                .until(() -> sent.isDone() || waitsForALock());
+        assertFalse(sent.isDone(), "D4: a send of an id a transaction is taking did not wait for it" + where());
     }
 
     /** Decides the current delivery of the id's message, once it has arrived in the route. */
@@ -292,8 +339,12 @@ final class DeduplicationHistory implements AutoCloseable {
             gates.failFrom(message.token, message.delivery);
         }
         // D6: completed while a producer refused this id (or any other) may hold its transaction open
-        if (refused) {
-            Statistics.label("paths").collect("completed while a transaction refused an id was open");
+        for (TransactionalSender sender : transactions) {
+            if (sender.lostARace) {
+                Statistics.label("paths").collect("completed while a transaction that lost a race was open");
+            } else if (sender.refused) {
+                Statistics.label("paths").collect("completed while a transaction refused an id was open");
+            }
         }
         String gone = "SELECT count(*) FROM " + TABLE + " WHERE id = " + message.id;
         try {
@@ -313,8 +364,8 @@ final class DeduplicationHistory implements AutoCloseable {
     }
 
     private void moveClock() throws SQLException {
-        if (transaction != null) {
-            // the move would wait for a row the transaction took again
+        if (transactions[0].open() || transactions[1].open()) {
+            // the move would wait for a row a transaction took again
             return;
         }
         try (PreparedStatement move = check.prepareStatement("UPDATE " + TABLE + "_dedup SET until = until"
@@ -328,8 +379,8 @@ final class DeduplicationHistory implements AutoCloseable {
     private void sweep() throws SQLException {
         List<Integer> forgettable = new ArrayList<>();
         for (int id = 0; id < ids.length; id++) {
-            // an id the transaction takes again is locked: left for a later sweep
-            if (ids[id].row && ids[id].live == null && ended(ids[id]) && !taking.containsKey(id)) {
+            // an id a transaction takes again is locked: left for a later sweep
+            if (ids[id].row && ids[id].live == null && ended(ids[id]) && takenByATransaction(id) == null) {
                 forgettable.add(id);
             }
         }
@@ -403,8 +454,13 @@ final class DeduplicationHistory implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            if (transaction != null) {
-                endTransaction(false);
+            // one that waits for the other first: it ends when the other does
+            for (int round = 0; round < 2; round++) {
+                for (TransactionalSender sender : transactions) {
+                    if (sender.open() && sender.waiting == null) {
+                        endTransaction(sender, false);
+                    }
+                }
             }
         } finally {
             gates.release();
