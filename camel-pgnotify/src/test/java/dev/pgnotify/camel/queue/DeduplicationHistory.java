@@ -6,7 +6,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,10 +13,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 
 import dev.pgnotify.camel.PgNotifyConstants;
 import dev.pgnotify.camel.claim.WorkRows;
+import dev.pgnotify.camel.queue.DeduplicationModel.Message;
 import dev.pgnotify.camel.test.PgTestServer;
 import net.jqwik.api.statistics.Statistics;
 import org.apache.camel.Exchange;
@@ -41,11 +40,10 @@ final class DeduplicationHistory implements AutoCloseable {
     static final String TABLE = "dedup_lifecycle_queue";
     static final String CHANNEL = "dedup_lifecycle";
     static final String[] IDS = { "a", "b", "c" };
-    /** A window that the clock moved on once leaves running and moved on twice ends (40 and 80 s). */
-    private static final long MINUTE = 60_000;
+    /** How far the clock moves at a time: a window of a minute runs after one move and is over after two. */
     private static final int SHIFT_SECONDS = 40;
-    /** Windows of 0, a minute and forever (beyond the longest a timestamp holds: kept for good). */
-    static final long[] WINDOWS = { 0, MINUTE, Long.MAX_VALUE };
+    /** Windows of 0, a minute and forever. */
+    static final long[] WINDOWS = { 0, DeduplicationModel.MINUTE, DeduplicationModel.FOREVER };
     static final int MAX_ATTEMPTS = 3;
     private static final Duration BOUND = Duration.ofSeconds(10);
 
@@ -77,32 +75,6 @@ final class DeduplicationHistory implements AutoCloseable {
         }
     }
 
-    private static final AtomicLong TOKENS = new AtomicLong();
-
-    /** A message as the model knows it. */
-    static final class Message {
-        final String token = "m" + TOKENS.incrementAndGet();
-        final long window;
-        Long id;
-        /** The delivery the history decides next. */
-        int delivery = 1;
-
-        Message(long window) {
-            this.window = window;
-        }
-    }
-
-    /** What the model knows of an id. */
-    private static final class IdState {
-        /** The message holding the id (committed), or null. */
-        Message live;
-        /** The last message that held it and completed, and when (in moves of the clock). */
-        Message last;
-        int completedAt;
-        /** Whether the deduplication table has a row for it (committed). */
-        boolean row;
-    }
-
     /** A send by the endpoint that waits for the open transaction. */
     private record Waiting(int id, Message message, CompletableFuture<Exchange> sent) {
     }
@@ -111,10 +83,9 @@ final class DeduplicationHistory implements AutoCloseable {
     private final DeliveryGates gates;
     private final QueueSql sql;
     private final ExecutorService waitingSends;
-    private final IdState[] ids = new IdState[IDS.length];
+    private final DeduplicationModel model = new DeduplicationModel(IDS);
     private final List<Step> done = new ArrayList<>();
     private final Connection check;
-    private int shifts;
     private final TransactionalSender[] transactions = { new TransactionalSender("#0"),
             new TransactionalSender("#1") };
     /** A send by the endpoint that waits for a transaction. */
@@ -126,19 +97,7 @@ final class DeduplicationHistory implements AutoCloseable {
         this.gates = gates;
         this.sql = sql;
         this.waitingSends = waitingSends;
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = new IdState();
-        }
         check = PgTestServer.get().connect();
-    }
-
-    private boolean ended(IdState state) {
-        Message last = state.last;
-        return last == null || last.window == 0 || last.window == MINUTE && shifts - state.completedAt >= 2;
-    }
-
-    private boolean free(int id) {
-        return ids[id].live == null && (!ids[id].row || ended(ids[id]));
     }
 
     private String where() {
@@ -174,9 +133,9 @@ final class DeduplicationHistory implements AutoCloseable {
             Statistics.label("paths").collect("a send waited for a transaction");
             return;
         }
-        boolean free = free(id);
-        Statistics.label("paths").collect(free ? (ids[id].row ? "a send took an id whose window was over"
-                : "a send took a new id") : ids[id].live != null ? "a send refused: in flight"
+        boolean free = model.free(id);
+        Statistics.label("paths").collect(free ? (model.hasRow(id) ? "a send took an id whose window was over"
+                : "a send took a new id") : model.live(id) != null ? "a send refused: in flight"
                 : "a send refused: in its window");
         accepted(id, message, endpointSend(id, message), free);
     }
@@ -194,8 +153,7 @@ final class DeduplicationHistory implements AutoCloseable {
         if (expected) {
             assertNotNull(messageId, "D3: an enqueued message without its id" + where());
             message.id = messageId;
-            ids[id].live = message;
-            ids[id].row = true;
+            model.taken(id, message);
         } else {
             assertNull(messageId, "D3: a refused send returned a message id" + where());
         }
@@ -223,7 +181,10 @@ final class DeduplicationHistory implements AutoCloseable {
             Statistics.label("paths").collect("a transaction waited for another");
             return;
         }
-        boolean expected = taker == null && free(id);
+        boolean expected = taker == null && model.free(id);
+        if (expected && model.hasRow(id)) {
+            Statistics.label("paths").collect("a transaction took an id whose window was over");
+        }
         if (!expected) {
             Statistics.label("paths").collect("a transaction refused an id");
             sender.refused = true;
@@ -246,10 +207,7 @@ final class DeduplicationHistory implements AutoCloseable {
         Map<Integer, Message> took = new HashMap<>(sender.taking);
         sender.end(commit);
         if (commit) {
-            took.forEach((id, message) -> {
-                ids[id].live = message;
-                ids[id].row = true;
-            });
+            took.forEach(model::taken);
         }
         // who waited for it: refused once it committed what they sent, enqueued once it rolled back (the id is free)
         if (waiting != null && took.containsKey(waiting.id())) {
@@ -318,7 +276,7 @@ final class DeduplicationHistory implements AutoCloseable {
 
     /** Decides the current delivery of the id's message, once it has arrived in the route. */
     private void complete(int id, boolean succeed, boolean forGood) throws Exception {
-        Message message = ids[id].live;
+        Message message = model.live(id);
         if (message == null) {
             return;
         }
@@ -358,9 +316,7 @@ final class DeduplicationHistory implements AutoCloseable {
             assertEquals(1, count("SELECT count(*) FROM " + TABLE + "_dead WHERE id = " + message.id),
                     "dead-lettered" + where());
         }
-        ids[id].live = null;
-        ids[id].last = message;
-        ids[id].completedAt = shifts;
+        model.completed(id);
     }
 
     private void moveClock() throws SQLException {
@@ -373,14 +329,14 @@ final class DeduplicationHistory implements AutoCloseable {
             move.setString(1, CHANNEL);
             move.executeUpdate();
         }
-        shifts++;
+        model.clockMoved();
     }
 
     private void sweep() throws SQLException {
         List<Integer> forgettable = new ArrayList<>();
-        for (int id = 0; id < ids.length; id++) {
+        for (int id = 0; id < IDS.length; id++) {
             // an id a transaction takes again is locked: left for a later sweep
-            if (ids[id].row && ids[id].live == null && ended(ids[id]) && takenByATransaction(id) == null) {
+            if (model.over(id) && takenByATransaction(id) == null) {
                 forgettable.add(id);
             }
         }
@@ -393,10 +349,10 @@ final class DeduplicationHistory implements AutoCloseable {
         if (forgotten > 0) {
             Statistics.label("paths").collect("the sweep forgot an id");
         }
-        if (forgettable.size() < Arrays.stream(ids).filter(s -> s.row && s.live == null && ended(s)).count()) {
+        if (forgettable.size() < model.over(id -> false)) {
             Statistics.label("paths").collect("the sweep left an id a transaction took again");
         }
-        forgettable.forEach(id -> ids[id].row = false);
+        forgettable.forEach(model::forgotten);
     }
 
     /** D1, D2, D5 as the table shows them (what is committed). */
@@ -422,20 +378,8 @@ final class DeduplicationHistory implements AutoCloseable {
                 }
             }
         }
-        Map<String, Long> expectedMessages = new HashMap<>();
-        Map<String, String> expectedRows = new HashMap<>();
-        for (int id = 0; id < ids.length; id++) {
-            IdState state = ids[id];
-            if (state.live != null) {
-                expectedMessages.put(IDS[id], 1L);
-            }
-            if (state.row) {
-                expectedRows.put(IDS[id], state.live != null || state.last.window == Long.MAX_VALUE ? "taken"
-                        : ended(state) ? "over" : "window");
-            }
-        }
-        assertEquals(expectedMessages, messages, "D1: the queue's messages by id" + where());
-        assertEquals(expectedRows, rows, "D1/D2/D5: the deduplication table" + where());
+        assertEquals(model.messages(), messages, "D1: the queue's messages by id" + where());
+        assertEquals(model.rows(), rows, "D1/D2/D5: the deduplication table" + where());
     }
 
     private boolean waitsForALock() throws SQLException {

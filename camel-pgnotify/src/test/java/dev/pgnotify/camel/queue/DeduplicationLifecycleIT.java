@@ -129,9 +129,9 @@ class DeduplicationLifecycleIT {
 
     @Provide
     Arbitrary<List<Step>> histories() {
-        Arbitrary<Kind> kinds = Arbitraries.frequency(Tuple.of(5, Kind.SEND), Tuple.of(6, Kind.TX_SEND),
-                Tuple.of(3, Kind.TX_COMMIT), Tuple.of(1, Kind.TX_ROLLBACK), Tuple.of(4, Kind.ACK),
-                Tuple.of(2, Kind.FAIL), Tuple.of(1, Kind.DEAD), Tuple.of(3, Kind.TIME), Tuple.of(2, Kind.SWEEP));
+        Arbitrary<Kind> kinds = Arbitraries.frequency(Tuple.of(5, Kind.SEND), Tuple.of(5, Kind.TX_SEND),
+                Tuple.of(3, Kind.TX_COMMIT), Tuple.of(1, Kind.TX_ROLLBACK), Tuple.of(6, Kind.ACK),
+                Tuple.of(2, Kind.FAIL), Tuple.of(2, Kind.DEAD), Tuple.of(3, Kind.TIME), Tuple.of(2, Kind.SWEEP));
         return Combinators.combine(kinds, Arbitraries.integers().between(0, IDS.length - 1),
                         Arbitraries.integers().between(0, WINDOWS.length - 1), Arbitraries.integers().between(0, 1))
                 .as(Step::new).list().ofMinSize(4).ofMaxSize(40);

@@ -20,13 +20,13 @@ import dev.pgnotify.camel.test.PgTestServer;
 final class TransactionalSender {
 
     /** A send that waits for another transaction taking the same id. */
-    record Waiting(int id, DeduplicationHistory.Message message, CompletableFuture<Long> sent,
+    record Waiting(int id, DeduplicationModel.Message message, CompletableFuture<Long> sent,
                    TransactionalSender blockedBy) {
     }
 
     final String name;
     /** The ids it took, with their messages (not committed yet). */
-    final Map<Integer, DeduplicationHistory.Message> taking = new HashMap<>();
+    final Map<Integer, DeduplicationModel.Message> taking = new HashMap<>();
     /** Whether it was refused an id, and whether after waiting for another transaction (it lost a race). */
     boolean refused;
     boolean lostARace;
