@@ -199,6 +199,7 @@ class VersionMatrixIT {
                 ClaimIndexes.prepare(server, queue, ClaimIndexes.State.DRAINED);
                 ClaimIndexes.assertEveryScanReadsItsOwnIndex(connection, queue, name + ", drained");
                 ClaimIndexes.assertNoOtherIndexCanServe(connection, queue);
+                ClaimIndexes.assertSweepScansReadAnIndexInOrder(connection, queue, name + ", drained");
             }
         }
 

@@ -48,6 +48,14 @@ public final class WorkRows {
         return ItemSql.IN_ID_ORDER + "; " + write;
     }
 
+    /**
+     * A scan of the sweep's (by id range) after {@link ItemSql#INDEX_ORDER}, in the same round trip and transaction: it
+     * reads through an index in index order. Execute it with {@link #live} or {@link #firstId}.
+     */
+    public static String inIndexOrder(String scan) {
+        return ItemSql.INDEX_ORDER + "; " + scan;
+    }
+
     /** Executes a statement made by {@link #inIdOrder}: the settings' result skipped; returns the rows written. */
     public static int executeWrite(PreparedStatement statement) throws SQLException {
         statement.execute();
@@ -88,15 +96,29 @@ public final class WorkRows {
         return connection.createArrayOf("bigint", items.stream().map(WorkStore.Item::fence).toArray(Long[]::new));
     }
 
-    /** Rows of (id, milliseconds until due) as the sweep's range scan returns them. */
+    /** Rows of (id, milliseconds until due) as the sweep's range scan ({@link #inIndexOrder}) returns them. */
     public static List<long[]> live(PreparedStatement scan) throws SQLException {
         List<long[]> rows = new ArrayList<>();
-        try (ResultSet rs = scan.executeQuery()) {
+        try (ResultSet rs = afterSettings(scan)) {
             while (rs.next()) {
                 rows.add(new long[] { rs.getLong(1), rs.getLong(2) });
             }
         }
         return rows;
+    }
+
+    /** The id a statement made by {@link #inIndexOrder} returns, or null when it returns none. */
+    public static Long firstId(PreparedStatement scan) throws SQLException {
+        try (ResultSet rs = afterSettings(scan)) {
+            return rs.next() ? rs.getLong(1) : null;
+        }
+    }
+
+    /** The result of a statement made by {@link #inIndexOrder}, its settings' result skipped. */
+    private static ResultSet afterSettings(PreparedStatement scan) throws SQLException {
+        scan.execute();
+        scan.getMoreResults();
+        return scan.getResultSet();
     }
 
     /** Rows of (id, milliseconds until due) as the sweep's look-up by id returns them, in order. */

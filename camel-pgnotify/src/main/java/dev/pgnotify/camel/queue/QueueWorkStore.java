@@ -215,7 +215,7 @@ final class QueueWorkStore implements WorkStore {
 
     @Override
     public List<long[]> liveAfter(Connection connection, long after, long upTo, int limit) throws SQLException {
-        try (PreparedStatement scan = connection.prepareStatement(queue.sql().liveAfter)) {
+        try (PreparedStatement scan = connection.prepareStatement(WorkRows.inIndexOrder(queue.sql().liveAfter))) {
             scan.setString(1, channel);
             scan.setLong(2, after);
             scan.setLong(3, upTo);
@@ -226,13 +226,11 @@ final class QueueWorkStore implements WorkStore {
 
     @Override
     public Long firstLive(Connection connection, long from, long upTo) throws SQLException {
-        try (PreparedStatement first = connection.prepareStatement(queue.sql().firstLive)) {
+        try (PreparedStatement first = connection.prepareStatement(WorkRows.inIndexOrder(queue.sql().firstLive))) {
             first.setString(1, channel);
             first.setLong(2, from);
             first.setLong(3, upTo);
-            try (ResultSet rs = first.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : null;
-            }
+            return WorkRows.firstId(first);
         }
     }
 

@@ -404,7 +404,7 @@ final class TopicWorkStore implements WorkStore {
 
     @Override
     public List<long[]> liveAfter(Connection connection, long after, long upTo, int limit) throws SQLException {
-        try (PreparedStatement scan = connection.prepareStatement(topic.sql().liveAfter)) {
+        try (PreparedStatement scan = connection.prepareStatement(WorkRows.inIndexOrder(topic.sql().liveAfter))) {
             scan.setString(1, channel);
             scan.setString(2, group);
             scan.setLong(3, after);
@@ -416,14 +416,12 @@ final class TopicWorkStore implements WorkStore {
 
     @Override
     public Long firstLive(Connection connection, long from, long upTo) throws SQLException {
-        try (PreparedStatement first = connection.prepareStatement(topic.sql().firstLive)) {
+        try (PreparedStatement first = connection.prepareStatement(WorkRows.inIndexOrder(topic.sql().firstLive))) {
             first.setString(1, channel);
             first.setString(2, group);
             first.setLong(3, from);
             first.setLong(4, upTo);
-            try (ResultSet rs = first.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : null;
-            }
+            return WorkRows.firstId(first);
         }
     }
 

@@ -76,7 +76,20 @@ public final class ClaimPlans {
      * scan.
      */
     public static List<Scan> genericScans(Connection connection, String sql, String before) throws SQLException {
-        String settings = before == null ? ItemSql.PLANNED_ONCE : before + "; " + ItemSql.PLANNED_ONCE;
+        return scans(connection, sql, before == null ? ItemSql.PLANNED_ONCE : before + "; " + ItemSql.PLANNED_ONCE);
+    }
+
+    /**
+     * The scans of the generic plan a statement gets with none of pgnotify's settings (as PostgreSQL may settle on it
+     * after five executions of a prepared statement), after {@code before} (or nothing) in the same transaction.
+     */
+    public static List<Scan> freelyPlannedScans(Connection connection, String sql, String before)
+            throws SQLException {
+        String generic = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
+        return scans(connection, sql, before == null ? generic : before + "; " + generic);
+    }
+
+    private static List<Scan> scans(Connection connection, String sql, String settings) throws SQLException {
         String json = plan(connection, sql, settings, "FORMAT JSON");
         List<Scan> scans = new ArrayList<>();
         try {

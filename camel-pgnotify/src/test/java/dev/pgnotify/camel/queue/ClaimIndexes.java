@@ -7,10 +7,12 @@ import java.util.Map;
 import dev.pgnotify.camel.PgIdentifiers;
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.claim.ClaimPlans;
+import dev.pgnotify.camel.claim.ItemSql;
 import dev.pgnotify.camel.test.PgTestServer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Rule "Plans" (docs/claim-engine.md): each scan of a queue's claim reads its own index, and no other index can serve
@@ -94,6 +96,23 @@ public final class ClaimIndexes {
                     assertEquals(expected, scan.index(), variant + ": " + scan + " in " + scans);
                 }
             }
+        }
+    }
+
+    /**
+     * The sweep's scans of an id range ({@code liveAfter}, {@code firstLive}), after their settings
+     * ({@link ItemSql#INDEX_ORDER}), read through an index in index order in the generic plan PostgreSQL may settle on:
+     * one index scan, never a sequential or bitmap scan (see {@code SweepPlanIT}).
+     */
+    public static void assertSweepScansReadAnIndexInOrder(Connection connection, QueueResources queue, String state)
+            throws Exception {
+        Map<String, String> scans = Map.of("liveAfter", queue.sql().liveAfter, "firstLive", queue.sql().firstLive);
+        for (Map.Entry<String, String> scan : scans.entrySet()) {
+            List<ClaimPlans.Scan> plan = ClaimPlans.freelyPlannedScans(connection, scan.getValue(),
+                    ItemSql.INDEX_ORDER);
+            String what = scan.getKey() + ", " + state + ": " + plan;
+            assertEquals(1, plan.size(), what);
+            assertTrue(plan.get(0).nodeType().startsWith("Index"), what);
         }
     }
 

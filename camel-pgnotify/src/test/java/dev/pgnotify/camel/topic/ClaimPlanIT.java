@@ -6,17 +6,19 @@ import java.util.List;
 import dev.pgnotify.camel.PgNotifyEndpoint;
 import dev.pgnotify.camel.PgNotifyITSupport;
 import dev.pgnotify.camel.claim.ClaimPlans;
+import dev.pgnotify.camel.claim.ItemSql;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Rule "Plans" (docs/claim-engine.md) for mode=topic: a group's claim, with and without the per-key steps, planned on
  * empty items as the consumer's settings make it, reads through indexes only (before, its generic plan scanned the items
  * table whole: seen in the benchmark's plans). Its fresh scan reads the claim index, whatever the statistics it is
- * planned on, and no other index can serve it.
+ * planned on, and no other index can serve it; the sweep's scans of an id range read an index in index order.
  */
 class ClaimPlanIT extends PgNotifyITSupport {
 
@@ -75,6 +77,12 @@ class ClaimPlanIT extends PgNotifyITSupport {
                 } else if (state.equals("drained")) {
                     server().execute("DELETE FROM " + items);
                     server().execute("VACUUM ANALYZE " + items);
+                }
+                // the sweep's scans of an id range, after their settings: an index, in index order (SweepPlanIT)
+                for (String sweep : new String[] { topic.sql().liveAfter, topic.sql().firstLive }) {
+                    List<ClaimPlans.Scan> plan = ClaimPlans.freelyPlannedScans(connection, sweep, ItemSql.INDEX_ORDER);
+                    assertEquals(1, plan.size(), state + ": " + plan);
+                    assertTrue(plan.get(0).nodeType().startsWith("Index"), state + ": " + plan);
                 }
                 String[] claims = { topic.sql().acknowledgeAndClaim, topic.sql().acknowledgeAndClaimKeyed };
                 for (String claim : claims) {
