@@ -58,8 +58,7 @@ public final class WorkRows {
 
     /** Executes a statement made by {@link #inIdOrder}: the settings' result skipped; returns the rows written. */
     public static int executeWrite(PreparedStatement statement) throws SQLException {
-        statement.execute();
-        statement.getMoreResults();
+        executePastSettings(statement);
         return statement.getUpdateCount();
     }
 
@@ -72,8 +71,7 @@ public final class WorkRows {
         if (preparesOnServer(statement.getConnection())) {
             statement.unwrap(PGStatement.class).setPrepareThreshold(1);
         }
-        statement.execute();
-        statement.getMoreResults();
+        executePastSettings(statement);
     }
 
     private static boolean preparesOnServer(Connection connection) throws SQLException {
@@ -116,9 +114,14 @@ public final class WorkRows {
 
     /** The result of a statement made by {@link #inIndexOrder}, its settings' result skipped. */
     private static ResultSet afterSettings(PreparedStatement scan) throws SQLException {
-        scan.execute();
-        scan.getMoreResults();
+        executePastSettings(scan);
         return scan.getResultSet();
+    }
+
+    /** Executes a statement that follows its settings in one round trip, and moves past the settings' result. */
+    private static void executePastSettings(PreparedStatement statement) throws SQLException {
+        statement.execute();
+        statement.getMoreResults();
     }
 
     /** Rows of (id, milliseconds until due) as the sweep's look-up by id returns them, in order. */

@@ -45,20 +45,9 @@ class DeduplicationLockIT extends PgNotifyITSupport {
         try (Connection producer = server().connect(); Connection acknowledging = server().connect()) {
             producer.setAutoCommit(false);
             assertFalse(send(producer, "X"), "X is in flight: a duplicate");
-            CompletableFuture<Integer> acknowledged = CompletableFuture.supplyAsync(() -> {
-                try (Statement statement = acknowledging.createStatement()) {
-                    return statement.executeUpdate("DELETE FROM " + TABLE + " WHERE channel = '" + CHANNEL + "'");
-                } catch (SQLException e) {
-                    throw new CompletionException(e);
-                }
-            });
             // while the producer's transaction is still open: the acknowledgement waited for it before
-            try {
-                assertEquals(2, acknowledged.get(10, TimeUnit.SECONDS), "both acknowledged");
-            } catch (TimeoutException e) {
-                producer.rollback();
-                throw new AssertionError("the acknowledgement waited for a producer refused as a duplicate", e);
-            }
+            assertEquals(2, acknowledgeAllWhileOpen(acknowledging, producer,
+                    "the acknowledgement waited for a producer refused as a duplicate"), "both acknowledged");
             assertFalse(send(producer, "Y"), "Y's window runs: a duplicate");
             producer.commit();
         }
@@ -110,20 +99,10 @@ class DeduplicationLockIT extends PgNotifyITSupport {
             awaitLockWait(loserPid);
             winner.commit();
             assertFalse(lost.get(10, TimeUnit.SECONDS), "the loser is refused X");
-            CompletableFuture<Integer> acknowledged = CompletableFuture.supplyAsync(() -> {
-                try (Statement statement = acknowledging.createStatement()) {
-                    return statement.executeUpdate("DELETE FROM " + TABLE + " WHERE channel = '" + CHANNEL + "'");
-                } catch (SQLException e) {
-                    throw new CompletionException(e);
-                }
-            });
             // while the loser's transaction is still open: the acknowledgement waited for it before
-            try {
-                assertEquals(1, acknowledged.get(10, TimeUnit.SECONDS), "the winner's message acknowledged");
-            } catch (TimeoutException e) {
-                loser.rollback();
-                throw new AssertionError("the acknowledgement waited for a producer that lost a race for the id", e);
-            }
+            assertEquals(1, acknowledgeAllWhileOpen(acknowledging, loser,
+                    "the acknowledgement waited for a producer that lost a race for the id"),
+                    "the winner's message acknowledged");
             loser.commit();
         }
         assertEquals(1L, ((Number) server().queryValue("SELECT count(*) FROM " + TABLE + "_dedup WHERE channel = '"
@@ -195,6 +174,28 @@ class DeduplicationLockIT extends PgNotifyITSupport {
             producer.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
             assertTrue(send(producer, "X"), "sent again, the id is taken");
             producer.commit();
+        }
+    }
+
+    /**
+     * Deletes the channel's messages (an acknowledgement: their ids' windows start) while {@code open} keeps its
+     * transaction open, and returns how many; fails with {@code waited} if it did not end within 10 s (rolling
+     * {@code open} back, so that it does).
+     */
+    private static int acknowledgeAllWhileOpen(Connection acknowledging, Connection open, String waited)
+            throws Exception {
+        CompletableFuture<Integer> acknowledged = CompletableFuture.supplyAsync(() -> {
+            try (Statement statement = acknowledging.createStatement()) {
+                return statement.executeUpdate("DELETE FROM " + TABLE + " WHERE channel = '" + CHANNEL + "'");
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        });
+        try {
+            return acknowledged.get(10, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            open.rollback();
+            throw new AssertionError(waited, e);
         }
     }
 
